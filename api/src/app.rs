@@ -1,0 +1,350 @@
+//! Assembles the application: routes, the OpenAPI document, error
+//! handlers for what no route matches (404, 405), and the HTTP server.
+
+use crate::catalog_file;
+use crate::json::BodyLimit;
+use crate::observability::{self, Metrics};
+use crate::problem::{ApiError, FieldError, Problem};
+use crate::routes::{carts, catalog, catalog::CatalogView, health};
+use crate::settings::Settings;
+use crate::state::Limits;
+use actix_router::ResourceDef;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use persistence::{Database, DatabaseSettings};
+use secrecy::ExposeSecret;
+use std::net::{SocketAddr, TcpListener};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{OpenApi, Server as ApiServer};
+use utoipa::{Modify, OpenApi as _};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Attiva API",
+        description = "Order-to-activation backend of the Fatturazione Elettronica (FE) service and its add-on modules, first of all \"Incassi e pagamenti\".\n\nConventions: JSON in and out, `snake_case` fields, RFC 3339 timestamps, ISO dates, money as decimal strings in euro with two decimals. Errors are RFC 9457 `application/problem+json` with a stable `code` and, for validation, `errors[]` with JSON pointers. Every response carries an `X-Request-Id` header.",
+        license(name = "Proprietary", identifier = "LicenseRef-Proprietary"),
+    ),
+    tags(
+        (name = "catalog", description = "Products on sale, their prices and rules"),
+        (name = "carts", description = "Carts: items, prices, eligibility violations"),
+        (name = "operations", description = "Health and metrics for operators"),
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "cart_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Cart-Token",
+                "The token returned when the cart was created",
+            ))),
+        );
+        openapi.servers = Some(vec![ApiServer::new("/")]);
+    }
+}
+
+/// Every API operation. Adding an endpoint means adding it here; the
+/// OpenAPI document follows.
+fn operations(config: &mut ServiceConfig) {
+    config
+        .service(catalog::list_products)
+        .service(catalog::get_product)
+        .service(carts::create_cart)
+        .service(carts::get_cart)
+        .service(carts::add_item)
+        .service(carts::remove_item)
+        .service(health::live)
+        .service(health::ready)
+        .service(health::metrics);
+}
+
+/// The OpenAPI document of the code, as served at `/openapi.json`.
+pub fn openapi() -> OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(operations)
+        .split_for_parts();
+    api
+}
+
+/// The document's JSON, pretty-printed as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Which methods each documented path accepts: answers 405 (with `Allow`)
+/// rather than 404 when the path exists but the method does not.
+struct RouteTable {
+    routes: Vec<(ResourceDef, Vec<Method>)>,
+}
+
+impl RouteTable {
+    fn new(api: &OpenApi) -> Self {
+        let mut routes: Vec<(ResourceDef, Vec<Method>)> = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        routes.push((ResourceDef::new("/openapi.json"), vec![Method::GET]));
+        routes.push((ResourceDef::new("/docs"), vec![Method::GET]));
+        RouteTable { routes }
+    }
+
+    fn allowed(&self, path: &str) -> Option<&[Method]> {
+        self.routes
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
+    use actix_web::ResponseError;
+    let error = match table.allowed(req.path()) {
+        Some(methods) => {
+            let allow = methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed here; allowed: {allow}", req.method()),
+            )
+            .with_header(
+                header::ALLOW,
+                header::HeaderValue::from_str(&allow)
+                    .unwrap_or(header::HeaderValue::from_static("GET")),
+            )
+        }
+        None => ApiError::not_found("route_not_found", format!("no resource at {}", req.path())),
+    };
+    error.error_response()
+}
+
+/// Bad path parameters (a malformed id) mean nothing can be there: 404.
+fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found("not_found", format!("no such resource: {error}")).into()
+}
+
+fn query_error(error: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::field("query", "invalid_query", error.to_string()).into()
+}
+
+/// The document and its pre-rendered bytes.
+struct ApiDocument {
+    json: web::Bytes,
+}
+
+async fn serve_openapi(doc: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.json.clone())
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Everything the workers share.
+#[derive(Clone)]
+struct Shared {
+    db: web::Data<Database>,
+    catalog: web::Data<CatalogView>,
+    metrics: web::Data<Metrics>,
+    limits: web::Data<Limits>,
+    routes: web::Data<RouteTable>,
+    document: web::Data<ApiDocument>,
+    body_limit: BodyLimit,
+}
+
+/// A running server: its address, a handle to stop it, and its database.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    db: Database,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl Application {
+    /// Loads the catalog (a broken one stops here, naming the problem),
+    /// connects to the database, applies migrations and binds the listener.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let catalog = catalog_file::load(&settings.catalog_path)?;
+        let view = CatalogView::new(catalog).context("rendering the catalog")?;
+        let url = settings.database_url.expose_secret().to_owned();
+        let folder = sqlite_file(&url)
+            .and_then(|path| std::path::Path::new(path).parent())
+            .filter(|p| !p.as_os_str().is_empty());
+        if let Some(folder) = folder {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating the database folder {}", folder.display()))?;
+        }
+        let db = Database::connect(&DatabaseSettings {
+            url,
+            max_connections: settings.database_max_connections,
+            busy_timeout: settings.database_busy_timeout,
+        })
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
+        db.migrate().await.context("applying database migrations")?;
+        tracing::info!(
+            backend = db.backend().as_str(),
+            catalog = %settings.catalog_path.display(),
+            effective_date = %view.catalog.effective_date(),
+            products = view.catalog.products().count(),
+            "database migrated and catalog loaded"
+        );
+
+        let api = openapi();
+        let json = api.to_json().context("rendering the OpenAPI document")?;
+        let shared = Shared {
+            db: web::Data::new(db.clone()),
+            catalog: web::Data::new(view),
+            metrics: web::Data::from(Metrics::new()),
+            limits: web::Data::new(Limits::default()),
+            routes: web::Data::new(RouteTable::new(&api)),
+            document: web::Data::new(ApiDocument {
+                json: web::Bytes::from(json),
+            }),
+            body_limit: BodyLimit(settings.max_body_bytes),
+        };
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("binding {} (ATTIVA_BIND)", settings.bind))?;
+        let address = listener.local_addr()?;
+        let server = HttpServer::new(move || {
+            let shared = shared.clone();
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .app_data(shared.db)
+                .app_data(shared.catalog)
+                .app_data(shared.metrics)
+                .app_data(shared.limits)
+                .app_data(shared.routes)
+                .app_data(shared.document)
+                .app_data(shared.body_limit)
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .configure(operations)
+                .split_for_parts();
+            app.wrap(from_fn(observability::observe))
+                .route("/openapi.json", web::get().to(serve_openapi))
+                .route("/docs", web::get().to(docs_redirect))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new(["/openapi.json"])),
+                )
+                .default_service(web::to(no_route))
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run();
+        tracing::info!(%address, "listening");
+        Ok(Application {
+            server,
+            address,
+            db,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops the server gracefully when told (tests, or a shutdown signal
+    /// the server did not catch itself).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped; SIGTERM and SIGINT stop it gracefully
+    /// (in-flight requests get `ATTIVA_SHUTDOWN_TIMEOUT_SECS`).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        self.db.close().await;
+        tracing::info!("server stopped");
+        Ok(result?)
+    }
+}
+
+/// The file path of an SQLite URL, to create its folder.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_file("sqlite://data/attiva.db?mode=rwc"),
+            Some("data/attiva.db")
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://x"), None);
+    }
+
+    #[test]
+    fn every_operation_is_documented() {
+        let api = openapi();
+        for (path, item) in &api.paths.paths {
+            for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                assert!(op.operation_id.is_some(), "{path}: no operationId");
+                assert!(
+                    op.tags.as_ref().is_some_and(|t| !t.is_empty()),
+                    "{path}: no tag"
+                );
+                assert!(op.summary.is_some(), "{path}: no summary");
+            }
+        }
+    }
+}

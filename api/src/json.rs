@@ -1,0 +1,226 @@
+//! The JSON body extractor: checks the content type (415), the size (413),
+//! the syntax (400), then the shape with JSON pointers to the offending field
+//! (422: unknown fields, missing fields, wrong types) and finally the
+//! DTO's own [`Validate`] rules (422).
+
+use crate::problem::{ApiError, FieldError};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Limits for request bodies, set once in app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Implemented by request DTOs: rules beyond the JSON shape.
+pub trait Validate {
+    fn validate(&self) -> Vec<FieldError>;
+}
+
+/// A validated JSON request body.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Turns a serde path (`items[0].years`) into a JSON pointer (`/items/0/years`).
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// The text between the first pair of backticks of a serde message.
+fn quoted(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+pub(crate) fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let base = pointer(error.path());
+    let inner = error.into_inner();
+    if !inner.is_data() {
+        return ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {inner}"),
+        );
+    }
+    let message = inner.to_string();
+    // serde_json appends " at line L column C"; the pointer says where.
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m)
+        .to_owned();
+    let (pointer, code) = if message.starts_with("unknown field") {
+        let field = quoted(&message).unwrap_or("?");
+        (format!("{base}/{field}"), "unknown_field")
+    } else if message.starts_with("missing field") {
+        let field = quoted(&message).unwrap_or("?");
+        (format!("{base}/{field}"), "required")
+    } else if message.starts_with("unknown variant") {
+        (base, "invalid_value")
+    } else {
+        (base, "invalid_type")
+    };
+    ApiError::field(&pointer, code, message)
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let declared_length = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let too_large = || {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request bodies are limited to {limit} bytes"),
+                )
+            };
+            match content_type.as_deref() {
+                Some(ct) if is_json(ct) => {}
+                Some(ct) => {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        format!("expected Content-Type: application/json, got {ct}"),
+                    ));
+                }
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "expected Content-Type: application/json",
+                    ));
+                }
+            }
+            if declared_length.is_some_and(|len| len > limit) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let mut deserializer = serde_json::Deserializer::from_slice(&body);
+            let value: T =
+                serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)?;
+            deserializer.end().map_err(|e| {
+                ApiError::bad_request(
+                    "malformed_json",
+                    format!("trailing data after the JSON value: {e}"),
+                )
+            })?;
+            let errors = value.validate();
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors));
+            }
+            Ok(Json(value))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        years: u32,
+    }
+
+    fn error_of(text: &str) -> (u16, String, String) {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let result: Result<Outer, _> = serde_path_to_error::deserialize(&mut de);
+        let error = match result {
+            Ok(_) => panic!("{text} was accepted"),
+            Err(e) => shape_error(e),
+        };
+        let problem = error.problem();
+        let pointer = problem
+            .errors
+            .first()
+            .map(|e| e.pointer.clone())
+            .unwrap_or_default();
+        (problem.status, problem.code, pointer)
+    }
+
+    #[test]
+    fn shape_errors_point_at_the_field() {
+        assert_eq!(
+            error_of(r#"{"inner": {"years": "x"}}"#),
+            (422, "validation_failed".into(), "/inner/years".into())
+        );
+        assert_eq!(
+            error_of(r#"{"inner": {"years": 1, "evil": 1}}"#),
+            (422, "validation_failed".into(), "/inner/evil".into())
+        );
+        assert_eq!(
+            error_of(r#"{"inner": {}}"#),
+            (422, "validation_failed".into(), "/inner/years".into())
+        );
+        assert_eq!(
+            error_of(r#"{"inner": {"#),
+            (400, "malformed_json".into(), String::new())
+        );
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP face of Attiva: actix-web handlers, request and response DTOs
+//! (with their OpenAPI schemas), error mapping and server start-up.
+
+pub mod app;
+pub mod catalog_file;
+pub mod json;
+pub mod observability;
+pub mod problem;
+pub mod routes;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{Application, openapi, openapi_json};
+pub use settings::Settings;

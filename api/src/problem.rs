@@ -1,0 +1,215 @@
+//! RFC 9457 problem details: the one error shape of the API. Every error
+//! has a stable `code`; validation errors list JSON pointers to the fields.
+//! 5xx errors are logged with their source chain and never show it.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON pointer (RFC 6901) to the field in the request body, or the
+    /// name of a path/query parameter or header.
+    #[schema(example = "/years")]
+    pub pointer: String,
+    #[schema(example = "years_out_of_bounds")]
+    pub code: String,
+    #[schema(example = "years must be between 1 and 10")]
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(
+        pointer: impl Into<String>,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            pointer: pointer.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:attiva:problem:validation_failed",
+    "title": "Unprocessable Content",
+    "status": 422,
+    "detail": "the request has 1 invalid field",
+    "code": "validation_failed",
+    "errors": [{"pointer": "/years", "code": "years_out_of_bounds", "detail": "years must be between 1 and 10"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:attiva:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// The HTTP reason phrase of `status`.
+    pub title: String,
+    pub status: u16,
+    /// A sentence for people about this occurrence.
+    pub detail: String,
+    /// Stable machine code; clients branch on this, never on `detail`.
+    pub code: String,
+    /// Validation errors, one per invalid field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// The error every handler returns.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+    source: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: Vec::new(),
+            source: None,
+        }
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 422 listing every invalid field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => "the request has 1 invalid field".to_owned(),
+            n => format!("the request has {n} invalid fields"),
+        };
+        ApiError {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                detail,
+            )
+        }
+    }
+
+    /// 422 for one field.
+    pub fn field(pointer: &str, code: &'static str, detail: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(pointer, code, detail)])
+    }
+
+    /// A 500 that logs `source` and tells the client nothing about it.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        ApiError {
+            source: Some(source.into()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the server could not complete the request; it has been logged",
+            )
+        }
+    }
+
+    pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
+        ApiError {
+            source: Some(source.into()),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "a dependency of the server is unavailable; retry later",
+            )
+        }
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("urn:attiva:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("detail", &self.detail)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            match &self.source {
+                Some(source) => {
+                    tracing::error!(code = self.code, error = ?source, "request failed")
+                }
+                None => tracing::error!(code = self.code, "request failed"),
+            }
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        response.body(body)
+    }
+}
+
+impl From<persistence::StoreError> for ApiError {
+    fn from(error: persistence::StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}

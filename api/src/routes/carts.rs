@@ -1,0 +1,622 @@
+//! Carts: create, read, add and remove lines. A cart is priced and checked
+//! against the eligibility rules on every read, so it always shows the
+//! current prices and violations.
+
+use crate::json::{Json, Validate};
+use crate::problem::{ApiError, FieldError, Problem};
+use crate::routes::catalog::CatalogView;
+use crate::state::Limits;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Buyer, CartLine, Channel, PricedCart, Violation};
+use persistence::Database;
+use persistence::cart::{Cart, CartChangeError, NewCart};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const TAG: &str = "carts";
+pub const CART_TOKEN: HeaderName = HeaderName::from_static("x-cart-token");
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelDto {
+    Web,
+    CustomerArea,
+    Panel,
+    AndroidApp,
+}
+
+impl From<ChannelDto> for Channel {
+    fn from(dto: ChannelDto) -> Self {
+        match dto {
+            ChannelDto::Web => Channel::Web,
+            ChannelDto::CustomerArea => Channel::CustomerArea,
+            ChannelDto::Panel => Channel::Panel,
+            ChannelDto::AndroidApp => Channel::AndroidApp,
+        }
+    }
+}
+
+impl From<Channel> for ChannelDto {
+    fn from(channel: Channel) -> Self {
+        match channel {
+            Channel::Web => ChannelDto::Web,
+            Channel::CustomerArea => ChannelDto::CustomerArea,
+            Channel::Panel => ChannelDto::Panel,
+            Channel::AndroidApp => ChannelDto::AndroidApp,
+        }
+    }
+}
+
+/// Body of `POST /v1/carts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "web"}))]
+pub struct CreateCartRequest {
+    /// Where the purchase starts.
+    pub channel: ChannelDto,
+}
+
+impl Validate for CreateCartRequest {
+    fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// Body of `POST /v1/carts/{id}/items`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(
+    json!({"product_code": "fe", "years": 1}),
+    json!({"product_code": "incassi-pagamenti", "base_item_id": "0190f5c2-7f6e-7a3b-9c1d-2e4f6a8b0c1d"}),
+    json!({"product_code": "incassi-pagamenti", "target_service_id": "0190f5c2-7f6e-7a3b-9c1d-2e4f6a8b0c1d", "extend_base": true}),
+    json!({"product_code": "spazio-1gb", "quantity": 3, "base_item_id": "0190f5c2-7f6e-7a3b-9c1d-2e4f6a8b0c1d"})
+))]
+pub struct AddItemRequest {
+    /// A product code of the catalog.
+    #[schema(example = "fe", min_length = 1, max_length = 64)]
+    pub product_code: String,
+    /// Bases only: years to buy, within the product's bounds (`fe`: 1..10).
+    #[schema(minimum = 1, example = 1)]
+    pub years: Option<u32>,
+    /// Units, within the product's bounds (`spazio-1gb`: 1..50); default 1.
+    #[schema(minimum = 1, example = 1)]
+    pub quantity: Option<u32>,
+    /// Add-ons bought with a new base: the id of the base's line in this cart.
+    pub base_item_id: Option<Uuid>,
+    /// Add-ons bought for a base service the buyer owns.
+    pub target_service_id: Option<Uuid>,
+    /// Add-ons for an owned base: extend the base so the add-on gets a full
+    /// year ("Estensione dei servizi attivi"); default true.
+    pub extend_base: Option<bool>,
+}
+
+impl Validate for AddItemRequest {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.base_item_id.is_some() && self.target_service_id.is_some() {
+            errors.push(FieldError::new(
+                "/target_service_id",
+                "conflicting_fields",
+                "give either base_item_id or target_service_id, not both",
+            ));
+        }
+        errors
+    }
+}
+
+/// What the client put in the cart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartItemDto {
+    pub id: Uuid,
+    #[schema(example = "fe")]
+    pub product_code: String,
+    #[schema(nullable, example = 1)]
+    pub years: Option<u32>,
+    #[schema(example = 1)]
+    pub quantity: u32,
+    #[schema(nullable)]
+    pub base_item_id: Option<Uuid>,
+    #[schema(nullable)]
+    pub target_service_id: Option<Uuid>,
+    pub extend_base: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceContextDto {
+    /// A new base service.
+    Base,
+    /// An add-on with a new base in the same cart.
+    WithNewBase,
+    /// An add-on for a base the buyer owns.
+    OnExistingBase,
+    /// The pro rata extension of an owned base (co-termination).
+    BaseExtension,
+}
+
+/// A priced line. Amounts are decimal euro strings with two decimals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PricedLineDto {
+    /// The cart item this line prices (a base extension shares its add-on's id).
+    pub item_id: Uuid,
+    #[schema(example = "fe")]
+    pub product_code: String,
+    #[schema(example = "Fatturazione Elettronica")]
+    pub description: String,
+    pub context: PriceContextDto,
+    /// Net price of one unit for one year.
+    #[schema(example = "25.00")]
+    pub unit_price: String,
+    pub quantity: u32,
+    /// Years paid (0 for a base extension, which is priced per day).
+    pub years: u32,
+    /// Base extensions: the days added.
+    #[schema(nullable)]
+    pub days: Option<i64>,
+    /// When the bought service or module ends, where known now.
+    #[schema(nullable)]
+    pub ends_on: Option<NaiveDate>,
+    #[schema(example = "25.00")]
+    pub net: String,
+    /// IVA rate in percent.
+    #[schema(example = "22")]
+    pub vat_rate: String,
+    #[schema(example = "5.50")]
+    pub vat: String,
+    #[schema(example = "30.50")]
+    pub total: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsDto {
+    #[schema(example = "25.00")]
+    pub net: String,
+    #[schema(example = "5.50")]
+    pub vat: String,
+    #[schema(example = "30.50")]
+    pub total: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+/// A broken eligibility rule (product.md section 2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationDto {
+    /// Stable code: `unknown_product`, `addon_requires_base`,
+    /// `addon_not_available_on_base`, `target_service_not_found`,
+    /// `target_service_not_active`, `addon_already_present`,
+    /// `addon_requires_addon`, `one_fe_per_holder`,
+    /// `base_requires_partita_iva`, `years_out_of_bounds`,
+    /// `quantity_out_of_bounds`.
+    #[schema(example = "addon_requires_base")]
+    pub code: String,
+    /// The offending cart item.
+    pub item_id: Uuid,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CartStatusDto {
+    Open,
+    CheckedOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartDto {
+    pub id: Uuid,
+    /// The anonymous cart token: only in the response that creates the
+    /// cart. Send it back as `X-Cart-Token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub channel: ChannelDto,
+    pub status: CartStatusDto,
+    pub items: Vec<CartItemDto>,
+    pub lines: Vec<PricedLineDto>,
+    pub totals: TotalsDto,
+    /// Every broken rule; checkout is refused while any is listed.
+    pub violations: Vec<ViolationDto>,
+    /// True when the cart is open, not empty and has no violations.
+    pub checkout_allowed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn cart_dto(
+    cart: &Cart,
+    priced: &PricedCart,
+    violations: &[Violation],
+    token: Option<String>,
+) -> CartDto {
+    let open = cart.status == persistence::cart::CartStatus::Open;
+    CartDto {
+        id: cart.id,
+        token,
+        channel: cart.channel.into(),
+        status: if open {
+            CartStatusDto::Open
+        } else {
+            CartStatusDto::CheckedOut
+        },
+        items: cart
+            .lines
+            .iter()
+            .map(|l| CartItemDto {
+                id: l.id,
+                product_code: l.product_code.clone(),
+                years: l.years,
+                quantity: l.quantity,
+                base_item_id: l.base_item_id,
+                target_service_id: l.target_service_id,
+                extend_base: l.extend_base,
+            })
+            .collect(),
+        lines: priced
+            .lines
+            .iter()
+            .map(|l| PricedLineDto {
+                item_id: l.item_id,
+                product_code: l.product_code.clone(),
+                description: l.description.clone(),
+                context: match l.context {
+                    domain::pricing::PriceContext::Base => PriceContextDto::Base,
+                    domain::pricing::PriceContext::WithNewBase => PriceContextDto::WithNewBase,
+                    domain::pricing::PriceContext::OnExistingBase => {
+                        PriceContextDto::OnExistingBase
+                    }
+                    domain::pricing::PriceContext::BaseExtension => PriceContextDto::BaseExtension,
+                },
+                unit_price: l.unit_price.to_string(),
+                quantity: l.quantity,
+                years: l.years,
+                days: l.days,
+                ends_on: l.ends_on,
+                net: l.net.to_string(),
+                vat_rate: l.vat_rate.normalize().to_string(),
+                vat: l.vat.to_string(),
+                total: l.total.to_string(),
+            })
+            .collect(),
+        totals: TotalsDto {
+            net: priced.totals.net.to_string(),
+            vat: priced.totals.vat.to_string(),
+            total: priced.totals.total.to_string(),
+            currency: "EUR".to_owned(),
+        },
+        violations: violations
+            .iter()
+            .map(|v| ViolationDto {
+                code: v.code.as_str().to_owned(),
+                item_id: v.line_id,
+                detail: v.detail.clone(),
+            })
+            .collect(),
+        checkout_allowed: open && !cart.lines.is_empty() && violations.is_empty(),
+        created_at: cart.created_at,
+        updated_at: cart.updated_at,
+    }
+}
+
+/// Prices and checks a cart for its (so far anonymous) buyer.
+fn render(cart: &Cart, view: &CatalogView, token: Option<String>) -> CartDto {
+    let buyer = Buyer::default();
+    let today = Utc::now().date_naive();
+    let priced = domain::price(&cart.lines, &view.catalog, &buyer, today);
+    let violations = domain::check(&cart.lines, &view.catalog, &buyer, today);
+    cart_dto(cart, &priced, &violations, token)
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time comparison of two equal-length hex digests.
+fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Loads a cart the caller may use: the `X-Cart-Token` must match.
+async fn authorized_cart(db: &Database, req: &HttpRequest, id: Uuid) -> Result<Cart, ApiError> {
+    let token = req
+        .headers()
+        .get(CART_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "cart_token_required",
+                "send the cart's token in X-Cart-Token",
+            )
+            .with_header(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("X-Cart-Token"),
+            )
+        })?;
+    let cart = db
+        .find_cart(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {id}")))?;
+    if !same_digest(&hash_token(token), &cart.token_hash) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cart_token_invalid",
+            "the X-Cart-Token does not open this cart",
+        ));
+    }
+    Ok(cart)
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Create a cart.
+///
+/// Starts an anonymous cart for a sales channel. The response carries the
+/// cart's `token`, shown only here: send it as `X-Cart-Token` on every call
+/// about this cart.
+#[utoipa::path(
+    operation_id = "createCart",
+    tag = TAG,
+    request_body(content = CreateCartRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new, empty cart, with its token", body = CartDto,
+            headers(("Location" = String, description = "The cart's URL"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/carts")]
+pub async fn create_cart(
+    db: web::Data<Database>,
+    view: web::Data<CatalogView>,
+    body: Json<CreateCartRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = new_token();
+    let cart = db
+        .create_cart(&NewCart {
+            id: Uuid::new_v4(),
+            channel: body.0.channel.into(),
+            token_hash: hash_token(&token),
+            customer_id: None,
+        })
+        .await?;
+    tracing::info!(cart_id = %cart.id, channel = cart.channel.as_str(), "cart created");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/carts/{}", cart.id)))
+        .json(render(&cart, &view, Some(token))))
+}
+
+/// Get a cart.
+///
+/// The cart with its items, priced lines (IVA per line, rounded half-up to
+/// the cent), totals and every current rule violation.
+#[utoipa::path(
+    operation_id = "getCart",
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Cart id")),
+    security(("cart_token" = [])),
+    responses(
+        (status = 200, description = "The cart", body = CartDto),
+        (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/carts/{id}")]
+pub async fn get_cart(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    db: web::Data<Database>,
+    view: web::Data<CatalogView>,
+) -> Result<HttpResponse, ApiError> {
+    let cart = authorized_cart(&db, &req, *id).await?;
+    Ok(HttpResponse::Ok().json(render(&cart, &view, None)))
+}
+
+/// Checks an item against the catalog before it enters a cart: the product
+/// exists, and years and quantity fit its bounds and its kind.
+fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine, ApiError> {
+    let Some(product) = view.catalog.get(&request.product_code) else {
+        let known: Vec<String> = view
+            .catalog
+            .products()
+            .map(|p| p.code.to_string())
+            .collect();
+        return Err(ApiError::field(
+            "/product_code",
+            "unknown_product",
+            format!(
+                "`{}` is not in the catalog; known: {}",
+                request.product_code,
+                known.join(", ")
+            ),
+        ));
+    };
+    let mut errors = Vec::new();
+    if let Some(years) = request.years {
+        if product.is_addon() {
+            errors.push(FieldError::new(
+                "/years",
+                "not_applicable",
+                format!("{} follows its base's years; omit years", product.name),
+            ));
+        } else if !product.years.contains(years) {
+            errors.push(FieldError::new(
+                "/years",
+                "years_out_of_bounds",
+                format!(
+                    "years must be between {} and {}",
+                    product.years.min, product.years.max
+                ),
+            ));
+        }
+    }
+    let quantity = request.quantity.unwrap_or(1);
+    if !product.quantity.contains(quantity) {
+        errors.push(FieldError::new(
+            "/quantity",
+            "quantity_out_of_bounds",
+            format!(
+                "quantity must be between {} and {}",
+                product.quantity.min, product.quantity.max
+            ),
+        ));
+    }
+    if !product.is_addon() {
+        for (field, given) in [
+            ("/base_item_id", request.base_item_id.is_some()),
+            ("/target_service_id", request.target_service_id.is_some()),
+            ("/extend_base", request.extend_base.is_some()),
+        ] {
+            if given {
+                errors.push(FieldError::new(
+                    field,
+                    "not_applicable",
+                    "only add-ons hang on a base",
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(CartLine {
+        id: Uuid::new_v4(),
+        product_code: product.code.to_string(),
+        years: if product.is_addon() {
+            None
+        } else {
+            Some(request.years.unwrap_or(product.years.min))
+        },
+        quantity,
+        base_item_id: request.base_item_id,
+        target_service_id: request.target_service_id,
+        extend_base: request.extend_base.unwrap_or(true),
+    })
+}
+
+fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
+    match error {
+        CartChangeError::CartNotFound => {
+            ApiError::not_found("cart_not_found", format!("no cart {cart_id}"))
+        }
+        CartChangeError::NotOpen => {
+            ApiError::conflict("cart_not_open", "the cart has been checked out")
+        }
+        CartChangeError::Full(n) => {
+            ApiError::conflict("cart_full", format!("a cart holds at most {n} items"))
+        }
+        CartChangeError::LineNotFound => {
+            ApiError::not_found("cart_item_not_found", "no such item in this cart")
+        }
+        CartChangeError::Store(error) => ApiError::internal(error),
+    }
+}
+
+/// Add an item to a cart.
+///
+/// Adds a base (`fe` with `years`) or an add-on. An add-on names its base:
+/// `base_item_id` (a base line of this cart: "Aggiungi al carrello") or
+/// `target_service_id` (a base the buyer owns). An add-on with neither is
+/// accepted and reported as the violation `addon_requires_base`; the cart
+/// shows every violation and checkout refuses them. Unknown products and
+/// years or quantities outside the catalog's bounds are refused with 422.
+#[utoipa::path(
+    operation_id = "addCartItem",
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Cart id")),
+    security(("cart_token" = [])),
+    request_body(content = AddItemRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The cart with the new item", body = CartDto),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The cart is checked out (`cart_not_open`) or full (`cart_full`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown product, years or quantity out of bounds, unknown base item", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/carts/{id}/items")]
+pub async fn add_item(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    db: web::Data<Database>,
+    view: web::Data<CatalogView>,
+    limits: web::Data<Limits>,
+    body: Json<AddItemRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let cart = authorized_cart(&db, &req, *id).await?;
+    let line = checked_line(body.0, &view)?;
+    if let Some(base_id) = line.base_item_id
+        && !cart.lines.iter().any(|l| l.id == base_id)
+    {
+        return Err(ApiError::field(
+            "/base_item_id",
+            "base_item_not_found",
+            format!("no item {base_id} in this cart"),
+        ));
+    }
+    let cart = db
+        .add_cart_line(cart.id, &line, limits.max_cart_items)
+        .await
+        .map_err(|e| change_error(e, cart.id))?;
+    tracing::info!(cart_id = %cart.id, item_id = %line.id, product = %line.product_code, "cart item added");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/carts/{}", cart.id)))
+        .json(render(&cart, &view, None)))
+}
+
+/// Remove an item from a cart.
+///
+/// Add-ons that pointed at a removed base stay in the cart and show the
+/// violation `addon_requires_base` until they are removed or re-added.
+#[utoipa::path(
+    operation_id = "removeCartItem",
+    tag = TAG,
+    params(
+        ("id" = Uuid, Path, description = "Cart id"),
+        ("item_id" = Uuid, Path, description = "Cart item id"),
+    ),
+    security(("cart_token" = [])),
+    responses(
+        (status = 200, description = "The cart without the item", body = CartDto),
+        (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such cart or item", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The cart is checked out", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/carts/{id}/items/{item_id}")]
+pub async fn remove_item(
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    db: web::Data<Database>,
+    view: web::Data<CatalogView>,
+) -> Result<HttpResponse, ApiError> {
+    let (cart_id, item_id) = path.into_inner();
+    let cart = authorized_cart(&db, &req, cart_id).await?;
+    let cart = db
+        .remove_cart_line(cart.id, item_id)
+        .await
+        .map_err(|e| change_error(e, cart_id))?;
+    tracing::info!(cart_id = %cart.id, %item_id, "cart item removed");
+    Ok(HttpResponse::Ok().json(render(&cart, &view, None)))
+}

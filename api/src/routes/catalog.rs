@@ -1,0 +1,300 @@
+//! `GET /v1/catalog/products` and `GET /v1/catalog/products/{code}`.
+//! The catalog is immutable while the server runs, so its JSON and ETags
+//! are computed once at start and served as bytes.
+
+use crate::problem::{ApiError, Problem};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use domain::{Catalog, Category, Product};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+pub const TAG: &str = "catalog";
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryDto {
+    /// Sold on its own.
+    Base,
+    /// Only sold on a base.
+    Addon,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceContextDto {
+    /// A base bought new, per year.
+    NewBase,
+    /// An add-on bought with a new base in the same cart, per year of the base.
+    WithNewBase,
+    /// An add-on bought for a base the buyer already owns, for one year.
+    OnExistingBase,
+}
+
+/// A net price (IVA excluded) in one purchase context.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceDto {
+    pub context: PriceContextDto,
+    /// Decimal euro amount, two decimals.
+    #[schema(example = "25.00", pattern = r"^\d+\.\d{2}$")]
+    pub amount: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// The period the amount pays for.
+    #[schema(example = "year")]
+    pub per: String,
+}
+
+/// Inclusive bounds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoundsDto {
+    #[schema(example = 1)]
+    pub min: u32,
+    #[schema(example = 10)]
+    pub max: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductBoundsDto {
+    /// Years one order may buy (bases; add-ons follow their base).
+    pub years: BoundsDto,
+    /// Units one cart line may hold.
+    pub quantity: BoundsDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "code": "incassi-pagamenti",
+    "name": "Incassi e pagamenti",
+    "description": "Scadenziario, incassi, pagamenti e prima nota.",
+    "category": "addon",
+    "prices": [
+        {"context": "with_new_base", "amount": "0.00", "currency": "EUR", "per": "year"},
+        {"context": "on_existing_base", "amount": "29.00", "currency": "EUR", "per": "year"}
+    ],
+    "vat_rate": "22",
+    "available_on": ["fe"],
+    "requires": [],
+    "bounds": {"years": {"min": 1, "max": 1}, "quantity": {"min": 1, "max": 1}},
+    "requires_partita_iva": false,
+    "co_terminated": true
+}))]
+pub struct ProductDto {
+    #[schema(example = "fe")]
+    pub code: String,
+    #[schema(example = "Fatturazione Elettronica")]
+    pub name: String,
+    pub description: String,
+    pub category: CategoryDto,
+    /// Net prices by purchase context.
+    pub prices: Vec<PriceDto>,
+    /// IVA rate in percent applied to every line.
+    #[schema(example = "22")]
+    pub vat_rate: String,
+    /// Add-ons: the bases they can be bought on. Empty for bases.
+    pub available_on: Vec<String>,
+    /// Add-ons: other add-ons that must be on the same base (owned or in the cart).
+    pub requires: Vec<String>,
+    pub bounds: ProductBoundsDto,
+    /// Bases: the holder must have a Partita IVA.
+    pub requires_partita_iva: bool,
+    /// Add-ons end with their base (co-termination).
+    pub co_terminated: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductListDto {
+    /// The catalog version in force: the date it is effective from.
+    #[schema(example = "2026-01-01")]
+    pub effective_date: chrono::NaiveDate,
+    pub items: Vec<ProductDto>,
+    /// Always null: the catalog fits in one page.
+    #[schema(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+fn product_dto(product: &Product, catalog: &Catalog) -> ProductDto {
+    let price = |context, amount: domain::Money| PriceDto {
+        context,
+        amount: amount.to_string(),
+        currency: "EUR".to_owned(),
+        per: "year".to_owned(),
+    };
+    let prices = match product.category {
+        Category::Base => vec![price(
+            PriceContextDto::NewBase,
+            product.prices.with_new_base,
+        )],
+        Category::Addon => {
+            let mut prices = vec![price(
+                PriceContextDto::WithNewBase,
+                product.prices.with_new_base,
+            )];
+            if let Some(existing) = product.prices.on_existing_base {
+                prices.push(price(PriceContextDto::OnExistingBase, existing));
+            }
+            prices
+        }
+    };
+    let bounds = |b: domain::Bounds| BoundsDto {
+        min: b.min,
+        max: b.max,
+    };
+    ProductDto {
+        code: product.code.to_string(),
+        name: product.name.clone(),
+        description: product.description.clone(),
+        category: match product.category {
+            Category::Base => CategoryDto::Base,
+            Category::Addon => CategoryDto::Addon,
+        },
+        prices,
+        vat_rate: catalog.vat_rate().normalize().to_string(),
+        available_on: product
+            .available_on
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        requires: product.requires.iter().map(ToString::to_string).collect(),
+        bounds: ProductBoundsDto {
+            years: bounds(product.years),
+            quantity: bounds(product.quantity),
+        },
+        requires_partita_iva: product.requires_partita_iva,
+        co_terminated: product.is_addon(),
+    }
+}
+
+/// A pre-rendered JSON document and its strong ETag.
+#[derive(Debug, Clone)]
+struct Rendered {
+    body: web::Bytes,
+    etag: HeaderValue,
+}
+
+impl Rendered {
+    fn of<T: Serialize>(value: &T) -> Result<Self, serde_json::Error> {
+        let body = serde_json::to_vec(value)?;
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+        Ok(Rendered {
+            body: web::Bytes::from(body),
+            etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
+        })
+    }
+}
+
+/// The catalog as the API serves it.
+#[derive(Debug)]
+pub struct CatalogView {
+    pub catalog: Catalog,
+    list: Rendered,
+    products: HashMap<String, Rendered>,
+}
+
+impl CatalogView {
+    pub fn new(catalog: Catalog) -> Result<Self, serde_json::Error> {
+        let items: Vec<ProductDto> = catalog
+            .products()
+            .map(|p| product_dto(p, &catalog))
+            .collect();
+        let mut products = HashMap::new();
+        for item in &items {
+            products.insert(item.code.clone(), Rendered::of(item)?);
+        }
+        let list = Rendered::of(&ProductListDto {
+            effective_date: catalog.effective_date(),
+            items,
+            next_cursor: None,
+        })?;
+        Ok(CatalogView {
+            catalog,
+            list,
+            products,
+        })
+    }
+}
+
+/// 304 when the client's If-None-Match names the current ETag.
+fn respond(req: &HttpRequest, rendered: &Rendered) -> HttpResponse {
+    let matches = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag.as_bytes() == rendered.etag.as_bytes());
+    let mut response = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, rendered.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+    if matches {
+        return response.finish();
+    }
+    response
+        .content_type("application/json")
+        .body(rendered.body.clone())
+}
+
+/// List the products on sale.
+///
+/// Every product of the catalog in force, with its prices by purchase
+/// context, the bases an add-on is available on, its requirements and
+/// bounds. Supports conditional requests: send the ETag back in
+/// `If-None-Match` to get 304 while the catalog is unchanged.
+#[utoipa::path(
+    operation_id = "listProducts",
+    tag = TAG,
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from a previous response"),
+    ),
+    responses(
+        (status = 200, description = "The catalog", body = ProductListDto,
+            headers(("ETag" = String, description = "Strong validator of this representation"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+    )
+)]
+#[get("/v1/catalog/products")]
+pub async fn list_products(req: HttpRequest, view: web::Data<CatalogView>) -> HttpResponse {
+    respond(&req, &view.list)
+}
+
+/// Get one product.
+///
+/// A product of the catalog in force by its code (`fe`, `fe-solo-ricezione`,
+/// `incassi-pagamenti`, `documenti`, `woocommerce`, `spazio-1gb`).
+#[utoipa::path(
+    operation_id = "getProduct",
+    tag = TAG,
+    params(
+        ("code" = String, Path, description = "Product code", example = "incassi-pagamenti"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from a previous response"),
+    ),
+    responses(
+        (status = 200, description = "The product", body = ProductDto,
+            headers(("ETag" = String, description = "Strong validator of this representation"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 404, description = "No product with this code (`product_not_found`)", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/catalog/products/{code}")]
+pub async fn get_product(
+    req: HttpRequest,
+    code: web::Path<String>,
+    view: web::Data<CatalogView>,
+) -> Result<HttpResponse, ApiError> {
+    match view.products.get(code.as_str()) {
+        Some(rendered) => Ok(respond(&req, rendered)),
+        None => Err(ApiError::not_found(
+            "product_not_found",
+            format!("no product `{}` in the catalog", code.as_str()),
+        )),
+    }
+}

@@ -1,0 +1,35 @@
+//! Storage: sea-orm entities and the repositories the api calls. SQL lives
+//! here and nowhere else; database errors are mapped to [`StoreError`].
+
+pub mod cart;
+mod database;
+mod entity;
+
+pub use database::{Backend, Database, DatabaseSettings};
+
+/// Failures of the storage layer that callers may act upon.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write: another writer got there first.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Data in the database that the code cannot read back (a bug or a
+    /// manual edit); never the client's fault.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[source] sea_orm::DbErr),
+}
+
+impl From<sea_orm::DbErr> for StoreError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
+                StoreError::Conflict(detail)
+            }
+            _ => StoreError::Db(error),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
