@@ -161,6 +161,32 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
     }
 }
 
+/// Reads an optional whole number that JSON may spell `4` or `4.0` (JSON
+/// Schema counts both as integers); fractions and negatives are refused.
+pub fn optional_whole<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(value) = number.as_u64() {
+        return u32::try_from(value)
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("{value} is too large")));
+    }
+    match number.as_f64() {
+        Some(value) if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) => {
+            Ok(Some(value as u32))
+        }
+        _ => Err(D::Error::custom(format!(
+            "expected a whole number, got {number}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,11 @@ use uuid::Uuid;
 pub enum ViolationCode {
     /// The line's product is not in the catalog in force.
     UnknownProduct,
-    /// Rule 1: an add-on points to no base line and no owned base.
+    /// Rule 1: an add-on points to no base line and no owned base (or to
+    /// both at once).
     AddonRequiresBase,
+    /// Rule 1: a base line names a base of its own.
+    BaseCannotAttach,
     /// Rule 2: the base is not one the add-on is available on.
     AddonNotAvailableOnBase,
     /// Rule 3: the target service is not one of the buyer's.
@@ -38,9 +41,10 @@ pub enum ViolationCode {
 }
 
 impl ViolationCode {
-    pub const ALL: [ViolationCode; 11] = [
+    pub const ALL: [ViolationCode; 12] = [
         ViolationCode::UnknownProduct,
         ViolationCode::AddonRequiresBase,
+        ViolationCode::BaseCannotAttach,
         ViolationCode::AddonNotAvailableOnBase,
         ViolationCode::TargetServiceNotFound,
         ViolationCode::TargetServiceNotActive,
@@ -56,6 +60,7 @@ impl ViolationCode {
         match self {
             ViolationCode::UnknownProduct => "unknown_product",
             ViolationCode::AddonRequiresBase => "addon_requires_base",
+            ViolationCode::BaseCannotAttach => "base_cannot_attach",
             ViolationCode::AddonNotAvailableOnBase => "addon_not_available_on_base",
             ViolationCode::TargetServiceNotFound => "target_service_not_found",
             ViolationCode::TargetServiceNotActive => "target_service_not_active",
@@ -156,11 +161,35 @@ pub fn check(
     }
 
     // Rule 1: resolve each add-on's base; an unresolvable one is a violation.
+    // A base line never hangs on another base.
+    for &(line, product) in known.iter().filter(|(_, p)| !p.is_addon()) {
+        if line.base_item_id.is_some() || line.target_service_id.is_some() {
+            report(
+                ViolationCode::BaseCannotAttach,
+                line,
+                format!(
+                    "{} is a base service and cannot hang on another base",
+                    product.name
+                ),
+            );
+        }
+    }
     let mut addons: Vec<(&CartLine, &Product, BaseRef<'_>)> = Vec::new();
     let mut unresolved_targets: Vec<(&CartLine, Uuid)> = Vec::new();
     for &(line, product) in known.iter().filter(|(_, p)| p.is_addon()) {
         let base = match (line.base_item_id, line.target_service_id) {
-            (Some(base_id), _) => known
+            (Some(_), Some(_)) => {
+                report(
+                    ViolationCode::AddonRequiresBase,
+                    line,
+                    format!(
+                        "{} must name one base: base_item_id or target_service_id, not both",
+                        product.name
+                    ),
+                );
+                continue;
+            }
+            (Some(base_id), None) => known
                 .iter()
                 .find(|(l, p)| l.id == base_id && !p.is_addon())
                 .map(|&(l, p)| BaseRef::Line(l, p)),
@@ -421,6 +450,38 @@ mod tests {
         assert_eq!(
             codes(&[fe, docs, woo.clone()], &Buyer::default()),
             vec![(ViolationCode::AddonRequiresBase, woo.id)]
+        );
+    }
+
+    #[test]
+    fn rule_1_an_addon_names_one_base_and_a_base_names_none() {
+        let fe = line("fe");
+        let owned = service("fe", ServiceStatus::Active);
+        let both = CartLine {
+            target_service_id: Some(owned.id),
+            ..on("incassi-pagamenti", &fe)
+        };
+        let nested = on("fe-solo-ricezione", &fe);
+        let buyer = Buyer {
+            services: vec![owned],
+            ..Buyer::default()
+        };
+        assert_eq!(
+            codes(&[fe, both.clone(), nested.clone()], &buyer),
+            vec![
+                (ViolationCode::BaseCannotAttach, nested.id),
+                (ViolationCode::AddonRequiresBase, both.id),
+            ]
+        );
+    }
+
+    #[test]
+    fn rule_1_a_base_item_missing_from_the_cart_is_no_base() {
+        let gone = line("fe");
+        let ip = on("incassi-pagamenti", &gone);
+        assert_eq!(
+            codes(std::slice::from_ref(&ip), &Buyer::default()),
+            vec![(ViolationCode::AddonRequiresBase, ip.id)]
         );
     }
 

@@ -9,7 +9,7 @@
 #   CONTRACT_DATABASE_URL=...  database to use instead of a fresh SQLite file
 #   CONTRACT_MAX_EXAMPLES=50   max test cases per operation (fuzzing phase)
 #   CONTRACT_SEED=N            fixed seed for a reproducible run
-#   CONTRACT_WORKERS=2         concurrent schemathesis workers
+#   CONTRACT_WORKERS=1         concurrent schemathesis workers
 #   CONTRACT_READY_TIMEOUT=60  seconds to wait for GET /health/ready
 # Extra arguments are passed on to `schemathesis run`. A tests/contract/schemathesis.toml,
 # if present, is used as schemathesis' config file. Outputs go to target/contract/.
@@ -78,6 +78,7 @@ log "starting server on $BASE (log: $SERVER_LOG)"
 (
   cd "$server_dir"
   exec env ATTIVA_BIND="127.0.0.1:$PORT" ATTIVA_ENV=development RUST_LOG=warn \
+    ATTIVA_CATALOG="$ROOT/catalog/catalog.toml" \
     DATABASE_URL="${CONTRACT_DATABASE_URL:-sqlite://$TMP/contract.db?mode=rwc}" \
     "${server_cmd[@]}"
 ) >"$SERVER_LOG" 2>&1 &
@@ -105,7 +106,7 @@ st=("$VENV/bin/schemathesis")
 st+=(run "$BASE/openapi.json"
   --origin "$BASE" # whatever `servers` says, test this process (the schema's base path is kept)
   --max-examples "${CONTRACT_MAX_EXAMPLES:-50}"
-  --workers "${CONTRACT_WORKERS:-2}"
+  --workers "${CONTRACT_WORKERS:-1}"
   --report junit --report-junit-path "$OUT/junit.xml")
 [[ -n "${CONTRACT_SEED:-}" ]] && st+=(--seed "$CONTRACT_SEED")
 [[ -n "${CI:-}" ]] && st+=(--no-color)

@@ -78,18 +78,29 @@ impl Validate for CreateCartRequest {
     json!({"product_code": "spazio-1gb", "quantity": 3, "base_item_id": "0190f5c2-7f6e-7a3b-9c1d-2e4f6a8b0c1d"})
 ))]
 pub struct AddItemRequest {
-    /// A product code of the catalog.
-    #[schema(example = "fe", min_length = 1, max_length = 64)]
+    /// A product code of the catalog (the enumeration lists the catalog
+    /// shipped with this version).
+    #[schema(example = "fe")]
     pub product_code: String,
-    /// Bases only: years to buy, within the product's bounds (`fe`: 1..10).
+    /// Bases: years to buy (default: the product's minimum). Values above
+    /// the catalog's largest bound are refused (422); values outside this
+    /// product's own bounds (an add-on follows its base: 1) are reported as
+    /// the violation `years_out_of_bounds`.
     #[schema(minimum = 1, example = 1)]
+    #[serde(default, deserialize_with = "crate::json::optional_whole")]
     pub years: Option<u32>,
-    /// Units, within the product's bounds (`spazio-1gb`: 1..50); default 1.
+    /// Units (default 1). Values above the catalog's largest bound are
+    /// refused (422); values outside this product's bounds are reported as
+    /// the violation `quantity_out_of_bounds`.
     #[schema(minimum = 1, example = 1)]
+    #[serde(default, deserialize_with = "crate::json::optional_whole")]
     pub quantity: Option<u32>,
-    /// Add-ons bought with a new base: the id of the base's line in this cart.
+    /// Add-ons bought with a new base: the id of the base's item in this
+    /// cart. An id that is not a base item of this cart is reported as
+    /// `addon_requires_base`.
     pub base_item_id: Option<Uuid>,
-    /// Add-ons bought for a base service the buyer owns.
+    /// Add-ons bought for a base service the buyer owns (give this or
+    /// `base_item_id`, not both).
     pub target_service_id: Option<Uuid>,
     /// Add-ons for an owned base: extend the base so the add-on gets a full
     /// year ("Estensione dei servizi attivi"); default true.
@@ -98,15 +109,7 @@ pub struct AddItemRequest {
 
 impl Validate for AddItemRequest {
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        if self.base_item_id.is_some() && self.target_service_id.is_some() {
-            errors.push(FieldError::new(
-                "/target_service_id",
-                "conflicting_fields",
-                "give either base_item_id or target_service_id, not both",
-            ));
-        }
-        errors
+        Vec::new()
     }
 }
 
@@ -129,7 +132,7 @@ pub struct CartItemDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum PriceContextDto {
+pub enum LinePriceContext {
     /// A new base service.
     Base,
     /// An add-on with a new base in the same cart.
@@ -149,7 +152,7 @@ pub struct PricedLineDto {
     pub product_code: String,
     #[schema(example = "Fatturazione Elettronica")]
     pub description: String,
-    pub context: PriceContextDto,
+    pub context: LinePriceContext,
     /// Net price of one unit for one year.
     #[schema(example = "25.00")]
     pub unit_price: String,
@@ -189,7 +192,7 @@ pub struct TotalsDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ViolationDto {
     /// Stable code: `unknown_product`, `addon_requires_base`,
-    /// `addon_not_available_on_base`, `target_service_not_found`,
+    /// `base_cannot_attach`, `addon_not_available_on_base`, `target_service_not_found`,
     /// `target_service_not_active`, `addon_already_present`,
     /// `addon_requires_addon`, `one_fe_per_holder`,
     /// `base_requires_partita_iva`, `years_out_of_bounds`,
@@ -265,12 +268,12 @@ fn cart_dto(
                 product_code: l.product_code.clone(),
                 description: l.description.clone(),
                 context: match l.context {
-                    domain::pricing::PriceContext::Base => PriceContextDto::Base,
-                    domain::pricing::PriceContext::WithNewBase => PriceContextDto::WithNewBase,
+                    domain::pricing::PriceContext::Base => LinePriceContext::Base,
+                    domain::pricing::PriceContext::WithNewBase => LinePriceContext::WithNewBase,
                     domain::pricing::PriceContext::OnExistingBase => {
-                        PriceContextDto::OnExistingBase
+                        LinePriceContext::OnExistingBase
                     }
-                    domain::pricing::PriceContext::BaseExtension => PriceContextDto::BaseExtension,
+                    domain::pricing::PriceContext::BaseExtension => LinePriceContext::BaseExtension,
                 },
                 unit_price: l.unit_price.to_string(),
                 quantity: l.quantity,
@@ -429,7 +432,9 @@ pub async fn get_cart(
 }
 
 /// Checks an item against the catalog before it enters a cart: the product
-/// exists, and years and quantity fit its bounds and its kind.
+/// exists and years and quantity are within the catalog's largest bounds.
+/// Everything finer (this product's bounds, which base it hangs on) is an
+/// eligibility rule, reported on the cart as a violation.
 fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine, ApiError> {
     let Some(product) = view.catalog.get(&request.product_code) else {
         let known: Vec<String> = view
@@ -447,50 +452,33 @@ fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine,
             ),
         ));
     };
+    let limits = view.limits();
     let mut errors = Vec::new();
-    if let Some(years) = request.years {
-        if product.is_addon() {
-            errors.push(FieldError::new(
-                "/years",
-                "not_applicable",
-                format!("{} follows its base's years; omit years", product.name),
-            ));
-        } else if !product.years.contains(years) {
-            errors.push(FieldError::new(
-                "/years",
-                "years_out_of_bounds",
-                format!(
-                    "years must be between {} and {}",
-                    product.years.min, product.years.max
-                ),
-            ));
-        }
+    if let Some(years) = request
+        .years
+        .filter(|y| !(1..=limits.max_years).contains(y))
+    {
+        errors.push(FieldError::new(
+            "/years",
+            "years_out_of_bounds",
+            format!(
+                "years must be between 1 and {} (got {years})",
+                limits.max_years
+            ),
+        ));
     }
-    let quantity = request.quantity.unwrap_or(1);
-    if !product.quantity.contains(quantity) {
+    if let Some(quantity) = request
+        .quantity
+        .filter(|q| !(1..=limits.max_quantity).contains(q))
+    {
         errors.push(FieldError::new(
             "/quantity",
             "quantity_out_of_bounds",
             format!(
-                "quantity must be between {} and {}",
-                product.quantity.min, product.quantity.max
+                "quantity must be between 1 and {} (got {quantity})",
+                limits.max_quantity
             ),
         ));
-    }
-    if !product.is_addon() {
-        for (field, given) in [
-            ("/base_item_id", request.base_item_id.is_some()),
-            ("/target_service_id", request.target_service_id.is_some()),
-            ("/extend_base", request.extend_base.is_some()),
-        ] {
-            if given {
-                errors.push(FieldError::new(
-                    field,
-                    "not_applicable",
-                    "only add-ons hang on a base",
-                ));
-            }
-        }
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -498,16 +486,49 @@ fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine,
     Ok(CartLine {
         id: Uuid::new_v4(),
         product_code: product.code.to_string(),
-        years: if product.is_addon() {
-            None
-        } else {
-            Some(request.years.unwrap_or(product.years.min))
+        years: match request.years {
+            None if !product.is_addon() => Some(product.years.min),
+            years => years,
         },
-        quantity,
+        quantity: request.quantity.unwrap_or(1),
         base_item_id: request.base_item_id,
         target_service_id: request.target_service_id,
         extend_base: request.extend_base.unwrap_or(true),
     })
+}
+
+/// Documents what the catalog allows in `AddItemRequest`: the product codes
+/// and the largest years and quantity, so generated clients and contract
+/// tests know them.
+pub fn document_catalog(api: &mut utoipa::openapi::OpenApi, view: &CatalogView) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    let Some(RefOr::T(Schema::Object(request))) = api
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("AddItemRequest"))
+    else {
+        return;
+    };
+    let limits = view.limits();
+    let codes: Vec<serde_json::Value> = view
+        .catalog
+        .products()
+        .map(|p| serde_json::Value::from(p.code.as_str()))
+        .collect();
+    for (field, change) in request.properties.iter_mut() {
+        let RefOr::T(Schema::Object(property)) = change else {
+            continue;
+        };
+        match field.as_str() {
+            "product_code" => property.enum_values = Some(codes.clone()),
+            "years" => property.maximum = Some(utoipa::Number::UInt(limits.max_years as usize)),
+            "quantity" => {
+                property.maximum = Some(utoipa::Number::UInt(limits.max_quantity as usize))
+            }
+            _ => {}
+        }
+    }
 }
 
 fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
@@ -534,8 +555,9 @@ fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
 /// `base_item_id` (a base line of this cart: "Aggiungi al carrello") or
 /// `target_service_id` (a base the buyer owns). An add-on with neither is
 /// accepted and reported as the violation `addon_requires_base`; the cart
-/// shows every violation and checkout refuses them. Unknown products and
-/// years or quantities outside the catalog's bounds are refused with 422.
+/// shows every violation (product.md section 2, rules 1-7) and checkout
+/// refuses them. Unknown products, and years or quantities above the
+/// catalog's largest bounds, are refused with 422.
 #[utoipa::path(
     operation_id = "addCartItem",
     tag = TAG,
@@ -551,7 +573,7 @@ fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
         (status = 409, description = "The cart is checked out (`cart_not_open`) or full (`cart_full`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown product, years or quantity out of bounds, unknown base item", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown product; years or quantity above the catalog's bounds", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/carts/{id}/items")]
@@ -565,15 +587,6 @@ pub async fn add_item(
 ) -> Result<HttpResponse, ApiError> {
     let cart = authorized_cart(&db, &req, *id).await?;
     let line = checked_line(body.0, &view)?;
-    if let Some(base_id) = line.base_item_id
-        && !cart.lines.iter().any(|l| l.id == base_id)
-    {
-        return Err(ApiError::field(
-            "/base_item_id",
-            "base_item_not_found",
-            format!("no item {base_id} in this cart"),
-        ));
-    }
     let cart = db
         .add_cart_line(cart.id, &line, limits.max_cart_items)
         .await

@@ -24,7 +24,7 @@ pub enum CategoryDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum PriceContextDto {
+pub enum CatalogPriceContext {
     /// A base bought new, per year.
     NewBase,
     /// An add-on bought with a new base in the same cart, per year of the base.
@@ -36,7 +36,7 @@ pub enum PriceContextDto {
 /// A net price (IVA excluded) in one purchase context.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PriceDto {
-    pub context: PriceContextDto,
+    pub context: CatalogPriceContext,
     /// Decimal euro amount, two decimals.
     #[schema(example = "25.00", pattern = r"^\d+\.\d{2}$")]
     pub amount: String,
@@ -124,16 +124,16 @@ fn product_dto(product: &Product, catalog: &Catalog) -> ProductDto {
     };
     let prices = match product.category {
         Category::Base => vec![price(
-            PriceContextDto::NewBase,
+            CatalogPriceContext::NewBase,
             product.prices.with_new_base,
         )],
         Category::Addon => {
             let mut prices = vec![price(
-                PriceContextDto::WithNewBase,
+                CatalogPriceContext::WithNewBase,
                 product.prices.with_new_base,
             )];
             if let Some(existing) = product.prices.on_existing_base {
-                prices.push(price(PriceContextDto::OnExistingBase, existing));
+                prices.push(price(CatalogPriceContext::OnExistingBase, existing));
             }
             prices
         }
@@ -186,10 +186,19 @@ impl Rendered {
     }
 }
 
+/// The largest bounds of the whole catalog: what a request may ask for at
+/// all before the per-product rules look at it.
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogLimits {
+    pub max_years: u32,
+    pub max_quantity: u32,
+}
+
 /// The catalog as the API serves it.
 #[derive(Debug)]
 pub struct CatalogView {
     pub catalog: Catalog,
+    limits: CatalogLimits,
     list: Rendered,
     products: HashMap<String, Rendered>,
 }
@@ -209,11 +218,26 @@ impl CatalogView {
             items,
             next_cursor: None,
         })?;
+        let limits = CatalogLimits {
+            max_years: catalog.products().map(|p| p.years.max).max().unwrap_or(1),
+            max_quantity: catalog
+                .products()
+                .map(|p| p.quantity.max)
+                .max()
+                .unwrap_or(1),
+        };
         Ok(CatalogView {
             catalog,
+            limits,
             list,
             products,
         })
+    }
+}
+
+impl CatalogView {
+    pub fn limits(&self) -> CatalogLimits {
+        self.limits
     }
 }
 

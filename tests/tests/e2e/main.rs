@@ -1,1 +1,9 @@
+//! End-to-end tests: one binary, one module per area. Every scenario runs
+//! on SQLite and on PostgreSQL (see `tests::both_databases!`).
 
+mod carts;
+mod catalog;
+mod compose;
+mod errors;
+mod openapi;
+mod operations;
