@@ -60,10 +60,16 @@ fn quoted(message: &str) -> Option<&str> {
     Some(&message[start..start + len])
 }
 
-pub(crate) fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+/// `valid_json`: the body parses as JSON, so any failure is about its shape
+/// (serde_json reports some type errors, e.g. a number where an enum is
+/// expected, as syntax errors).
+pub(crate) fn shape_error(
+    error: serde_path_to_error::Error<serde_json::Error>,
+    valid_json: bool,
+) -> ApiError {
     let base = pointer(error.path());
     let inner = error.into_inner();
-    if !inner.is_data() {
+    if !inner.is_data() && !valid_json {
         return ApiError::bad_request(
             "malformed_json",
             format!("the body is not valid JSON: {inner}"),
@@ -76,8 +82,15 @@ pub(crate) fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) 
         .map_or(message.as_str(), |(m, _)| m)
         .to_owned();
     let (pointer, code) = if message.starts_with("unknown field") {
+        // The path already ends at the unknown key.
         let field = quoted(&message).unwrap_or("?");
-        (format!("{base}/{field}"), "unknown_field")
+        let suffix = format!("/{field}");
+        let pointer = if base.ends_with(&suffix) {
+            base.clone()
+        } else {
+            format!("{base}{suffix}")
+        };
+        (pointer, "unknown_field")
     } else if message.starts_with("missing field") {
         let field = quoted(&message).unwrap_or("?");
         (format!("{base}/{field}"), "required")
@@ -145,7 +158,10 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
             }
             let mut deserializer = serde_json::Deserializer::from_slice(&body);
             let value: T =
-                serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)?;
+                serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                    let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+                    shape_error(error, valid_json)
+                })?;
             deserializer.end().map_err(|e| {
                 ApiError::bad_request(
                     "malformed_json",
@@ -211,7 +227,7 @@ mod tests {
         let result: Result<Outer, _> = serde_path_to_error::deserialize(&mut de);
         let error = match result {
             Ok(_) => panic!("{text} was accepted"),
-            Err(e) => shape_error(e),
+            Err(e) => shape_error(e, serde_json::from_str::<serde_json::Value>(text).is_ok()),
         };
         let problem = error.problem();
         let pointer = problem

@@ -1,8 +1,9 @@
 //! What every response goes through: a request id, security headers,
 //! Prometheus metrics, and one log line per request.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
@@ -115,14 +116,46 @@ fn request_id_of(req: &ServiceRequest) -> String {
 
 /// The one middleware of the app (a single layer keeps the hot path short).
 pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let request_id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
-    let mut response = next.call(req).await?;
+    // HEAD is answered wherever GET is (RFC 9110 §9.3.2): routed as GET,
+    // the body dropped below.
+    let head = req.method() == Method::HEAD;
+    if head {
+        req.head_mut().method = Method::GET;
+    }
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    if head {
+        response = response.map_body(|_, _| BoxBody::new(()));
+    } else if response.status().as_u16() >= 400
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        // An error some library answered without a body (e.g. an unknown
+        // Swagger UI asset): every error is a problem document.
+        let status = response.status();
+        response = response.map_body(|head, _| {
+            let problem = crate::problem::ApiError::new(
+                status,
+                if status == actix_web::http::StatusCode::NOT_FOUND {
+                    "route_not_found"
+                } else {
+                    "error"
+                },
+                status.canonical_reason().unwrap_or("error"),
+            )
+            .problem();
+            head.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::problem::PROBLEM_JSON),
+            );
+            BoxBody::new(serde_json::to_vec(&problem).unwrap_or_default())
+        });
+    }
 
     let status = response.status().as_u16();
     let headers = response.headers_mut();

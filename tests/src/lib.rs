@@ -150,6 +150,7 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub database: TestDatabase,
+    extra: Vec<(String, String)>,
     handle: ServerHandle,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -231,15 +232,42 @@ impl TestApp {
                 .build()
                 .unwrap_or_else(|e| panic!("client: {e}")),
             database,
+            extra: extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             handle,
             task,
         })
     }
 
+    /// The settings this server runs with (for CLI-level operations such as
+    /// `api::operators::create`).
+    pub fn settings(&self) -> Settings {
+        let extra: Vec<(&str, &str)> = self
+            .extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        test_settings(&self.database.url, &extra)
+    }
+
+    /// A second connection pool to the server's database, for arranging
+    /// what no API creates (say so in the test) and for checking storage.
+    pub async fn store(&self) -> persistence::Database {
+        persistence::Database::connect(&persistence::DatabaseSettings {
+            url: self.database.url.clone(),
+            max_connections: 2,
+            busy_timeout: std::time::Duration::from_secs(5),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
+    }
+
     /// Stops the server gracefully and drops its database.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.handle.stop(true).await;
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
         self.database.drop_database().await;
     }
 
@@ -301,6 +329,9 @@ impl TestApp {
 #[macro_export]
 macro_rules! both_databases {
     ($name:ident, |$app:ident| $body:expr) => {
+        $crate::both_databases!($name, [], |$app| $body);
+    };
+    ($name:ident, [$(($key:expr, $value:expr)),* $(,)?], |$app:ident| $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -310,7 +341,7 @@ macro_rules! both_databases {
             }
 
             async fn run(backend: $crate::Backend) {
-                let Some(app) = $crate::TestApp::spawn(backend).await else {
+                let Some(app) = $crate::TestApp::spawn_with(backend, &[$(($key, $value)),*]).await else {
                     return;
                 };
                 scenario(&app).await;

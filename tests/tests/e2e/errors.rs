@@ -1,0 +1,332 @@
+//! What a client gets when it gets something wrong: always an RFC 9457
+//! `application/problem+json` with `type`, `title`, `status`, `detail` and a
+//! stable `code`, plus JSON pointers to the offending fields for validation.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tests::{Reply, TestApp, both_databases};
+
+/// Asserts a complete problem document (RFC 9457 plus the API's `code`)
+/// with this status and code; returns its body.
+pub(crate) fn assert_rfc9457<'a>(reply: &'a Reply, status: u16, code: &str) -> &'a Value {
+    let body = reply.assert_problem(status, code);
+    assert_eq!(
+        body["type"],
+        format!("urn:attiva:problem:{code}"),
+        "{}",
+        reply.text
+    );
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or_else(|| panic!("no reason phrase for {status}"));
+    assert_eq!(body["title"], reason, "{}", reply.text);
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty()),
+        "no detail: {}",
+        reply.text
+    );
+    body
+}
+
+/// Asserts a 422 whose first field error is at `pointer` with `code`.
+pub(crate) fn assert_invalid_field(reply: &Reply, pointer: &str, code: &str) {
+    let body = assert_rfc9457(reply, 422, "validation_failed");
+    let first = &body["errors"][0];
+    assert_eq!(first["pointer"], pointer, "{}", reply.text);
+    assert_eq!(first["code"], code, "{}", reply.text);
+    assert!(
+        first["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{}",
+        reply.text
+    );
+}
+
+/// `POST /v1/carts` with a raw body and an optional content type.
+async fn post_carts_raw(
+    app: &TestApp,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    let mut request = app.request(Method::POST, "/v1/carts").body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    app.send(request).await
+}
+
+both_databases!(
+    an_unknown_route_is_a_route_not_found_problem,
+    |app| async move {
+        for path in [
+            "/v1/nothing-here",
+            "/v2/carts",
+            "/",
+            "/v1/catalog/products/fe/prices",
+        ] {
+            let reply = app.get(path).await;
+            let body = assert_rfc9457(&reply, 404, "route_not_found");
+            assert!(
+                body["detail"].as_str().is_some_and(|d| d.contains(path)),
+                "{path}: {}",
+                reply.text
+            );
+        }
+    }
+);
+
+both_databases!(
+    a_wrong_method_is_a_405_that_names_the_allowed_one,
+    |app| async move {
+        let cart = uuid::Uuid::new_v4();
+        let item = uuid::Uuid::new_v4();
+        let cases = [
+            (Method::PUT, "/v1/carts".to_owned(), "POST"),
+            (Method::GET, "/v1/carts".to_owned(), "POST"),
+            (Method::DELETE, "/v1/catalog/products".to_owned(), "GET"),
+            (Method::POST, "/v1/catalog/products/fe".to_owned(), "GET"),
+            (Method::PATCH, format!("/v1/carts/{cart}"), "GET"),
+            (Method::GET, format!("/v1/carts/{cart}/items"), "POST"),
+            (
+                Method::PUT,
+                format!("/v1/carts/{cart}/items/{item}"),
+                "DELETE",
+            ),
+            (Method::POST, "/health/live".to_owned(), "GET"),
+            (Method::DELETE, "/openapi.json".to_owned(), "GET"),
+        ];
+        for (method, path, allowed) in cases {
+            let reply = app.send(app.request(method.clone(), &path)).await;
+            let body = assert_rfc9457(&reply, 405, "method_not_allowed");
+            assert_eq!(
+                reply.header("allow"),
+                Some(allowed),
+                "{method} {path}: {}",
+                reply.text
+            );
+            assert!(
+                body["detail"].as_str().is_some_and(|d| d.contains(allowed)),
+                "{method} {path}: {}",
+                reply.text
+            );
+        }
+    }
+);
+
+both_databases!(
+    malformed_json_is_a_400_malformed_json_problem,
+    |app| async move {
+        for text in [
+            r#"{"channel": "#,
+            r#"{"channel": 'web'}"#,
+            "not json",
+            r#"{"channel": "web"} {"#,
+        ] {
+            let reply = post_carts_raw(app, Some("application/json"), text).await;
+            assert_rfc9457(&reply, 400, "malformed_json");
+            assert!(reply.body.get("errors").is_none(), "{text}: {}", reply.text);
+        }
+    }
+);
+
+both_databases!(
+    an_unknown_field_is_refused_so_no_mass_assignment,
+    |app| async move {
+        let reply = app
+            .post_json("/v1/carts", &json!({"channel": "web", "evil": true}))
+            .await;
+        let body = assert_rfc9457(&reply, 422, "validation_failed");
+        assert_eq!(body["errors"][0]["code"], "unknown_field", "{}", reply.text);
+        assert!(
+            body["errors"][0]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("evil")),
+            "{}",
+            reply.text
+        );
+
+        // Server-owned fields cannot be smuggled into an item either.
+        let cart = app.create_cart("web").await;
+        for field in ["unit_price", "net", "status"] {
+            let mut item = json!({"product_code": "fe", "years": 1});
+            item[field] = json!("0.00");
+            let reply = app.add_item(&cart, &item).await;
+            let body = assert_rfc9457(&reply, 422, "validation_failed");
+            assert_eq!(body["errors"][0]["code"], "unknown_field", "{}", reply.text);
+        }
+        let reply = app.get_cart(&cart).await;
+        assert_eq!(reply.body["items"], json!([]), "{}", reply.text);
+    }
+);
+
+both_databases!(
+    an_unknown_field_is_pointed_at_by_its_own_pointer,
+    |app| async move {
+        let reply = app
+            .post_json("/v1/carts", &json!({"channel": "web", "evil": true}))
+            .await;
+        assert_invalid_field(&reply, "/evil", "unknown_field");
+
+        let cart = app.create_cart("web").await;
+        let reply = app
+            .add_item(
+                &cart,
+                &json!({"product_code": "fe", "years": 1, "unit_price": "0.00"}),
+            )
+            .await;
+        assert_invalid_field(&reply, "/unit_price", "unknown_field");
+    }
+);
+
+both_databases!(
+    a_missing_required_field_is_named_by_its_pointer,
+    |app| async move {
+        let reply = app.post_json("/v1/carts", &json!({})).await;
+        assert_invalid_field(&reply, "/channel", "required");
+
+        let cart = app.create_cart("web").await;
+        let reply = app.add_item(&cart, &json!({"years": 1})).await;
+        assert_invalid_field(&reply, "/product_code", "required");
+    }
+);
+
+both_databases!(a_value_of_the_wrong_type_is_pointed_at, |app| async move {
+    let cart = app.create_cart("web").await;
+    for (item, pointer) in [
+        (json!({"product_code": "fe", "years": "three"}), "/years"),
+        (json!({"product_code": "fe", "years": -1}), "/years"),
+        (json!({"product_code": "fe", "years": 2.5}), "/years"),
+        (
+            json!({"product_code": "spazio-1gb", "quantity": true}),
+            "/quantity",
+        ),
+        (json!({"product_code": 7}), "/product_code"),
+        (
+            json!({"product_code": "incassi-pagamenti", "base_item_id": "not-a-uuid"}),
+            "/base_item_id",
+        ),
+        (
+            json!({"product_code": "incassi-pagamenti", "extend_base": "yes"}),
+            "/extend_base",
+        ),
+    ] {
+        let reply = app.add_item(&cart, &item).await;
+        assert_invalid_field(&reply, pointer, "invalid_type");
+    }
+    assert_eq!(app.get_cart(&cart).await.body["items"], json!([]));
+});
+
+both_databases!(
+    a_channel_of_the_wrong_type_is_pointed_at,
+    |app| async move {
+        for channel in [
+            json!(5),
+            json!(true),
+            json!(null),
+            json!({}),
+            json!(["web"]),
+        ] {
+            let reply = app
+                .post_json("/v1/carts", &json!({ "channel": channel }))
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "channel {channel}: {}",
+                reply.text
+            );
+            assert_eq!(
+                reply.body["errors"][0]["pointer"], "/channel",
+                "channel {channel}: {}",
+                reply.text
+            );
+        }
+    }
+);
+
+both_databases!(an_unknown_sales_channel_is_refused, |app| async move {
+    for channel in ["fax", "WEB", "android-app", ""] {
+        let reply = app
+            .post_json("/v1/carts", &json!({ "channel": channel }))
+            .await;
+        assert_invalid_field(&reply, "/channel", "invalid_value");
+    }
+});
+
+both_databases!(
+    a_body_over_64_kib_is_a_413_while_one_under_it_is_read,
+    |app| async move {
+        // The same valid document, padded with JSON whitespace: only its size differs.
+        let padded = |size: usize| format!("{{\"channel\": \"web\"{}}}", " ".repeat(size));
+        let under = post_carts_raw(app, Some("application/json"), padded(60 * 1024)).await;
+        assert_eq!(under.status, StatusCode::CREATED, "{}", under.text);
+        assert_eq!(under.body["channel"], "web");
+
+        let over = post_carts_raw(app, Some("application/json"), padded(100 * 1000)).await;
+        let body = assert_rfc9457(&over, 413, "payload_too_large");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| d.contains("65536")),
+            "{}",
+            over.text
+        );
+    }
+);
+
+both_databases!(a_body_that_is_not_json_is_a_415, |app| async move {
+    let plain = post_carts_raw(app, Some("text/plain"), r#"{"channel": "web"}"#).await;
+    let body = assert_rfc9457(&plain, 415, "unsupported_media_type");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("text/plain")),
+        "{}",
+        plain.text
+    );
+    let form = post_carts_raw(
+        app,
+        Some("application/x-www-form-urlencoded"),
+        "channel=web",
+    )
+    .await;
+    assert_rfc9457(&form, 415, "unsupported_media_type");
+    let none = post_carts_raw(app, None, r#"{"channel": "web"}"#).await;
+    assert_rfc9457(&none, 415, "unsupported_media_type");
+
+    // JSON with parameters is JSON.
+    let charset = post_carts_raw(
+        app,
+        Some("application/json; charset=utf-8"),
+        r#"{"channel": "web"}"#,
+    )
+    .await;
+    assert_eq!(charset.status, StatusCode::CREATED, "{}", charset.text);
+});
+
+both_databases!(head_is_answered_wherever_get_is, |app| async move {
+    for path in [
+        "/v1/catalog/products",
+        "/v1/catalog/products/fe",
+        "/health/live",
+        "/openapi.json",
+    ] {
+        let get = app.get(path).await;
+        let head = app.send(app.request(Method::HEAD, path)).await;
+        assert_eq!(head.status, StatusCode::OK, "HEAD {path}");
+        assert!(head.text.is_empty(), "HEAD {path} has a body");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "HEAD {path}"
+        );
+    }
+});
+
+both_databases!(
+    an_unknown_docs_path_is_a_route_not_found_problem,
+    |app| async move {
+        let reply = app.get("/docs/nope.js").await;
+        assert_rfc9457(&reply, 404, "route_not_found");
+    }
+);
