@@ -1,13 +1,15 @@
 //! Assembles the application: routes, the OpenAPI document, error
 //! handlers for what no route matches (404, 405), and the HTTP server.
 
+use crate::auth::throttle::Throttle;
+use crate::auth::{PasswordHasher, Tokens};
 use crate::catalog_file;
 use crate::json::BodyLimit;
 use crate::observability::{self, Metrics};
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::routes::{carts, catalog, catalog::CatalogView, health};
+use crate::routes::{backoffice, carts, catalog, catalog::CatalogView, health, identity, panel};
 use crate::settings::Settings;
-use crate::state::Limits;
+use crate::state::{Lifetimes, Limits};
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
@@ -17,7 +19,7 @@ use anyhow::Context;
 use persistence::{Database, DatabaseSettings};
 use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, Server as ApiServer};
 use utoipa::{Modify, OpenApi as _};
 use utoipa_actix_web::AppExt;
@@ -34,6 +36,10 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
     tags(
         (name = "catalog", description = "Products on sale, their prices and rules"),
         (name = "carts", description = "Carts: items, prices, eligibility violations"),
+        (name = "customers", description = "Customer-area accounts"),
+        (name = "auth", description = "Logins, refresh-token rotation, logout"),
+        (name = "panel", description = "The FE panel: credentials, password change, service status"),
+        (name = "backoffice", description = "Operators: login and back-office actions"),
         (name = "operations", description = "Health and metrics for operators"),
     ),
     components(schemas(Problem, FieldError)),
@@ -53,6 +59,24 @@ impl Modify for Security {
                 "The token returned when the cart was created",
             ))),
         );
+        for (name, audience) in [
+            ("customer_area", "customer area (aud `customer_area`)"),
+            ("panel", "FE panel (aud `panel`)"),
+            ("backoffice", "back office (aud `backoffice`)"),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .description(Some(format!(
+                            "An access token of the {audience}, from its login; a token of another audience is refused with 403"
+                        )))
+                        .build(),
+                ),
+            );
+        }
         openapi.servers = Some(vec![ApiServer::new("/")]);
     }
 }
@@ -67,6 +91,16 @@ fn operations(config: &mut ServiceConfig) {
         .service(carts::get_cart)
         .service(carts::add_item)
         .service(carts::remove_item)
+        .service(identity::sign_up)
+        .service(identity::me)
+        .service(identity::customer_login)
+        .service(identity::refresh)
+        .service(identity::logout)
+        .service(panel::login)
+        .service(panel::change_password)
+        .service(panel::status)
+        .service(backoffice::login)
+        .service(backoffice::reissue_credentials)
         .service(health::live)
         .service(health::ready)
         .service(health::metrics);
@@ -211,6 +245,10 @@ struct Shared {
     routes: web::Data<RouteTable>,
     document: web::Data<ApiDocument>,
     body_limit: BodyLimit,
+    tokens: web::Data<Tokens>,
+    hasher: web::Data<PasswordHasher>,
+    throttle: web::Data<Throttle>,
+    lifetimes: web::Data<Lifetimes>,
 }
 
 /// A running server: its address, a handle to stop it, and its database.
@@ -235,22 +273,7 @@ impl Application {
         let catalog = catalog_file::load(&settings.catalog_path)?;
         let view = CatalogView::new(catalog).context("rendering the catalog")?;
         let api = openapi_for(&view);
-        let url = settings.database_url.expose_secret().to_owned();
-        let folder = sqlite_file(&url)
-            .and_then(|path| std::path::Path::new(path).parent())
-            .filter(|p| !p.as_os_str().is_empty());
-        if let Some(folder) = folder {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating the database folder {}", folder.display()))?;
-        }
-        let db = Database::connect(&DatabaseSettings {
-            url,
-            max_connections: settings.database_max_connections,
-            busy_timeout: settings.database_busy_timeout,
-        })
-        .await
-        .context("connecting to the database (DATABASE_URL)")?;
-        db.migrate().await.context("applying database migrations")?;
+        let db = connect_database(settings).await?;
         tracing::info!(
             backend = db.backend().as_str(),
             catalog = %settings.catalog_path.display(),
@@ -270,6 +293,23 @@ impl Application {
                 json: web::Bytes::from(json),
             }),
             body_limit: BodyLimit(settings.max_body_bytes),
+            tokens: web::Data::new(Tokens::new(
+                &settings.auth.jwt_secret,
+                &settings.auth.jwt_issuer,
+                settings.auth.access_token_ttl,
+                settings.auth.refresh_token_ttl,
+            )),
+            hasher: web::Data::new(
+                PasswordHasher::new(settings.auth.max_concurrent_hashes)
+                    .context("preparing the password hasher")?,
+            ),
+            throttle: web::Data::new(Throttle {
+                max_failures: settings.auth.login_max_failures,
+                window: settings.auth.login_window,
+            }),
+            lifetimes: web::Data::new(Lifetimes {
+                temporary_password: settings.auth.temporary_password_ttl,
+            }),
         };
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {} (ATTIVA_BIND)", settings.bind))?;
@@ -285,6 +325,10 @@ impl Application {
                 .app_data(shared.routes)
                 .app_data(shared.document)
                 .app_data(shared.body_limit)
+                .app_data(shared.tokens)
+                .app_data(shared.hasher)
+                .app_data(shared.throttle)
+                .app_data(shared.lifetimes)
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .configure(operations)
@@ -327,6 +371,27 @@ impl Application {
         tracing::info!("server stopped");
         Ok(result?)
     }
+}
+
+/// Connects (creating the SQLite folder if needed) and applies migrations.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<Database> {
+    let url = settings.database_url.expose_secret().to_owned();
+    let folder = sqlite_file(&url)
+        .and_then(|path| std::path::Path::new(path).parent())
+        .filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating the database folder {}", folder.display()))?;
+    }
+    let db = Database::connect(&DatabaseSettings {
+        url,
+        max_connections: settings.database_max_connections,
+        busy_timeout: settings.database_busy_timeout,
+    })
+    .await
+    .context("connecting to the database (DATABASE_URL)")?;
+    db.migrate().await.context("applying database migrations")?;
+    Ok(db)
 }
 
 /// The file path of an SQLite URL, to create its folder.

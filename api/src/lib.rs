@@ -2,9 +2,12 @@
 //! (with their OpenAPI schemas), error mapping and server start-up.
 
 pub mod app;
+pub mod auth;
 pub mod catalog_file;
+pub mod credentials;
 pub mod json;
 pub mod observability;
+pub mod operators;
 pub mod problem;
 pub mod routes;
 pub mod settings;

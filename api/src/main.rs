@@ -1,5 +1,10 @@
-//! `attiva`: the server. `attiva` serves; `attiva openapi` prints the
-//! OpenAPI document.
+//! `attiva`: the server.
+//!
+//! - `attiva` (or `attiva serve`): serve HTTP.
+//! - `attiva openapi`: print the OpenAPI document.
+//! - `attiva operator create <username>`: create a back-office operator;
+//!   the password is read from `ATTIVA_OPERATOR_PASSWORD` or, when unset,
+//!   from the first line of standard input.
 
 use api::{Application, Settings, telemetry};
 use std::process::ExitCode;
@@ -12,8 +17,11 @@ async fn main() -> ExitCode {
             print!("{}", api::openapi_json());
             return ExitCode::SUCCESS;
         }
+        Some("operator") => return operator_command().await,
         Some(other) => {
-            eprintln!("unknown command `{other}`; usage: attiva [serve|openapi]");
+            eprintln!(
+                "unknown command `{other}`; usage: attiva [serve|openapi|operator create <username>]"
+            );
             return ExitCode::from(2);
         }
     }
@@ -37,6 +45,46 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("server failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn operator_command() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let [action, username] = args.as_slice() else {
+        eprintln!("usage: attiva operator create <username>");
+        return ExitCode::from(2);
+    };
+    if action != "create" {
+        eprintln!("usage: attiva operator create <username>");
+        return ExitCode::from(2);
+    }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("attiva: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let password = match std::env::var("ATTIVA_OPERATOR_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() {
+                eprintln!("attiva: could not read the password from standard input");
+                return ExitCode::FAILURE;
+            }
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    match api::operators::create(&settings, username, &password).await {
+        Ok(id) => {
+            println!("operator {username} created ({id})");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("attiva: {error:#}");
             ExitCode::FAILURE
         }
     }

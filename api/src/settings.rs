@@ -40,7 +40,26 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub log_filter: String,
+    pub auth: AuthSettings,
 }
+
+/// Tokens, passwords and login throttling.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// HS256 key of the access tokens (at least 32 bytes).
+    pub jwt_secret: SecretString,
+    pub jwt_issuer: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub temporary_password_ttl: Duration,
+    pub login_max_failures: u64,
+    pub login_window: Duration,
+    /// At most this many argon2 hashes at once (each takes 19 MiB).
+    pub max_concurrent_hashes: usize,
+}
+
+/// Shortest accepted JWT secret, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 #[error("setting {name}={value:?} is invalid: {problem}")]
@@ -104,6 +123,46 @@ impl Settings {
             name: "ATTIVA_LOG_FORMAT",
             default: "text",
             meaning: "`text` or `json` (one JSON object per line)",
+        },
+        Variable {
+            name: "ATTIVA_JWT_SECRET",
+            default: "random per process (development only)",
+            meaning: "HS256 key of access tokens, at least 32 bytes; required in production",
+        },
+        Variable {
+            name: "ATTIVA_JWT_ISSUER",
+            default: "attiva",
+            meaning: "`iss` of issued tokens",
+        },
+        Variable {
+            name: "ATTIVA_ACCESS_TOKEN_TTL_SECS",
+            default: "900",
+            meaning: "lifetime of access tokens",
+        },
+        Variable {
+            name: "ATTIVA_REFRESH_TOKEN_TTL_DAYS",
+            default: "30",
+            meaning: "lifetime of refresh tokens (rotated on every use)",
+        },
+        Variable {
+            name: "ATTIVA_TEMP_PASSWORD_TTL_HOURS",
+            default: "336",
+            meaning: "validity of a panel temporary password (336 h = 14 days)",
+        },
+        Variable {
+            name: "ATTIVA_LOGIN_MAX_FAILURES",
+            default: "5",
+            meaning: "failed logins per account or client address before 429",
+        },
+        Variable {
+            name: "ATTIVA_LOGIN_WINDOW_SECS",
+            default: "900",
+            meaning: "window in which failed logins are counted",
+        },
+        Variable {
+            name: "ATTIVA_MAX_CONCURRENT_HASHES",
+            default: "number of CPUs",
+            meaning: "argon2 hashes computed at once (19 MiB each)",
         },
         Variable {
             name: "RUST_LOG",
@@ -223,6 +282,72 @@ impl Settings {
             }
         };
         let (log_filter, _) = get("RUST_LOG");
+
+        let (secret, secret_set) = get("ATTIVA_JWT_SECRET");
+        let jwt_secret = if secret_set {
+            if secret.len() < MIN_JWT_SECRET_BYTES {
+                return Err(bad(
+                    "ATTIVA_JWT_SECRET",
+                    "(hidden)",
+                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+                ));
+            }
+            secret
+        } else if environment == Environment::Production {
+            return Err(bad(
+                "ATTIVA_JWT_SECRET",
+                "",
+                format!("required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"),
+            ));
+        } else {
+            // Development: a fresh key per process; tokens die with it.
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            hex::encode(bytes)
+        };
+        let (issuer, _) = get("ATTIVA_JWT_ISSUER");
+        let secs = |name: &'static str, unit: u64| -> Result<Duration, SettingsError> {
+            let (text, _) = get(name);
+            let value: u64 = number(name, &text)?;
+            if value == 0 {
+                return Err(bad(name, &text, "must be at least 1"));
+            }
+            Ok(Duration::from_secs(value.saturating_mul(unit)))
+        };
+        let (failures, _) = get("ATTIVA_LOGIN_MAX_FAILURES");
+        let login_max_failures: u64 = number("ATTIVA_LOGIN_MAX_FAILURES", &failures)?;
+        if login_max_failures == 0 {
+            return Err(bad(
+                "ATTIVA_LOGIN_MAX_FAILURES",
+                &failures,
+                "must be at least 1",
+            ));
+        }
+        let (hashes, hashes_set) = get("ATTIVA_MAX_CONCURRENT_HASHES");
+        let max_concurrent_hashes = if hashes_set {
+            let value: usize = number("ATTIVA_MAX_CONCURRENT_HASHES", &hashes)?;
+            if value == 0 {
+                return Err(bad(
+                    "ATTIVA_MAX_CONCURRENT_HASHES",
+                    &hashes,
+                    "must be at least 1",
+                ));
+            }
+            value
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        };
+        let auth = AuthSettings {
+            jwt_secret: SecretString::from(jwt_secret),
+            jwt_issuer: issuer,
+            access_token_ttl: secs("ATTIVA_ACCESS_TOKEN_TTL_SECS", 1)?,
+            refresh_token_ttl: secs("ATTIVA_REFRESH_TOKEN_TTL_DAYS", 86_400)?,
+            temporary_password_ttl: secs("ATTIVA_TEMP_PASSWORD_TTL_HOURS", 3_600)?,
+            login_max_failures,
+            login_window: secs("ATTIVA_LOGIN_WINDOW_SECS", 1)?,
+            max_concurrent_hashes,
+        };
         Ok(Settings {
             environment,
             bind,
@@ -235,6 +360,7 @@ impl Settings {
             shutdown_timeout,
             log_format,
             log_filter,
+            auth,
         })
     }
 }
@@ -261,6 +387,27 @@ mod tests {
         assert_eq!(settings.environment, Environment::Development);
         assert_eq!(settings.max_body_bytes, 65536);
         assert_eq!(settings.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_jwt_secret() {
+        let missing = with(&[("ATTIVA_ENV", "production")])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            missing.as_deref(),
+            Some(
+                "setting ATTIVA_JWT_SECRET=\"\" is invalid: required in production (at least 32 bytes)"
+            )
+        );
+        let short = with(&[("ATTIVA_ENV", "production"), ("ATTIVA_JWT_SECRET", "short")])
+            .err()
+            .map(|e| e.name);
+        assert_eq!(short, Some("ATTIVA_JWT_SECRET"));
+        let long = "k".repeat(32);
+        assert!(with(&[("ATTIVA_ENV", "production"), ("ATTIVA_JWT_SECRET", &long)]).is_ok());
+        // Development makes one up.
+        assert!(with(&[]).is_ok_and(|s| s.auth.jwt_secret.expose_secret().len() >= 32));
     }
 
     #[test]

@@ -11,3 +11,9 @@ impl Default for Limits {
         Limits { max_cart_items: 50 }
     }
 }
+
+/// How long issued things live.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub temporary_password: std::time::Duration,
+}

@@ -4,7 +4,9 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod credentials;
 pub mod eligibility;
+pub mod holder;
 pub mod money;
 pub mod password;
 pub mod pricing;
@@ -14,6 +16,7 @@ pub mod tax_id;
 pub use cart::{CartLine, Channel};
 pub use catalog::{Bounds, Catalog, CatalogError, Category, Product, ProductCode, ProductPrices};
 pub use eligibility::{Buyer, Violation, ViolationCode, check};
+pub use holder::{Holder, HolderFieldError, HolderInput, HolderKind};
 pub use money::Money;
 pub use password::{NewPassword, PasswordError, PasswordPolicy, temporary_password_from_entropy};
 pub use pricing::{PricedCart, PricedLine, Totals, price};

@@ -4,6 +4,8 @@
 pub mod cart;
 mod database;
 mod entity;
+pub mod identity;
+pub mod service;
 
 pub use database::{Backend, Database, DatabaseSettings};
 

@@ -4,6 +4,7 @@
 mod carts;
 mod catalog;
 mod compose;
+mod docs;
 mod errors;
 mod openapi;
 mod operations;

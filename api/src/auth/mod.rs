@@ -1,0 +1,12 @@
+//! Who is calling: password hashing (argon2id, off the async executor),
+//! access tokens (HS256 JWT, one audience each), rotating refresh tokens,
+//! the bearer extractors handlers ask for, and login throttling.
+
+pub mod extract;
+pub mod passwords;
+pub mod throttle;
+pub mod tokens;
+
+pub use extract::{CustomerAuth, OperatorAuth, PanelPasswordChange, PanelSession};
+pub use passwords::PasswordHasher;
+pub use tokens::{TokenKind, Tokens};

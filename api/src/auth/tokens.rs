@@ -1,0 +1,200 @@
+//! Access tokens: HS256 JWTs with iss, aud, sub, exp, iat, jti and a type.
+//! The validator pins the algorithm and checks every claim, so a token for
+//! one audience is refused by another. Refresh tokens are opaque random
+//! strings, stored hashed.
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use persistence::identity::Audience;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What an access token lets its bearer do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// Everything its audience may do.
+    Access,
+    /// Panel only, after a login with a temporary password: nothing but
+    /// `POST /v1/panel/password`.
+    PasswordChange,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub typ: TokenKind,
+    /// Panel tokens: the credentials version they were issued for; a reissue
+    /// or a password change makes older tokens useless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<i32>,
+}
+
+/// Why a bearer token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Bad signature, algorithm, issuer, expiry or shape: 401.
+    Invalid,
+    /// Valid, but for another audience: 403.
+    WrongAudience,
+}
+
+/// Signs and checks access tokens.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+const AUDIENCES: [&str; 3] = ["customer_area", "panel", "backoffice"];
+
+impl Tokens {
+    pub fn new(
+        secret: &SecretString,
+        issuer: &str,
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+    ) -> Self {
+        let key = secret.expose_secret().as_bytes();
+        Tokens {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            issuer: issuer.to_owned(),
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    /// A signed access token and its lifetime in seconds.
+    pub fn issue(
+        &self,
+        audience: Audience,
+        subject: Uuid,
+        kind: TokenKind,
+        version: Option<i32>,
+    ) -> Result<(String, u64), jsonwebtoken::errors::Error> {
+        let now = Utc::now().timestamp();
+        let ttl = self.access_ttl.as_secs();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: audience.as_str().to_owned(),
+            sub: subject.to_string(),
+            exp: now + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
+            iat: now,
+            jti: Uuid::new_v4().to_string(),
+            typ: kind,
+            ver: version,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, ttl))
+    }
+
+    /// Checks signature (HS256 only), issuer, expiry, the required claims,
+    /// and that the audience is `expected`.
+    pub fn verify(&self, token: &str, expected: Audience) -> Result<Claims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[self.issuer.as_str()]);
+        validation.set_audience(&AUDIENCES);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if data.claims.aud != expected.as_str() {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// A new opaque refresh token (256 random bits, hex).
+pub fn new_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// How refresh tokens are stored: SHA-256, hex.
+pub fn hash_refresh_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(secret: &str) -> Tokens {
+        Tokens::new(
+            &SecretString::from(secret.to_owned()),
+            "attiva",
+            Duration::from_secs(900),
+            Duration::from_secs(86_400),
+        )
+    }
+
+    #[test]
+    fn a_token_is_accepted_by_its_audience_only() {
+        let t = tokens(&"k".repeat(32));
+        let subject = Uuid::new_v4();
+        let (token, ttl) = t
+            .issue(Audience::Panel, subject, TokenKind::Access, Some(3))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ttl, 900);
+        let claims = t
+            .verify(&token, Audience::Panel)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(claims.sub, subject.to_string());
+        assert_eq!(claims.ver, Some(3));
+        assert_eq!(claims.typ, TokenKind::Access);
+        assert_eq!(
+            t.verify(&token, Audience::CustomerArea).err(),
+            Some(TokenError::WrongAudience)
+        );
+    }
+
+    #[test]
+    fn another_key_and_alg_none_are_refused() {
+        let (token, _) = tokens(&"a".repeat(32))
+            .issue(
+                Audience::Backoffice,
+                Uuid::new_v4(),
+                TokenKind::Access,
+                None,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            tokens(&"b".repeat(32))
+                .verify(&token, Audience::Backoffice)
+                .err(),
+            Some(TokenError::Invalid)
+        );
+        // Same claims, header {"alg":"none"}, no signature.
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert_eq!(
+            tokens(&"a".repeat(32))
+                .verify(&none, Audience::Backoffice)
+                .err(),
+            Some(TokenError::Invalid)
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! The back office: operator login and operator-only actions.
+
+use crate::auth::throttle::{LoginKeys, Throttle};
+use crate::auth::{OperatorAuth, PasswordHasher, Tokens};
+use crate::credentials::issue_panel_credentials;
+use crate::json::Json;
+use crate::problem::{ApiError, Problem};
+use crate::routes::identity::{
+    TokenResponse, UsernameLoginRequest, client_address, invalid_credentials, session,
+};
+use crate::state::Lifetimes;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::{DateTime, Utc};
+use persistence::Database;
+use persistence::identity::Audience;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const TAG: &str = "backoffice";
+
+/// Operator login.
+#[utoipa::path(
+    operation_id = "backofficeLogin",
+    tag = TAG,
+    request_body(content = UsernameLoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/v1/backoffice/login")]
+pub async fn login(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    hasher: web::Data<PasswordHasher>,
+    tokens: web::Data<Tokens>,
+    throttle: web::Data<Throttle>,
+    body: Json<UsernameLoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.0;
+    let username = request.username.trim().to_lowercase();
+    let keys = LoginKeys::new(Audience::Backoffice, &username, &client_address(&req));
+    throttle.check(&db, &keys).await?;
+    let operator = db.find_operator_by_username(&username).await?;
+    let ok = hasher
+        .verify(
+            &request.password,
+            operator.as_ref().map(|o| o.password_hash.as_str()),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(operator) = operator.filter(|_| ok) else {
+        throttle.failed(&db, &keys).await?;
+        tracing::info!(audience = "backoffice", "login failed");
+        return Err(invalid_credentials());
+    };
+    throttle.succeeded(&db, &keys).await?;
+    let (response, _) =
+        session(&db, &tokens, Audience::Backoffice, operator.id, None, None).await?;
+    tracing::info!(operator_id = %operator.id, "operator logged in");
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// The outcome of a reissue. The operator never sees the password: it goes
+/// to the holder by email.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReissuedDto {
+    pub service_id: Uuid,
+    #[schema(example = "fe-01234567897")]
+    pub username: String,
+    /// When the new temporary password stops working.
+    pub temporary_password_expires_at: DateTime<Utc>,
+}
+
+/// Reissue panel credentials.
+///
+/// Issues a new temporary password for the service's panel user; the
+/// previous one stops working at once, as do the user's sessions. The
+/// password is never shown to the operator.
+#[utoipa::path(
+    operation_id = "reissueCredentials",
+    tag = TAG,
+    security(("backoffice" = [])),
+    params(("id" = Uuid, Path, description = "FE service id")),
+    responses(
+        (status = 200, description = "Reissued", body = ReissuedDto),
+        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such service", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/backoffice/services/{id}/credentials/reissue")]
+pub async fn reissue_credentials(
+    id: web::Path<Uuid>,
+    db: web::Data<Database>,
+    hasher: web::Data<PasswordHasher>,
+    lifetimes: web::Data<Lifetimes>,
+    auth: OperatorAuth,
+) -> Result<HttpResponse, ApiError> {
+    let service = db
+        .find_service(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("service_not_found", format!("no service {}", *id)))?;
+    let issued =
+        issue_panel_credentials(&db, &hasher, &service, lifetimes.temporary_password).await?;
+    tracing::info!(operator_id = %auth.operator_id, service_id = %service.id, "panel credentials reissued");
+    Ok(HttpResponse::Ok().json(ReissuedDto {
+        service_id: service.id,
+        username: issued.username,
+        temporary_password_expires_at: issued.expires_at,
+    }))
+}

@@ -1,0 +1,929 @@
+//! Identity storage against real databases: every scenario runs on a fresh
+//! SQLite file and on a fresh PostgreSQL database.
+//!
+//! PostgreSQL: `ATTIVA_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432`); when it cannot be reached the
+//! PostgreSQL half is skipped with a message, unless
+//! `ATTIVA_REQUIRE_POSTGRES=1`, which makes it a failure.
+
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
+use persistence::identity::{Audience, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
+use persistence::service::NewService;
+use persistence::{Database, DatabaseSettings, StoreError};
+use sea_orm::ConnectionTrait;
+use std::fmt::Debug;
+use std::future::Future;
+use uuid::Uuid;
+
+// --- harness ---
+
+trait Must<T> {
+    fn must(self, what: &str) -> T;
+}
+
+impl<T, E: Debug> Must<T> for Result<T, E> {
+    fn must(self, what: &str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error) => panic!("{what}: {error:?}"),
+        }
+    }
+}
+
+impl<T> Must<T> for Option<T> {
+    fn must(self, what: &str) -> T {
+        match self {
+            Some(value) => value,
+            None => panic!("{what}: nothing found"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+fn postgres_base() -> String {
+    std::env::var("ATTIVA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("ATTIVA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// A database made for one scenario.
+struct TestDatabase {
+    url: String,
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    async fn create(kind: Kind) -> Option<TestDatabase> {
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().must("tempdir");
+                Some(TestDatabase {
+                    url: format!("sqlite://{}/identity.db?mode=rwc", dir.path().display()),
+                    postgres_name: None,
+                    _dir: Some(dir),
+                })
+            }
+            Kind::Postgres => {
+                let admin = match sea_orm::Database::connect(format!(
+                    "{}/postgres",
+                    postgres_base()
+                ))
+                .await
+                {
+                    Ok(admin) => admin,
+                    Err(error) if !postgres_required() => {
+                        eprintln!(
+                            "SKIPPED on PostgreSQL (unreachable: {error}); set ATTIVA_REQUIRE_POSTGRES=1 to fail instead"
+                        );
+                        return None;
+                    }
+                    Err(error) => panic!(
+                        "PostgreSQL is required (ATTIVA_REQUIRE_POSTGRES=1) but unreachable: {error}"
+                    ),
+                };
+                let name = format!("attiva_ptest_{}", Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .must("creating the test database");
+                let _ = admin.close().await;
+                Some(TestDatabase {
+                    url: format!("{}/{name}", postgres_base()),
+                    postgres_name: Some(name),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let Some(name) = &self.postgres_name
+            && let Ok(admin) =
+                sea_orm::Database::connect(format!("{}/postgres", postgres_base())).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// Runs `scenario` on a fresh, migrated database of `kind`, then drops the
+/// database even when the scenario panicked.
+async fn run<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(Database) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(test_db) = TestDatabase::create(kind).await else {
+        return;
+    };
+    let settings = DatabaseSettings {
+        url: test_db.url.clone(),
+        max_connections: 8,
+        busy_timeout: std::time::Duration::from_secs(10),
+    };
+    let db = Database::connect(&settings).await.must("connecting");
+    db.migrate().await.must("migrating");
+    let outcome = tokio::spawn(scenario(db.clone())).await;
+    db.close().await;
+    test_db.drop_database().await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("scenario did not finish: {error}"),
+        }
+    }
+}
+
+/// `both_databases!(scenario)`: tests `scenario::sqlite` and
+/// `scenario::postgres` for the async fn `scenario(Database)`.
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::run(super::Kind::Sqlite, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::run(super::Kind::Postgres, super::$name).await;
+            }
+        }
+    )*};
+}
+
+both_databases!(
+    a_normalized_email_belongs_to_one_customer,
+    services_are_listed_oldest_first,
+    a_reissue_replaces_the_password_and_revokes_the_sessions,
+    a_new_panel_password_needs_the_current_version,
+    a_refresh_token_rotates_within_its_family,
+    reusing_a_used_token_revokes_the_whole_family,
+    of_two_concurrent_rotations_exactly_one_wins,
+    an_expired_token_is_refused_and_stays_unused,
+    an_unknown_token_is_unknown,
+    logout_revokes_the_family_and_nothing_else,
+    logout_racing_a_refresh_leaves_no_live_token,
+    a_password_change_can_spare_the_new_session,
+    failures_are_counted_within_the_window,
+);
+
+// --- fixtures ---
+
+/// Whole seconds: PostgreSQL keeps microseconds only, so round-trips
+/// compare equal.
+fn clock() -> DateTime<Utc> {
+    Utc::now()
+        .duration_trunc(Duration::seconds(1))
+        .must("truncating the clock")
+}
+
+fn holder() -> HolderRecord {
+    HolderRecord {
+        kind: "persona_fisica".into(),
+        denominazione: None,
+        nome: Some("Mario".into()),
+        cognome: Some("Rossi".into()),
+        codice_fiscale: "RSSMRA85T10A562S".into(),
+        partita_iva: None,
+        indirizzo: "Via Roma".into(),
+        numero_civico: "1".into(),
+        cap: "20121".into(),
+        comune: "Milano".into(),
+        provincia: "MI".into(),
+        nazione: "IT".into(),
+        phone: Some("+39 02 1234567".into()),
+    }
+}
+
+fn new_customer(email: &str) -> NewCustomer {
+    NewCustomer {
+        id: Uuid::new_v4(),
+        email: email.to_owned(),
+        email_normalized: email.trim().to_lowercase(),
+        password_hash: format!("$argon2id$hash-of-{email}"),
+        holder: holder(),
+    }
+}
+
+async fn customer(db: &Database) -> Uuid {
+    let new = new_customer(&format!("{}@example.it", Uuid::new_v4().simple()));
+    db.insert_customer(&new)
+        .await
+        .must("inserting a customer")
+        .id
+}
+
+fn new_service(customer_id: Uuid, holder_tax_id: &str) -> NewService {
+    NewService {
+        id: Uuid::new_v4(),
+        customer_id,
+        product_code: "fe".into(),
+        status: domain::ServiceStatus::AwaitingConfiguration,
+        holder_tax_id: holder_tax_id.into(),
+        codice_destinatario: "0000000".into(),
+        expires_on: NaiveDate::from_ymd_opt(2027, 3, 31).must("a date"),
+    }
+}
+
+async fn service(db: &Database) -> Uuid {
+    let customer_id = customer(db).await;
+    db.insert_service(&new_service(customer_id, "RSSMRA85T10A562S"))
+        .await
+        .must("inserting a service")
+        .id
+}
+
+/// A token hash as the api makes them: 64 hex characters.
+fn hash() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+fn token(
+    family_id: Uuid,
+    audience: Audience,
+    subject_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> NewRefreshToken {
+    NewRefreshToken {
+        id: Uuid::new_v4(),
+        family_id,
+        audience,
+        subject_id,
+        token_hash: hash(),
+        expires_at,
+    }
+}
+
+/// The first token of a new family (a login).
+async fn login(db: &Database, audience: Audience, subject_id: Uuid, now: DateTime<Utc>) -> String {
+    let first = token(
+        Uuid::new_v4(),
+        audience,
+        subject_id,
+        now + Duration::days(30),
+    );
+    db.insert_refresh_token(&first)
+        .await
+        .must("storing a refresh token");
+    first.token_hash
+}
+
+/// A successor as the api builds it before rotating: it knows neither the
+/// family, nor the audience, nor the subject yet.
+fn successor(now: DateTime<Utc>) -> NewRefreshToken {
+    token(
+        Uuid::new_v4(),
+        Audience::Backoffice,
+        Uuid::new_v4(),
+        now + Duration::days(30),
+    )
+}
+
+async fn rotate(db: &Database, token_hash: &str, now: DateTime<Utc>) -> (RotateOutcome, String) {
+    let next = successor(now);
+    let next_hash = next.token_hash.clone();
+    let outcome = db
+        .rotate_refresh_token(token_hash, next, now)
+        .await
+        .must("rotating");
+    (outcome, next_hash)
+}
+
+// --- customers and services ---
+
+async fn a_normalized_email_belongs_to_one_customer(db: Database) {
+    let first = new_customer("Mario.Rossi@Example.it");
+    let stored = db.insert_customer(&first).await.must("first sign-up");
+    assert_eq!(stored.email, "Mario.Rossi@Example.it", "kept as typed");
+    assert_eq!(stored.holder, holder());
+
+    let mut second = new_customer("  MARIO.ROSSI@example.IT ");
+    second.email_normalized = "mario.rossi@example.it".into();
+    let refused = db.insert_customer(&second).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+
+    let found = db
+        .find_customer_by_email("mario.rossi@example.it")
+        .await
+        .must("by e-mail")
+        .must("the first customer");
+    assert_eq!(found.id, first.id);
+    assert_eq!(found.password_hash, first.password_hash);
+    assert_eq!(found.holder, holder());
+    let by_id = db
+        .find_customer(first.id)
+        .await
+        .must("by id")
+        .must("the first customer");
+    assert_eq!(by_id, found);
+    assert!(db.find_customer(second.id).await.must("by id").is_none());
+    assert!(
+        db.find_customer_by_email("Mario.Rossi@Example.it")
+            .await
+            .must("by e-mail")
+            .is_none(),
+        "lookups take the normalised form"
+    );
+    assert!(
+        !format!("{found:?}").contains(&first.password_hash),
+        "Debug hides the password hash"
+    );
+}
+
+async fn services_are_listed_oldest_first(db: Database) {
+    let owner = customer(&db).await;
+    let other = customer(&db).await;
+    let mut older = new_service(owner, "01234567897");
+    older.status = domain::ServiceStatus::Active;
+    let older = db.insert_service(&older).await.must("older");
+    let newer = db
+        .insert_service(&new_service(owner, "RSSMRA85T10A562S"))
+        .await
+        .must("newer");
+    db.insert_service(&new_service(other, "RSSMRA85T10A562S"))
+        .await
+        .must("someone else's");
+
+    let listed = db.services_of_customer(owner).await.must("listing");
+    assert_eq!(
+        listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![older.id, newer.id]
+    );
+    let found = db
+        .find_service(older.id)
+        .await
+        .must("by id")
+        .must("the service");
+    assert_eq!(found, older);
+    assert_eq!(found.status, domain::ServiceStatus::Active);
+    assert_eq!(found.codice_destinatario, "0000000");
+    assert_eq!(
+        found.expires_on,
+        NaiveDate::from_ymd_opt(2027, 3, 31).must("a date")
+    );
+    assert!(
+        db.find_service(Uuid::new_v4())
+            .await
+            .must("by id")
+            .is_none()
+    );
+
+    let orphan = db
+        .insert_service(&new_service(Uuid::new_v4(), "01234567897"))
+        .await;
+    assert!(
+        orphan.is_err(),
+        "the foreign key refuses an unknown customer"
+    );
+}
+
+// --- panel credentials ---
+
+async fn a_reissue_replaces_the_password_and_revokes_the_sessions(db: Database) {
+    let now = clock();
+    let service_id = service(&db).await;
+    let first_expiry = now + Duration::days(7);
+    let issued = db
+        .issue_panel_credentials(service_id, "fe-rssmra85t10a562s", "hash-1", first_expiry)
+        .await
+        .must("first issue");
+    assert_eq!(issued.service_id, service_id);
+    assert_eq!(issued.username, "fe-rssmra85t10a562s");
+    assert_eq!(issued.password_hash, "hash-1");
+    assert!(issued.must_change_password);
+    assert_eq!(issued.temporary_password_expires_at, Some(first_expiry));
+    assert_eq!(issued.credentials_version, 1);
+
+    let session = login(&db, Audience::Panel, issued.id, now).await;
+    let other_session = login(&db, Audience::Panel, issued.id, now).await;
+    // Same id under another audience: not this panel user's session.
+    let elsewhere = login(&db, Audience::CustomerArea, issued.id, now).await;
+
+    let second_expiry = now + Duration::days(14);
+    let reissued = db
+        .issue_panel_credentials(service_id, "ignored-on-reissue", "hash-2", second_expiry)
+        .await
+        .must("reissue");
+    assert_eq!(reissued.id, issued.id, "the same panel user");
+    assert_eq!(
+        reissued.username, "fe-rssmra85t10a562s",
+        "the username stays"
+    );
+    assert_eq!(reissued.password_hash, "hash-2");
+    assert!(reissued.must_change_password);
+    assert_eq!(reissued.temporary_password_expires_at, Some(second_expiry));
+    assert_eq!(reissued.credentials_version, 2);
+
+    assert_eq!(
+        db.find_panel_user(issued.id).await.must("by id"),
+        Some(reissued.clone())
+    );
+    assert_eq!(
+        db.find_panel_user_by_username("fe-rssmra85t10a562s")
+            .await
+            .must("by username"),
+        Some(reissued.clone())
+    );
+    assert_eq!(
+        db.find_panel_user_by_service(service_id)
+            .await
+            .must("by service"),
+        Some(reissued.clone())
+    );
+    assert!(
+        db.find_panel_user_by_username("ignored-on-reissue")
+            .await
+            .must("by username")
+            .is_none()
+    );
+
+    for revoked in [&session, &other_session] {
+        let (outcome, _) = rotate(&db, revoked, now).await;
+        assert!(
+            matches!(outcome, RotateOutcome::Reused { .. }),
+            "{outcome:?}"
+        );
+    }
+    let (outcome, _) = rotate(&db, &elsewhere, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "{outcome:?}"
+    );
+
+    // Another service's panel user may not take the same username.
+    let clash = db
+        .issue_panel_credentials(
+            service(&db).await,
+            "fe-rssmra85t10a562s",
+            "hash",
+            second_expiry,
+        )
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert!(
+        !format!("{reissued:?}").contains("hash-2"),
+        "Debug hides the hash"
+    );
+}
+
+async fn a_new_panel_password_needs_the_current_version(db: Database) {
+    let now = clock();
+    let service_id = service(&db).await;
+    let user = db
+        .issue_panel_credentials(
+            service_id,
+            "fe-01234567897",
+            "temporary",
+            now + Duration::days(7),
+        )
+        .await
+        .must("issue");
+    let session = login(&db, Audience::Panel, user.id, now).await;
+
+    assert!(
+        !db.set_panel_password(user.id, "chosen", 0)
+            .await
+            .must("stale version"),
+        "an old version is refused"
+    );
+    let unchanged = db
+        .find_panel_user(user.id)
+        .await
+        .must("by id")
+        .must("the user");
+    assert_eq!(unchanged, user);
+    let (outcome, _) = rotate(&db, &session, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "a refused change revokes nothing: {outcome:?}"
+    );
+    let session = login(&db, Audience::Panel, user.id, now).await;
+
+    assert!(
+        db.set_panel_password(user.id, "chosen", 1)
+            .await
+            .must("change")
+    );
+    let changed = db
+        .find_panel_user(user.id)
+        .await
+        .must("by id")
+        .must("the user");
+    assert_eq!(changed.password_hash, "chosen");
+    assert!(!changed.must_change_password);
+    assert_eq!(changed.temporary_password_expires_at, None);
+    assert_eq!(changed.credentials_version, 2);
+    let (outcome, _) = rotate(&db, &session, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Reused { .. }),
+        "{outcome:?}"
+    );
+
+    assert!(
+        !db.set_panel_password(user.id, "again", 1)
+            .await
+            .must("replayed change"),
+        "the same version cannot be used twice"
+    );
+    assert!(
+        !db.set_panel_password(Uuid::new_v4(), "x", 1)
+            .await
+            .must("unknown user")
+    );
+    assert_eq!(
+        db.find_panel_user(user.id).await.must("by id"),
+        Some(changed)
+    );
+}
+
+// --- refresh tokens ---
+
+async fn a_refresh_token_rotates_within_its_family(db: Database) {
+    let now = clock();
+    let subject = Uuid::new_v4();
+    let first = token(
+        Uuid::new_v4(),
+        Audience::CustomerArea,
+        subject,
+        now + Duration::days(30),
+    );
+    db.insert_refresh_token(&first).await.must("login");
+
+    let (outcome, second) = rotate(&db, &first.token_hash, now).await;
+    assert_eq!(
+        outcome,
+        RotateOutcome::Rotated {
+            audience: Audience::CustomerArea,
+            subject_id: subject,
+            family_id: first.family_id,
+        }
+    );
+    // The successor took the old token's family, audience and subject,
+    // not the placeholders it was built with.
+    let (outcome, third) = rotate(&db, &second, now + Duration::minutes(1)).await;
+    assert_eq!(
+        outcome,
+        RotateOutcome::Rotated {
+            audience: Audience::CustomerArea,
+            subject_id: subject,
+            family_id: first.family_id,
+        }
+    );
+    let (outcome, _) = rotate(&db, &third, now + Duration::minutes(2)).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "{outcome:?}"
+    );
+
+    let duplicate = db.insert_refresh_token(&first).await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+}
+
+async fn reusing_a_used_token_revokes_the_whole_family(db: Database) {
+    let now = clock();
+    let subject = Uuid::new_v4();
+    let first = token(
+        Uuid::new_v4(),
+        Audience::Panel,
+        subject,
+        now + Duration::days(30),
+    );
+    db.insert_refresh_token(&first).await.must("login");
+    let unrelated = login(&db, Audience::Panel, subject, now).await;
+
+    let (_, second) = rotate(&db, &first.token_hash, now).await;
+    let (outcome, never_stored) = rotate(&db, &first.token_hash, now).await;
+    assert_eq!(
+        outcome,
+        RotateOutcome::Reused {
+            family_id: first.family_id
+        }
+    );
+    let (outcome, _) = rotate(&db, &never_stored, now).await;
+    assert_eq!(outcome, RotateOutcome::Unknown, "no successor for a reuse");
+    let (outcome, _) = rotate(&db, &second, now).await;
+    assert_eq!(
+        outcome,
+        RotateOutcome::Reused {
+            family_id: first.family_id
+        },
+        "the newest token of the family is refused too"
+    );
+    let (outcome, _) = rotate(&db, &unrelated, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "other sessions of the subject live on: {outcome:?}"
+    );
+}
+
+async fn of_two_concurrent_rotations_exactly_one_wins(db: Database) {
+    let now = clock();
+    for round in 0..10 {
+        let subject = Uuid::new_v4();
+        let contested = login(&db, Audience::CustomerArea, subject, now).await;
+        let racers = [successor(now), successor(now)].map(|next| {
+            let db = db.clone();
+            let contested = contested.clone();
+            tokio::spawn(async move {
+                let next_hash = next.token_hash.clone();
+                let outcome = db.rotate_refresh_token(&contested, next, now).await;
+                (outcome.must("rotating"), next_hash)
+            })
+        });
+        let [a, b] = racers;
+        let (a, b) = tokio::join!(a, b);
+        let results = [a.must("racer a"), b.must("racer b")];
+        let winners: Vec<&String> = results
+            .iter()
+            .filter(|(outcome, _)| matches!(outcome, RotateOutcome::Rotated { .. }))
+            .map(|(_, next)| next)
+            .collect();
+        let losers = results
+            .iter()
+            .filter(|(outcome, _)| matches!(outcome, RotateOutcome::Reused { .. }))
+            .count();
+        assert_eq!(
+            (winners.len(), losers),
+            (1, 1),
+            "round {round}: {results:?}"
+        );
+        // The loser's reuse revoked the family, the winner's successor too.
+        let (outcome, _) = rotate(&db, winners[0], now).await;
+        assert!(
+            matches!(outcome, RotateOutcome::Reused { .. }),
+            "round {round}: {outcome:?}"
+        );
+    }
+}
+
+async fn an_expired_token_is_refused_and_stays_unused(db: Database) {
+    let now = clock();
+    let subject = Uuid::new_v4();
+    let stale = token(
+        Uuid::new_v4(),
+        Audience::Backoffice,
+        subject,
+        now - Duration::seconds(1),
+    );
+    db.insert_refresh_token(&stale).await.must("login");
+    let at_the_limit = token(Uuid::new_v4(), Audience::Backoffice, subject, now);
+    db.insert_refresh_token(&at_the_limit).await.must("login");
+
+    for _ in 0..2 {
+        let (outcome, _) = rotate(&db, &stale.token_hash, now).await;
+        assert_eq!(
+            outcome,
+            RotateOutcome::Expired,
+            "not Reused: it was never used"
+        );
+    }
+    let (outcome, _) = rotate(&db, &at_the_limit.token_hash, now).await;
+    assert_eq!(outcome, RotateOutcome::Expired, "expiry is exclusive");
+    let (outcome, _) = rotate(
+        &db,
+        &at_the_limit.token_hash,
+        now - Duration::milliseconds(1),
+    )
+    .await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "a millisecond earlier it was live: {outcome:?}"
+    );
+}
+
+async fn an_unknown_token_is_unknown(db: Database) {
+    let now = clock();
+    let (outcome, _) = rotate(&db, &hash(), now).await;
+    assert_eq!(outcome, RotateOutcome::Unknown);
+    assert!(!db.revoke_refresh_family(&hash(), now).await.must("logout"));
+}
+
+async fn logout_revokes_the_family_and_nothing_else(db: Database) {
+    let now = clock();
+    let subject = Uuid::new_v4();
+    let first = login(&db, Audience::CustomerArea, subject, now).await;
+    let (_, second) = rotate(&db, &first, now).await;
+    let other_device = login(&db, Audience::CustomerArea, subject, now).await;
+
+    assert!(db.revoke_refresh_family(&second, now).await.must("logout"));
+    let (outcome, _) = rotate(&db, &second, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Reused { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        db.revoke_refresh_family(&first, now)
+            .await
+            .must("logout again"),
+        "a known token, even of a revoked family"
+    );
+    let (outcome, _) = rotate(&db, &other_device, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "{outcome:?}"
+    );
+}
+
+async fn logout_racing_a_refresh_leaves_no_live_token(db: Database) {
+    let now = clock();
+    for round in 0..10 {
+        let current = login(&db, Audience::Panel, Uuid::new_v4(), now).await;
+        let refresh = {
+            let db = db.clone();
+            let current = current.clone();
+            let next = successor(now);
+            tokio::spawn(async move {
+                let next_hash = next.token_hash.clone();
+                let outcome = db.rotate_refresh_token(&current, next, now).await;
+                (outcome.must("rotating"), next_hash)
+            })
+        };
+        let logout = {
+            let db = db.clone();
+            let current = current.clone();
+            tokio::spawn(async move { db.revoke_refresh_family(&current, now).await })
+        };
+        let (refreshed, logged_out) = tokio::join!(refresh, logout);
+        let (outcome, next) = refreshed.must("refresh task");
+        assert!(logged_out.must("logout task").must("logout"));
+        if matches!(outcome, RotateOutcome::Rotated { .. }) {
+            let (after, _) = rotate(&db, &next, now).await;
+            assert!(
+                matches!(after, RotateOutcome::Reused { .. }),
+                "round {round}: the successor outlived the logout: {after:?}"
+            );
+        } else {
+            assert!(
+                matches!(outcome, RotateOutcome::Reused { .. }),
+                "round {round}: {outcome:?}"
+            );
+        }
+    }
+}
+
+async fn a_password_change_can_spare_the_new_session(db: Database) {
+    let now = clock();
+    let subject = Uuid::new_v4();
+    let old_session = login(&db, Audience::CustomerArea, subject, now).await;
+    let new_family = Uuid::new_v4();
+    let new_session = token(
+        new_family,
+        Audience::CustomerArea,
+        subject,
+        now + Duration::days(1),
+    );
+    db.insert_refresh_token(&new_session)
+        .await
+        .must("new session");
+    let operator_session = login(&db, Audience::Backoffice, subject, now).await;
+
+    let revoked = db
+        .revoke_subject_refresh_tokens(Audience::CustomerArea, subject, Some(new_family), now)
+        .await
+        .must("revoking");
+    assert_eq!(revoked, 1);
+    let (outcome, _) = rotate(&db, &old_session, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Reused { .. }),
+        "{outcome:?}"
+    );
+    let (outcome, newest) = rotate(&db, &new_session.token_hash, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "{outcome:?}"
+    );
+    let (outcome, _) = rotate(&db, &operator_session, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { .. }),
+        "another audience is untouched: {outcome:?}"
+    );
+
+    let revoked = db
+        .revoke_subject_refresh_tokens(Audience::CustomerArea, subject, None, now)
+        .await
+        .must("revoking all");
+    assert_eq!(revoked, 2, "the used token and its successor");
+    let (outcome, _) = rotate(&db, &newest, now).await;
+    assert!(
+        matches!(outcome, RotateOutcome::Reused { .. }),
+        "{outcome:?}"
+    );
+}
+
+// --- throttling ---
+
+async fn failures_are_counted_within_the_window(db: Database) {
+    let now = clock();
+    let account = "account:panel:alice".to_owned();
+    let address = "address:panel:127.0.0.1".to_owned();
+    let both = [account.clone(), address.clone()];
+    for minutes_ago in [20, 10, 5, 1] {
+        db.record_login_failure(&both, now - Duration::minutes(minutes_ago))
+            .await
+            .must("recording");
+    }
+    db.record_login_failure(&[], now).await.must("no keys");
+
+    let window_start = now - Duration::minutes(15);
+    assert_eq!(
+        db.login_failures_since(&account, window_start)
+            .await
+            .must("counting"),
+        (3, Some(now - Duration::minutes(10)))
+    );
+    assert_eq!(
+        db.login_failures_since(&account, now - Duration::minutes(10))
+            .await
+            .must("counting"),
+        (3, Some(now - Duration::minutes(10))),
+        "since is inclusive"
+    );
+    assert_eq!(
+        db.login_failures_since("account:panel:bob", window_start)
+            .await
+            .must("counting"),
+        (0, None)
+    );
+
+    // Sub-second instants order correctly (SQLite stores RFC 3339 text).
+    let carol = "account:panel:carol".to_owned();
+    let at = now - Duration::minutes(3) + Duration::milliseconds(500);
+    db.record_login_failure(std::slice::from_ref(&carol), at)
+        .await
+        .must("recording");
+    db.record_login_failure(std::slice::from_ref(&carol), now - Duration::minutes(3))
+        .await
+        .must("recording");
+    let count = |since| {
+        let db = db.clone();
+        let carol = carol.clone();
+        async move {
+            db.login_failures_since(&carol, since)
+                .await
+                .must("counting")
+                .0
+        }
+    };
+    assert_eq!(count(now - Duration::minutes(3)).await, 2);
+    assert_eq!(
+        count(now - Duration::minutes(3) + Duration::milliseconds(1)).await,
+        1
+    );
+    assert_eq!(count(at - Duration::microseconds(250)).await, 1);
+    assert_eq!(count(at + Duration::milliseconds(250)).await, 0);
+
+    db.clear_login_failures(&account).await.must("clearing");
+    assert_eq!(
+        db.login_failures_since(&account, window_start)
+            .await
+            .must("counting"),
+        (0, None)
+    );
+    assert_eq!(
+        db.login_failures_since(&address, window_start)
+            .await
+            .must("counting")
+            .0,
+        3,
+        "clearing the account leaves the address counted"
+    );
+
+    let pruned = db
+        .prune_login_failures(now - Duration::minutes(7))
+        .await
+        .must("pruning");
+    assert_eq!(pruned, 2, "the address failures 20 and 10 minutes ago");
+    assert_eq!(
+        db.login_failures_since(&address, now - Duration::hours(1))
+            .await
+            .must("counting"),
+        (2, Some(now - Duration::minutes(5)))
+    );
+}
+
+#[test]
+fn audiences_read_back_as_written() {
+    for audience in Audience::ALL {
+        assert_eq!(Audience::parse(audience.as_str()), Some(audience));
+    }
+    assert_eq!(Audience::parse("Panel"), None);
+}
