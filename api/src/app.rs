@@ -4,10 +4,15 @@
 use crate::auth::throttle::Throttle;
 use crate::auth::{PasswordHasher, Tokens};
 use crate::catalog_file;
+use crate::jobs::outbox::{OutboxHandle, OutboxWorker, RunningOutbox};
 use crate::json::BodyLimit;
+use crate::mail::Mailer;
 use crate::observability::{self, Metrics};
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::routes::{backoffice, carts, catalog, catalog::CatalogView, health, identity, panel};
+use crate::routes::{
+    backoffice, carts, catalog, catalog::CatalogView, health, identity, orders, panel, payments,
+    services,
+};
 use crate::settings::Settings;
 use crate::state::{Lifetimes, Limits};
 use actix_router::ResourceDef;
@@ -40,6 +45,9 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
         (name = "auth", description = "Logins, refresh-token rotation, logout"),
         (name = "panel", description = "The FE panel: credentials, password change, service status"),
         (name = "backoffice", description = "Operators: login and back-office actions"),
+        (name = "orders", description = "Checkout and the customer's orders"),
+        (name = "payments", description = "Payment confirmation by the provider"),
+        (name = "services", description = "Owned services, their modules and add-on purchases"),
         (name = "operations", description = "Health and metrics for operators"),
     ),
     components(schemas(Problem, FieldError)),
@@ -101,6 +109,17 @@ fn operations(config: &mut ServiceConfig) {
         .service(panel::status)
         .service(backoffice::login)
         .service(backoffice::reissue_credentials)
+        .service(orders::checkout)
+        .service(orders::list)
+        .service(orders::get)
+        .service(orders::cancel)
+        .service(payments::webhook)
+        .service(payments::register)
+        .service(payments::list_all)
+        .service(services::list)
+        .service(services::get)
+        .service(services::buy)
+        .service(services::panel_buy)
         .service(health::live)
         .service(health::ready)
         .service(health::metrics);
@@ -249,6 +268,8 @@ struct Shared {
     hasher: web::Data<PasswordHasher>,
     throttle: web::Data<Throttle>,
     lifetimes: web::Data<Lifetimes>,
+    outbox: web::Data<OutboxHandle>,
+    orders: web::Data<crate::settings::OrderSettings>,
 }
 
 /// A running server: its address, a handle to stop it, and its database.
@@ -256,6 +277,8 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     db: Database,
+    outbox: RunningOutbox,
+    expiry: crate::jobs::expiry::RunningExpiry,
 }
 
 impl std::fmt::Debug for Application {
@@ -283,6 +306,8 @@ impl Application {
         );
 
         let json = api.to_json().context("rendering the OpenAPI document")?;
+        let mailer = Mailer::from_settings(&settings.mail)?;
+        let outbox = OutboxHandle::new();
         let shared = Shared {
             db: web::Data::new(db.clone()),
             catalog: web::Data::new(view),
@@ -310,6 +335,8 @@ impl Application {
             lifetimes: web::Data::new(Lifetimes {
                 temporary_password: settings.auth.temporary_password_ttl,
             }),
+            outbox: web::Data::new(outbox.clone()),
+            orders: web::Data::new(settings.orders.clone()),
         };
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {} (ATTIVA_BIND)", settings.bind))?;
@@ -329,6 +356,8 @@ impl Application {
                 .app_data(shared.hasher)
                 .app_data(shared.throttle)
                 .app_data(shared.lifetimes)
+                .app_data(shared.outbox)
+                .app_data(shared.orders)
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .configure(operations)
@@ -346,10 +375,15 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(%address, "listening");
+        let outbox =
+            OutboxWorker::new(db.clone(), mailer, settings.mail.outbox_poll, outbox).start();
+        let expiry = crate::jobs::expiry::start(db.clone(), settings.orders.expiry_sweep);
         Ok(Application {
             server,
             address,
             db,
+            outbox,
+            expiry,
         })
     }
 
@@ -367,6 +401,8 @@ impl Application {
     /// (in-flight requests get `ATTIVA_SHUTDOWN_TIMEOUT_SECS`).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
+        self.outbox.stop().await;
+        self.expiry.stop().await;
         self.db.close().await;
         tracing::info!("server stopped");
         Ok(result?)

@@ -102,78 +102,105 @@ pub(crate) fn shape_error(
     ApiError::field(&pointer, code, message)
 }
 
+/// Parses and validates a JSON body already read.
+pub fn parse_bytes<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+        shape_error(error, valid_json)
+    })?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("trailing data after the JSON value: {e}"),
+        )
+    })?;
+    let errors = value.validate();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(value)
+}
+
+/// A JSON body's raw bytes (content type and size checked), for handlers
+/// that must see the exact bytes (signed webhooks).
+#[derive(Debug)]
+pub struct RawJson(pub web::Bytes);
+
+fn read_json_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Pin<Box<dyn Future<Output = Result<web::Bytes, ApiError>>>> {
+    let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let declared_length = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request bodies are limited to {limit} bytes"),
+            )
+        };
+        match content_type.as_deref() {
+            Some(ct) if is_json(ct) => {}
+            Some(ct) => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("expected Content-Type: application/json, got {ct}"),
+                ));
+            }
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "expected Content-Type: application/json",
+                ));
+            }
+        }
+        if declared_length.is_some_and(|len| len > limit) {
+            return Err(too_large());
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    })
+}
+
+impl FromRequest for RawJson {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json_body(req, payload);
+        Box::pin(async move { body.await.map(RawJson) })
+    }
+}
+
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let declared_length = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let too_large = || {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("request bodies are limited to {limit} bytes"),
-                )
-            };
-            match content_type.as_deref() {
-                Some(ct) if is_json(ct) => {}
-                Some(ct) => {
-                    return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        format!("expected Content-Type: application/json, got {ct}"),
-                    ));
-                }
-                None => {
-                    return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        "expected Content-Type: application/json",
-                    ));
-                }
-            }
-            if declared_length.is_some_and(|len| len > limit) {
-                return Err(too_large());
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let mut deserializer = serde_json::Deserializer::from_slice(&body);
-            let value: T =
-                serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                    let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
-                    shape_error(error, valid_json)
-                })?;
-            deserializer.end().map_err(|e| {
-                ApiError::bad_request(
-                    "malformed_json",
-                    format!("trailing data after the JSON value: {e}"),
-                )
-            })?;
-            let errors = value.validate();
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            Ok(Json(value))
-        })
+        let body = read_json_body(req, payload);
+        Box::pin(async move { parse_bytes(&body.await?).map(Json) })
     }
 }
 

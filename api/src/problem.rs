@@ -38,6 +38,16 @@ impl FieldError {
     }
 }
 
+/// A broken eligibility rule, in a problem about a cart or a purchase.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ProblemViolation {
+    #[schema(example = "addon_requires_base")]
+    pub code: String,
+    /// The offending cart item (or purchase line).
+    pub item_id: uuid::Uuid,
+    pub detail: String,
+}
+
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -62,28 +72,36 @@ pub struct Problem {
     /// Validation errors, one per invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Eligibility violations (`cart_not_eligible`), every one of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<ProblemViolation>,
 }
 
-/// The error every handler returns.
-pub struct ApiError {
+/// The error every handler returns (boxed: errors travel far and should
+/// keep `Result`s small).
+pub struct ApiError(Box<Inner>);
+
+struct Inner {
     status: StatusCode,
     code: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    violations: Vec<ProblemViolation>,
     headers: Vec<(header::HeaderName, HeaderValue)>,
     source: Option<anyhow::Error>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(Inner {
             status,
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            violations: Vec::new(),
             headers: Vec::new(),
             source: None,
-        }
+        }))
     }
 
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
@@ -108,14 +126,13 @@ impl ApiError {
             1 => "the request has 1 invalid field".to_owned(),
             n => format!("the request has {n} invalid fields"),
         };
-        ApiError {
-            errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            )
-        }
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        );
+        error.0.errors = errors;
+        error
     }
 
     /// 422 for one field.
@@ -125,44 +142,57 @@ impl ApiError {
 
     /// A 500 that logs `source` and tells the client nothing about it.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        ApiError {
-            source: Some(source.into()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "the server could not complete the request; it has been logged",
-            )
-        }
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server could not complete the request; it has been logged",
+        );
+        error.0.source = Some(source.into());
+        error
     }
 
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
-        ApiError {
-            source: Some(source.into()),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "a dependency of the server is unavailable; retry later",
-            )
-        }
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "a dependency of the server is unavailable; retry later",
+        );
+        error.0.source = Some(source.into());
+        error
+    }
+
+    pub fn with_violations(mut self, violations: Vec<ProblemViolation>) -> Self {
+        self.0.violations = violations;
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code
     }
 
     pub fn problem(&self) -> Problem {
         Problem {
-            problem_type: format!("urn:attiva:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.to_owned(),
-            errors: self.errors.clone(),
+            problem_type: format!("urn:attiva:problem:{}", self.0.code),
+            title: self
+                .0
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            code: self.0.code.to_owned(),
+            errors: self.0.errors.clone(),
+            violations: self.0.violations.clone(),
         }
     }
 }
@@ -170,38 +200,44 @@ impl ApiError {
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiError")
-            .field("status", &self.status)
-            .field("code", &self.code)
-            .field("detail", &self.detail)
-            .field("source", &self.source)
+            .field("status", &self.0.status)
+            .field("code", &self.0.code)
+            .field("detail", &self.0.detail)
+            .field("source", &self.0.source)
             .finish()
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(
+            f,
+            "{} {}: {}",
+            self.0.status.as_u16(),
+            self.0.code,
+            self.0.detail
+        )
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
-            match &self.source {
+        if self.0.status.is_server_error() {
+            match &self.0.source {
                 Some(source) => {
-                    tracing::error!(code = self.code, error = ?source, "request failed")
+                    tracing::error!(code = self.0.code, error = ?source, "request failed")
                 }
-                None => tracing::error!(code = self.code, "request failed"),
+                None => tracing::error!(code = self.0.code, "request failed"),
             }
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.0.status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        for (name, value) in &self.headers {
+        for (name, value) in &self.0.headers {
             response.insert_header((name.clone(), value.clone()));
         }
         response.body(body)

@@ -41,6 +41,24 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub orders: OrderSettings,
+}
+
+/// Orders, payments and fulfilment.
+#[derive(Debug, Clone)]
+pub struct OrderSettings {
+    /// HMAC-SHA256 keys of the payment provider's webhook; more than one
+    /// during a rotation.
+    pub webhook_secrets: Vec<SecretString>,
+    pub webhook_tolerance: Duration,
+    pub expiry: Duration,
+    /// How often unpaid orders are checked for expiry.
+    pub expiry_sweep: Duration,
+    pub bank_iban: String,
+    pub bank_beneficiary: String,
+    pub panel_url: String,
+    pub codice_destinatario: String,
 }
 
 /// Tokens, passwords and login throttling.
@@ -56,6 +74,19 @@ pub struct AuthSettings {
     pub login_window: Duration,
     /// At most this many argon2 hashes at once (each takes 19 MiB).
     pub max_concurrent_hashes: usize,
+}
+
+/// Outgoing mail and the outbox worker (`api::mail`, `api::jobs::outbox`).
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// The SMTP relay (`smtp://`, `smtps://`, maybe with credentials);
+    /// `None`: e-mails are written as `.eml` files under `dir`.
+    pub smtp_url: Option<SecretString>,
+    pub dir: PathBuf,
+    /// The `From:` of every e-mail.
+    pub from: lettre::message::Mailbox,
+    /// How often the outbox worker looks for due e-mails.
+    pub outbox_poll: Duration,
 }
 
 /// Shortest accepted JWT secret, in bytes.
@@ -163,6 +194,66 @@ impl Settings {
             name: "ATTIVA_MAX_CONCURRENT_HASHES",
             default: "number of CPUs",
             meaning: "argon2 hashes computed at once (19 MiB each)",
+        },
+        Variable {
+            name: "ATTIVA_PAYMENT_WEBHOOK_SECRETS",
+            default: "`dev-webhook-secret` (development only)",
+            meaning: "comma-separated HMAC keys of the payment webhook (several during a rotation); required in production",
+        },
+        Variable {
+            name: "ATTIVA_PAYMENT_WEBHOOK_TOLERANCE_SECS",
+            default: "300",
+            meaning: "accepted clock skew of a webhook signature's timestamp",
+        },
+        Variable {
+            name: "ATTIVA_ORDER_EXPIRY_DAYS",
+            default: "7",
+            meaning: "days after which an unpaid order expires",
+        },
+        Variable {
+            name: "ATTIVA_ORDER_EXPIRY_SWEEP_SECS",
+            default: "60",
+            meaning: "how often unpaid orders are checked for expiry",
+        },
+        Variable {
+            name: "ATTIVA_BANK_IBAN",
+            default: "IT60X0542811101000000123456",
+            meaning: "IBAN shown in bank-transfer payment instructions",
+        },
+        Variable {
+            name: "ATTIVA_BANK_BENEFICIARY",
+            default: "Attiva S.r.l.",
+            meaning: "beneficiary shown in payment instructions",
+        },
+        Variable {
+            name: "ATTIVA_PANEL_URL",
+            default: "http://127.0.0.1:8080/panel",
+            meaning: "panel address written in the activation email",
+        },
+        Variable {
+            name: "ATTIVA_CODICE_DESTINATARIO",
+            default: "KRRH6B9",
+            meaning: "the provider's 7-character code for receiving invoices, shown on services",
+        },
+        Variable {
+            name: "SMTP_URL",
+            default: "empty: write .eml files",
+            meaning: "SMTP relay, e.g. `smtp://mailpit:1025` (plain), `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`",
+        },
+        Variable {
+            name: "ATTIVA_MAIL_DIR",
+            default: "data/mail",
+            meaning: "without `SMTP_URL`: folder where each e-mail is written as an `.eml` file",
+        },
+        Variable {
+            name: "ATTIVA_MAIL_FROM",
+            default: "Attiva <noreply@attiva.local>",
+            meaning: "`From:` of the e-mails sent",
+        },
+        Variable {
+            name: "ATTIVA_OUTBOX_POLL_MS",
+            default: "500",
+            meaning: "how often the e-mail outbox worker looks for e-mails to send (it is also woken when one is queued)",
         },
         Variable {
             name: "RUST_LOG",
@@ -348,6 +439,91 @@ impl Settings {
             login_window: secs("ATTIVA_LOGIN_WINDOW_SECS", 1)?,
             max_concurrent_hashes,
         };
+        let (secrets, secrets_set) = get("ATTIVA_PAYMENT_WEBHOOK_SECRETS");
+        let webhook_secrets: Vec<SecretString> = if secrets_set {
+            let list: Vec<SecretString> = secrets
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| SecretString::from(s.to_owned()))
+                .collect();
+            if list.is_empty() {
+                return Err(bad(
+                    "ATTIVA_PAYMENT_WEBHOOK_SECRETS",
+                    "(hidden)",
+                    "at least one key",
+                ));
+            }
+            list
+        } else if environment == Environment::Production {
+            return Err(bad(
+                "ATTIVA_PAYMENT_WEBHOOK_SECRETS",
+                "",
+                "required in production",
+            ));
+        } else {
+            vec![SecretString::from("dev-webhook-secret".to_owned())]
+        };
+        let (iban, _) = get("ATTIVA_BANK_IBAN");
+        let (beneficiary, _) = get("ATTIVA_BANK_BENEFICIARY");
+        let (panel_url, _) = get("ATTIVA_PANEL_URL");
+        let (codice_destinatario, _) = get("ATTIVA_CODICE_DESTINATARIO");
+        if codice_destinatario.len() != 7
+            || !codice_destinatario
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(bad(
+                "ATTIVA_CODICE_DESTINATARIO",
+                &codice_destinatario,
+                "7 letters or digits",
+            ));
+        }
+        let orders = OrderSettings {
+            webhook_secrets,
+            webhook_tolerance: secs("ATTIVA_PAYMENT_WEBHOOK_TOLERANCE_SECS", 1)?,
+            expiry: secs("ATTIVA_ORDER_EXPIRY_DAYS", 86_400)?,
+            expiry_sweep: secs("ATTIVA_ORDER_EXPIRY_SWEEP_SECS", 1)?,
+            bank_iban: iban.replace(' ', "").to_ascii_uppercase(),
+            bank_beneficiary: beneficiary,
+            panel_url,
+            codice_destinatario: codice_destinatario.to_ascii_uppercase(),
+        };
+        // Mail (SMTP_URL is a secret: it may hold a password).
+        let (smtp_url, smtp_set) = get("SMTP_URL");
+        let smtp_url = if smtp_set {
+            let url = smtp_url.trim();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(bad(
+                    "SMTP_URL",
+                    "(hidden)",
+                    "expected an smtp:// or smtps:// URL",
+                ));
+            }
+            Some(SecretString::from(url.to_owned()))
+        } else {
+            None
+        };
+        let (mail_dir, _) = get("ATTIVA_MAIL_DIR");
+        let (from, _) = get("ATTIVA_MAIL_FROM");
+        let from = from.trim().parse().map_err(|_| {
+            bad(
+                "ATTIVA_MAIL_FROM",
+                &from,
+                "expected an address, e.g. `Attiva <noreply@example.it>`",
+            )
+        })?;
+        let (poll, _) = get("ATTIVA_OUTBOX_POLL_MS");
+        let poll_ms: u64 = number("ATTIVA_OUTBOX_POLL_MS", &poll)?;
+        if poll_ms == 0 {
+            return Err(bad("ATTIVA_OUTBOX_POLL_MS", &poll, "must be at least 1"));
+        }
+        let mail = MailSettings {
+            smtp_url,
+            dir: PathBuf::from(mail_dir),
+            from,
+            outbox_poll: Duration::from_millis(poll_ms),
+        };
         Ok(Settings {
             environment,
             bind,
@@ -361,6 +537,8 @@ impl Settings {
             log_format,
             log_filter,
             auth,
+            mail,
+            orders,
         })
     }
 }
@@ -423,5 +601,37 @@ mod tests {
         );
         let error = with(&[("DATABASE_URL", "mysql://x")]).err().map(|e| e.name);
         assert_eq!(error, Some("DATABASE_URL"));
+    }
+
+    #[test]
+    fn mail_settings_default_to_eml_files_and_hide_the_smtp_url() {
+        let settings = with(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(settings.mail.smtp_url.is_none());
+        assert_eq!(settings.mail.dir, PathBuf::from("data/mail"));
+        assert_eq!(
+            settings.mail.from.to_string(),
+            "Attiva <noreply@attiva.local>"
+        );
+        assert_eq!(settings.mail.outbox_poll, Duration::from_millis(500));
+
+        let url = "smtps://user:s3cret@smtp.example.it:465";
+        let settings = with(&[("SMTP_URL", url)]).unwrap_or_else(|e| panic!("{e}"));
+        let smtp = settings.mail.smtp_url.as_ref().map(|u| u.expose_secret());
+        assert_eq!(smtp, Some(url));
+        assert!(!format!("{settings:?}").contains("s3cret"));
+
+        let error = with(&[("SMTP_URL", "http://user:s3cret@x")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.starts_with("setting SMTP_URL="), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
+        for (name, value) in [
+            ("ATTIVA_MAIL_FROM", "not an address"),
+            ("ATTIVA_OUTBOX_POLL_MS", "0"),
+            ("ATTIVA_OUTBOX_POLL_MS", "soon"),
+        ] {
+            assert_eq!(with(&[(name, value)]).err().map(|e| e.name), Some(name));
+        }
     }
 }

@@ -20,5 +20,8 @@ pub use holder::{Holder, HolderFieldError, HolderInput, HolderKind};
 pub use money::Money;
 pub use password::{NewPassword, PasswordError, PasswordPolicy, temporary_password_from_entropy};
 pub use pricing::{PricedCart, PricedLine, Totals, price};
-pub use service::{ModuleState, OwnedModule, OwnedService, ServiceStatus};
+pub use service::{
+    ModuleAction, ModuleProgress, ModuleState, OwnedModule, OwnedService, ServiceStatus,
+    module_progress,
+};
 pub use tax_id::{CodiceFiscale, CodiceFiscaleError, PartitaIva, PartitaIvaError};

@@ -106,3 +106,133 @@ impl OwnedService {
         self.pending_addons.iter().any(|c| c.as_str() == code)
     }
 }
+
+/// What a front-end may offer for a module of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleAction {
+    /// Buy it ("Attiva", "Acquista", "Aggiungi modulo").
+    Purchase,
+    /// Run "Abbina anagrafiche e fatture" first.
+    RunMatching,
+    /// Start the module's activation wizard.
+    StartWizard,
+    /// Resume a wizard left half-way.
+    ResumeWizard,
+    /// Use the module.
+    Open,
+}
+
+impl ModuleAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleAction::Purchase => "purchase",
+            ModuleAction::RunMatching => "run_matching",
+            ModuleAction::StartWizard => "start_wizard",
+            ModuleAction::ResumeWizard => "resume_wizard",
+            ModuleAction::Open => "open",
+        }
+    }
+}
+
+/// A module of a service as the front-ends show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleProgress {
+    /// Not bought; may be.
+    Available,
+    /// In an unpaid order.
+    PendingPayment,
+    /// Bought: its state.
+    Installed(ModuleState),
+}
+
+impl ModuleProgress {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleProgress::Available => "available",
+            ModuleProgress::PendingPayment => "pending_payment",
+            ModuleProgress::Installed(state) => state.as_str(),
+        }
+    }
+}
+
+/// The state and actions of one module of a service (product.md section 1,
+/// case 2): a module bought for an existing FE needs the matching procedure
+/// first unless it was ever completed on the service; one bought together
+/// with its FE does not.
+pub fn module_progress(
+    installed: Option<(ModuleState, bool)>,
+    pending: bool,
+    service_usable: bool,
+    matching_completed: bool,
+) -> (ModuleProgress, Vec<ModuleAction>) {
+    match installed {
+        None if pending => (ModuleProgress::PendingPayment, vec![]),
+        None if service_usable => (ModuleProgress::Available, vec![ModuleAction::Purchase]),
+        None => (ModuleProgress::Available, vec![]),
+        Some((ModuleState::Purchased | ModuleState::MatchingRequired, bought_with_base)) => {
+            if bought_with_base || matching_completed {
+                (
+                    ModuleProgress::Installed(ModuleState::WizardPending),
+                    vec![ModuleAction::StartWizard],
+                )
+            } else {
+                (
+                    ModuleProgress::Installed(ModuleState::MatchingRequired),
+                    vec![ModuleAction::RunMatching],
+                )
+            }
+        }
+        Some((ModuleState::WizardPending, _)) => (
+            ModuleProgress::Installed(ModuleState::WizardPending),
+            vec![ModuleAction::StartWizard],
+        ),
+        Some((ModuleState::Configuring, _)) => {
+            (ModuleProgress::Installed(ModuleState::Configuring), vec![])
+        }
+        Some((ModuleState::Active, _)) => (
+            ModuleProgress::Installed(ModuleState::Active),
+            vec![ModuleAction::Open],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bought_with_fe_skips_the_matching_procedure() {
+        let (progress, actions) =
+            module_progress(Some((ModuleState::Purchased, true)), false, true, false);
+        assert_eq!(progress.as_str(), "wizard_pending");
+        assert_eq!(actions, vec![ModuleAction::StartWizard]);
+    }
+
+    #[test]
+    fn bought_later_needs_matching_unless_done_before() {
+        let (progress, actions) =
+            module_progress(Some((ModuleState::Purchased, false)), false, true, false);
+        assert_eq!(progress.as_str(), "matching_required");
+        assert_eq!(actions, vec![ModuleAction::RunMatching]);
+        let (_, actions) =
+            module_progress(Some((ModuleState::Purchased, false)), false, true, true);
+        assert_eq!(actions, vec![ModuleAction::StartWizard]);
+    }
+
+    #[test]
+    fn available_pending_and_active() {
+        assert_eq!(
+            module_progress(None, false, true, false).1,
+            vec![ModuleAction::Purchase]
+        );
+        assert_eq!(module_progress(None, false, false, false).1, vec![]);
+        assert_eq!(
+            module_progress(None, true, true, false).0.as_str(),
+            "pending_payment"
+        );
+        assert_eq!(
+            module_progress(Some((ModuleState::Active, false)), false, true, false).1,
+            vec![ModuleAction::Open]
+        );
+    }
+}

@@ -4,6 +4,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_carts;
 mod m0002_identity;
+mod m0003_orders;
+mod m0004_outbox;
 
 pub struct Migrator;
 
@@ -13,6 +15,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_carts::Migration),
             Box::new(m0002_identity::Migration),
+            Box::new(m0003_orders::Migration),
+            Box::new(m0004_outbox::Migration),
         ]
     }
 }

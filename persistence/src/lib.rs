@@ -4,7 +4,10 @@
 pub mod cart;
 mod database;
 mod entity;
+pub mod idempotency;
 pub mod identity;
+pub mod order;
+pub mod outbox;
 pub mod service;
 
 pub use database::{Backend, Database, DatabaseSettings};

@@ -29,6 +29,8 @@ pub struct ServiceRecord {
     pub codice_destinatario: String,
     pub expires_on: NaiveDate,
     pub created_at: DateTime<Utc>,
+    /// When "Abbina anagrafiche e fatture" was last completed, if ever.
+    pub matching_completed_at: Option<DateTime<Utc>>,
 }
 
 /// A UUID read back from a text column.
@@ -36,7 +38,7 @@ pub(crate) fn parse_id(text: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("bad uuid `{text}`")))
 }
 
-fn to_record(row: service::Model) -> StoreResult<ServiceRecord> {
+pub(crate) fn to_record(row: service::Model) -> StoreResult<ServiceRecord> {
     Ok(ServiceRecord {
         id: parse_id(&row.id)?,
         customer_id: parse_id(&row.customer_id)?,
@@ -47,6 +49,7 @@ fn to_record(row: service::Model) -> StoreResult<ServiceRecord> {
         codice_destinatario: row.codice_destinatario,
         expires_on: row.expires_on,
         created_at: row.created_at,
+        matching_completed_at: row.matching_completed_at,
     })
 }
 
@@ -64,6 +67,7 @@ impl Database {
             expires_on: Set(new.expires_on),
             created_at: Set(now),
             updated_at: Set(now),
+            matching_completed_at: Set(None),
         }
         .insert(self.conn())
         .await?;

@@ -156,7 +156,7 @@ pub fn holder_record(holder: &Holder) -> HolderRecord {
     }
 }
 
-fn holder_dto(record: &HolderRecord) -> HolderDto {
+pub fn holder_dto(record: &HolderRecord) -> HolderDto {
     HolderDto {
         kind: if record.kind == "persona_giuridica" {
             HolderKindDto::PersonaGiuridica

@@ -5,4 +5,7 @@ pub mod carts;
 pub mod catalog;
 pub mod health;
 pub mod identity;
+pub mod orders;
 pub mod panel;
+pub mod payments;
+pub mod services;

@@ -171,7 +171,7 @@ impl Validate for ChangePasswordRequest {
     responses(
         (status = 200, description = "Password changed; a full session", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid token, or the temporary password expired (`temporary_password_expired`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Wrong current password (`invalid_current_password`) or a token of another audience", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The credentials changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
@@ -188,6 +188,25 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let user = auth.user;
+    if user.must_change_password
+        && user
+            .temporary_password_expires_at
+            .is_none_or(|at| at <= Utc::now())
+    {
+        return Err(ApiError::unauthorized(
+            "temporary_password_expired",
+            "the temporary password has expired; ask for new credentials",
+        ));
+    }
+    if let Err(error) =
+        PasswordPolicy::new().check_with_context(&request.new_password, &[&user.username])
+    {
+        return Err(ApiError::field(
+            "/new_password",
+            error.code(),
+            error.to_string(),
+        ));
+    }
     let ok = hasher
         .verify(&request.current_password, Some(&user.password_hash))
         .await
@@ -239,11 +258,15 @@ pub struct PanelStatusDto {
     pub codice_destinatario: String,
     #[schema(example = "fe-01234567897")]
     pub username: String,
+    /// The add-ons of this base with their state and the actions the panel
+    /// may show ("Attiva" = `purchase`).
+    pub modules: Vec<crate::routes::services::ModuleDto>,
 }
 
 /// Service status ("Stato servizio").
 ///
-/// The panel user's FE service: status, expiry, codice destinatario.
+/// The panel user's FE service: status, expiry, codice destinatario, and
+/// each add-on module with its state and the actions the panel may show.
 #[utoipa::path(
     operation_id = "panelStatus",
     tag = TAG,
@@ -255,11 +278,20 @@ pub struct PanelStatusDto {
     )
 )]
 #[get("/v1/panel/status")]
-pub async fn status(db: web::Data<Database>, auth: PanelSession) -> Result<HttpResponse, ApiError> {
+pub async fn status(
+    db: web::Data<Database>,
+    view: web::Data<crate::routes::catalog::CatalogView>,
+    auth: PanelSession,
+) -> Result<HttpResponse, ApiError> {
     let service = db
         .find_service(auth.user.service_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))?;
+    let modules = crate::routes::services::service_dtos(&db, &view, std::slice::from_ref(&service))
+        .await?
+        .pop()
+        .map(|s| s.modules)
+        .unwrap_or_default();
     Ok(HttpResponse::Ok().json(PanelStatusDto {
         service_id: service.id,
         product_code: service.product_code,
@@ -267,5 +299,6 @@ pub async fn status(db: web::Data<Database>, auth: PanelSession) -> Result<HttpR
         expires_on: service.expires_on,
         codice_destinatario: service.codice_destinatario,
         username: auth.user.username,
+        modules,
     }))
 }

@@ -1,10 +1,19 @@
 //! sea-orm entities, one module per table.
 
+pub mod addon_claim;
 pub mod cart;
 pub mod cart_item;
+pub mod counter;
 pub mod customer;
+pub mod idempotency_key;
 pub mod login_failure;
+pub mod module;
 pub mod operator;
+pub mod order;
+pub mod order_line;
+pub mod outbox_email;
 pub mod panel_user;
+pub mod payment;
+pub mod payment_event;
 pub mod refresh_token;
 pub mod service;

@@ -15,6 +15,8 @@ pub struct Model {
     pub expires_on: ChronoDate,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// When "Abbina anagrafiche e fatture" was last completed.
+    pub matching_completed_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -67,7 +67,12 @@ pub(crate) async fn sign_up(app: &TestApp, email: &str, password: &str, holder: 
             &json!({"email": email, "password": password, "holder": holder}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "sign-up of {email}: {}", reply.text);
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "sign-up of {email}: {}",
+        reply.text
+    );
     reply.body
 }
 
@@ -90,8 +95,12 @@ pub(crate) async fn get_as(app: &TestApp, path: &str, token: &str) -> Reply {
 }
 
 pub(crate) async fn post_as(app: &TestApp, path: &str, token: &str, body: &Value) -> Reply {
-    app.send(app.request(Method::POST, path).bearer_auth(token).json(body))
-        .await
+    app.send(
+        app.request(Method::POST, path)
+            .bearer_auth(token)
+            .json(body),
+    )
+    .await
 }
 
 /// Asserts that a response may not be kept by any cache.
@@ -108,7 +117,11 @@ pub(crate) fn assert_no_store(reply: &Reply) {
 
 /// Asserts the headers every response carries.
 pub(crate) fn assert_security_headers(reply: &Reply, what: &str) {
-    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{what}");
+    assert_eq!(
+        reply.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
     assert!(
         reply
             .header("content-security-policy")
@@ -142,25 +155,44 @@ pub(crate) fn assert_session(reply: &Reply, audience: &str) -> (String, String) 
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["token_type"], "Bearer", "{}", reply.text);
     assert_eq!(reply.body["audience"], audience, "{}", reply.text);
-    assert_eq!(reply.body["password_change_required"], false, "{}", reply.text);
+    assert_eq!(
+        reply.body["password_change_required"], false,
+        "{}",
+        reply.text
+    );
     assert!(
         reply.body["expires_in"].as_u64().is_some_and(|s| s > 0),
         "{}",
         reply.text
     );
     assert_no_store(reply);
-    let access = reply.body["access_token"].as_str().unwrap_or_default().to_owned();
-    let refresh = reply.body["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let access = reply.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let refresh = reply.body["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(access.split('.').count(), 3, "not a JWT: {}", reply.text);
     assert!(refresh.len() >= 32, "no refresh token: {}", reply.text);
     (access, refresh)
 }
 
 /// Signs up and logs in; returns (customer id, access token, refresh token).
-pub(crate) async fn customer_session(app: &TestApp, email: &str, partita_iva: &str) -> (String, String, String) {
+pub(crate) async fn customer_session(
+    app: &TestApp,
+    email: &str,
+    partita_iva: &str,
+) -> (String, String, String) {
     let account = sign_up(app, email, PASSWORD, &company(partita_iva)).await;
-    let (access, refresh) = assert_session(&customer_login(app, email, PASSWORD).await, "customer_area");
-    (account["id"].as_str().unwrap_or_default().to_owned(), access, refresh)
+    let (access, refresh) =
+        assert_session(&customer_login(app, email, PASSWORD).await, "customer_area");
+    (
+        account["id"].as_str().unwrap_or_default().to_owned(),
+        access,
+        refresh,
+    )
 }
 
 pub(crate) fn unix_now() -> i64 {
@@ -227,18 +259,25 @@ fn base64url(bytes: &[u8]) -> String {
 /// A client whose requests come from another loopback address, so that
 /// the per-address throttle of one scenario step does not spill into the
 /// next.
-fn client_at(last_octet: u8) -> Client {
+pub(crate) fn client_at(last_octet: u8) -> Client {
     Client::builder()
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
         .build()
         .unwrap_or_else(|e| panic!("client bound to 127.0.0.{last_octet}: {e}"))
 }
 
+/// `POST` of a JSON body from the given client (and so its address).
+pub(crate) async fn post_from(app: &TestApp, client: &Client, path: &str, body: &Value) -> Reply {
+    app.send(client.post(format!("{}{path}", app.address)).json(body))
+        .await
+}
+
 async fn login_from(app: &TestApp, client: &Client, email: &str, password: &str) -> Reply {
-    app.send(
-        client
-            .post(format!("{}/v1/auth/customer/login", app.address))
-            .json(&json!({"email": email, "password": password})),
+    post_from(
+        app,
+        client,
+        "/v1/auth/customer/login",
+        &json!({"email": email, "password": password}),
     )
     .await
 }
@@ -247,7 +286,12 @@ fn retry_after(reply: &Reply) -> u64 {
     reply
         .header("retry-after")
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no numeric Retry-After: {:?}; {}", reply.headers, reply.text))
+        .unwrap_or_else(|| {
+            panic!(
+                "no numeric Retry-After: {:?}; {}",
+                reply.headers, reply.text
+            )
+        })
 }
 
 /// Asserts a 429 `too_many_attempts` with a Retry-After within the window.
@@ -271,73 +315,99 @@ fn keys(body: &Value) -> BTreeSet<String> {
 
 // --- sign-up -------------------------------------------------------------
 
-both_databases!(a_company_signs_up_and_me_shows_its_account, |app| async move {
-    let reply = app
+both_databases!(
+    a_company_signs_up_and_me_shows_its_account,
+    |app| async move {
+        let reply = app
         .post_json(
             "/v1/customers",
             &json!({"email": "Amministrazione@Alfa.example", "password": PASSWORD, "holder": company("01234567897")}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    assert_eq!(reply.header("location"), Some("/v1/customers/me"));
-    assert_no_store(&reply);
-    let account = reply.body.clone();
-    assert!(
-        account["id"].as_str().is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
-        "{account}"
-    );
-    assert_eq!(account["email"], "Amministrazione@Alfa.example");
-    let mut holder = company("01234567897");
-    holder["nome"] = Value::Null;
-    holder["cognome"] = Value::Null;
-    assert_eq!(account["holder"], holder, "{account}");
-    assert!(account["created_at"].as_str().is_some(), "{account}");
-    assert_eq!(
-        keys(&account),
-        BTreeSet::from(["created_at", "email", "holder", "id"].map(String::from)),
-        "nothing about the password is ever returned: {account}"
-    );
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        assert_eq!(reply.header("location"), Some("/v1/customers/me"));
+        assert_no_store(&reply);
+        let account = reply.body.clone();
+        assert!(
+            account["id"]
+                .as_str()
+                .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+            "{account}"
+        );
+        assert_eq!(account["email"], "Amministrazione@Alfa.example");
+        let mut holder = company("01234567897");
+        holder["nome"] = Value::Null;
+        holder["cognome"] = Value::Null;
+        assert_eq!(account["holder"], holder, "{account}");
+        assert!(account["created_at"].as_str().is_some(), "{account}");
+        assert_eq!(
+            keys(&account),
+            BTreeSet::from(["created_at", "email", "holder", "id"].map(String::from)),
+            "nothing about the password is ever returned: {account}"
+        );
 
-    let (access, _) = assert_session(
-        &customer_login(app, "amministrazione@alfa.example", PASSWORD).await,
-        "customer_area",
-    );
-    let me = get_as(app, "/v1/customers/me", &access).await;
-    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
-    assert_no_store(&me);
-    assert_eq!(me.body, account, "me is the account sign-up created");
-});
+        let (access, _) = assert_session(
+            &customer_login(app, "amministrazione@alfa.example", PASSWORD).await,
+            "customer_area",
+        );
+        let me = get_as(app, "/v1/customers/me", &access).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+        assert_no_store(&me);
+        assert_eq!(me.body, account, "me is the account sign-up created");
+    }
+);
 
-both_databases!(a_person_signs_up_with_nome_cognome_and_codice_fiscale_only, |app| async move {
-    let account = sign_up(app, "mario.rossi@example.com", PASSWORD, &person("rssmra85t10a562s")).await;
-    let holder = &account["holder"];
-    assert_eq!(holder["kind"], "persona_fisica", "{account}");
-    assert_eq!(holder["nome"], "Mario", "{account}");
-    assert_eq!(holder["cognome"], "Rossi", "{account}");
-    assert_eq!(holder["codice_fiscale"], "RSSMRA85T10A562S", "stored upper-case: {account}");
-    assert_eq!(holder["partita_iva"], Value::Null, "{account}");
-    assert_eq!(holder["denominazione"], Value::Null, "{account}");
-});
+both_databases!(
+    a_person_signs_up_with_nome_cognome_and_codice_fiscale_only,
+    |app| async move {
+        let account = sign_up(
+            app,
+            "mario.rossi@example.com",
+            PASSWORD,
+            &person("rssmra85t10a562s"),
+        )
+        .await;
+        let holder = &account["holder"];
+        assert_eq!(holder["kind"], "persona_fisica", "{account}");
+        assert_eq!(holder["nome"], "Mario", "{account}");
+        assert_eq!(holder["cognome"], "Rossi", "{account}");
+        assert_eq!(
+            holder["codice_fiscale"], "RSSMRA85T10A562S",
+            "stored upper-case: {account}"
+        );
+        assert_eq!(holder["partita_iva"], Value::Null, "{account}");
+        assert_eq!(holder["denominazione"], Value::Null, "{account}");
+    }
+);
 
-both_databases!(stored_passwords_are_argon2id_hashes_with_owasp_parameters, |app| async move {
-    sign_up(app, "hash@example.com", PASSWORD, &company("00743110157")).await;
-    let store = app.store().await;
-    let stored = store
-        .find_customer_by_email("hash@example.com")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("the account was not stored"));
-    assert!(
-        stored.password_hash.starts_with(ARGON2ID_OWASP),
-        "not argon2id m=19456,t=2,p=1: {}",
-        stored.password_hash
-    );
-    assert!(!stored.password_hash.contains(PASSWORD));
-    store.close().await;
-});
+both_databases!(
+    stored_passwords_are_argon2id_hashes_with_owasp_parameters,
+    |app| async move {
+        sign_up(app, "hash@example.com", PASSWORD, &company("00743110157")).await;
+        let store = app.store().await;
+        let stored = store
+            .find_customer_by_email("hash@example.com")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("the account was not stored"));
+        assert!(
+            stored.password_hash.starts_with(ARGON2ID_OWASP),
+            "not argon2id m=19456,t=2,p=1: {}",
+            stored.password_hash
+        );
+        assert!(!stored.password_hash.contains(PASSWORD));
+        store.close().await;
+    }
+);
 
 both_databases!(an_email_is_taken_whatever_its_case, |app| async move {
-    sign_up(app, "Mario.Rossi@Example.COM", PASSWORD, &company("01234567897")).await;
+    sign_up(
+        app,
+        "Mario.Rossi@Example.COM",
+        PASSWORD,
+        &company("01234567897"),
+    )
+    .await;
     for email in ["mario.rossi@example.com", "MARIO.ROSSI@EXAMPLE.COM"] {
         let reply = app
             .post_json(
@@ -348,102 +418,142 @@ both_databases!(an_email_is_taken_whatever_its_case, |app| async move {
         assert_rfc9457(&reply, 409, "email_taken");
     }
     // Any case logs in to the one account.
-    assert_session(&customer_login(app, "mario.ROSSI@example.com", PASSWORD).await, "customer_area");
+    assert_session(
+        &customer_login(app, "mario.ROSSI@example.com", PASSWORD).await,
+        "customer_area",
+    );
 });
 
-both_databases!(concurrent_sign_ups_with_one_email_create_one_account, |app| async move {
-    let emails = ["race@example.com", "RACE@example.com", "Race@Example.com", "race@EXAMPLE.COM"];
-    let replies = join_all(emails.iter().map(|email| {
-        app.post_json(
-            "/v1/customers",
-            &json!({"email": email, "password": PASSWORD, "holder": company("01234567897")}),
-        )
-    }))
-    .await;
-    let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
-    assert_eq!(created, 1, "{replies:#?}");
-    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
-        assert_rfc9457(reply, 409, "email_taken");
+both_databases!(
+    concurrent_sign_ups_with_one_email_create_one_account,
+    |app| async move {
+        let emails = [
+            "race@example.com",
+            "RACE@example.com",
+            "Race@Example.com",
+            "race@EXAMPLE.COM",
+        ];
+        let replies = join_all(emails.iter().map(|email| async move {
+            app.post_json(
+                "/v1/customers",
+                &json!({"email": email, "password": PASSWORD, "holder": company("01234567897")}),
+            )
+            .await
+        }))
+        .await;
+        let created = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "{replies:#?}");
+        for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_rfc9457(reply, 409, "email_taken");
+        }
     }
-});
+);
 
-both_databases!(tax_ids_are_checked_with_their_check_digits, |app| async move {
-    let mut bad_piva = company("01234567897");
-    bad_piva["partita_iva"] = json!("01234567890");
-    let mut prefixed_piva = company("01234567897");
-    prefixed_piva["partita_iva"] = json!("IT01234567897");
-    let mut bad_numeric_cf = company("01234567897");
-    bad_numeric_cf["codice_fiscale"] = json!("01234567898");
-    let mut no_piva = company("01234567897");
-    no_piva["partita_iva"] = Value::Null;
-    let mut no_denominazione = company("01234567897");
-    no_denominazione["denominazione"] = Value::Null;
-    let mut no_cognome = person("RSSMRA85T10A562S");
-    no_cognome["cognome"] = Value::Null;
-    let mut short_cap = company("01234567897");
-    short_cap["address"]["cap"] = json!("201");
-    let cases = [
-        (bad_piva, "/holder/partita_iva", "invalid_partita_iva"),
-        (prefixed_piva, "/holder/partita_iva", "invalid_partita_iva"),
-        (bad_numeric_cf, "/holder/codice_fiscale", "invalid_codice_fiscale"),
-        (person("RSSMRA85T10A562T"), "/holder/codice_fiscale", "invalid_codice_fiscale"),
-        (person("RSSMRA85T10A56"), "/holder/codice_fiscale", "invalid_codice_fiscale"),
-        (no_piva, "/holder/partita_iva", "required"),
-        (no_denominazione, "/holder/denominazione", "required"),
-        (no_cognome, "/holder/cognome", "required"),
-        (short_cap, "/holder/address/cap", "invalid_cap"),
-    ];
-    for (holder, pointer, code) in cases {
-        let reply = app
+both_databases!(
+    tax_ids_are_checked_with_their_check_digits,
+    |app| async move {
+        let mut bad_piva = company("01234567897");
+        bad_piva["partita_iva"] = json!("01234567890");
+        let mut prefixed_piva = company("01234567897");
+        prefixed_piva["partita_iva"] = json!("IT01234567897");
+        let mut bad_numeric_cf = company("01234567897");
+        bad_numeric_cf["codice_fiscale"] = json!("01234567898");
+        let mut no_piva = company("01234567897");
+        no_piva["partita_iva"] = Value::Null;
+        let mut no_denominazione = company("01234567897");
+        no_denominazione["denominazione"] = Value::Null;
+        let mut no_cognome = person("RSSMRA85T10A562S");
+        no_cognome["cognome"] = Value::Null;
+        let mut short_cap = company("01234567897");
+        short_cap["address"]["cap"] = json!("201");
+        let cases = [
+            (bad_piva, "/holder/partita_iva", "invalid_partita_iva"),
+            // 13 characters: refused by the documented length (11) already.
+            (prefixed_piva, "/holder/partita_iva", "invalid_length"),
+            (
+                bad_numeric_cf,
+                "/holder/codice_fiscale",
+                "invalid_codice_fiscale",
+            ),
+            (
+                person("RSSMRA85T10A562T"),
+                "/holder/codice_fiscale",
+                "invalid_codice_fiscale",
+            ),
+            (
+                person("RSSMRA85T10A56"),
+                "/holder/codice_fiscale",
+                "invalid_codice_fiscale",
+            ),
+            (no_piva, "/holder/partita_iva", "required"),
+            (no_denominazione, "/holder/denominazione", "required"),
+            (no_cognome, "/holder/cognome", "required"),
+            (short_cap, "/holder/address/cap", "invalid_cap"),
+        ];
+        for (holder, pointer, code) in cases {
+            let reply = app
             .post_json(
                 "/v1/customers",
                 &json!({"email": "checked@example.com", "password": PASSWORD, "holder": holder}),
             )
             .await;
-        assert_invalid_field(&reply, pointer, code);
-        assert_eq!(
-            reply.body["errors"].as_array().map(Vec::len),
-            Some(1),
-            "only {pointer} is wrong: {}",
-            reply.text
-        );
-    }
-    // Nothing was stored: the address is still free.
-    sign_up(app, "checked@example.com", PASSWORD, &company("01234567897")).await;
-});
-
-both_databases!(every_invalid_field_of_a_sign_up_is_reported_at_once, |app| async move {
-    let mut holder = company("01234567890");
-    holder["codice_fiscale"] = json!("RSSMRA85T10A562T");
-    let reply = app
-        .post_json(
-            "/v1/customers",
-            &json!({"email": "not-an-email", "password": "short", "holder": holder}),
+            assert_invalid_field(&reply, pointer, code);
+            assert_eq!(
+                reply.body["errors"].as_array().map(Vec::len),
+                Some(1),
+                "only {pointer} is wrong: {}",
+                reply.text
+            );
+        }
+        // Nothing was stored: the address is still free.
+        sign_up(
+            app,
+            "checked@example.com",
+            PASSWORD,
+            &company("01234567897"),
         )
         .await;
-    let body = assert_rfc9457(&reply, 422, "validation_failed");
-    let found: BTreeSet<(String, String)> = body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors: {}", reply.text))
-        .iter()
-        .map(|e| {
-            (
-                e["pointer"].as_str().unwrap_or_default().to_owned(),
-                e["code"].as_str().unwrap_or_default().to_owned(),
+    }
+);
+
+both_databases!(
+    every_invalid_field_of_a_sign_up_is_reported_at_once,
+    |app| async move {
+        let mut holder = company("01234567890");
+        holder["codice_fiscale"] = json!("RSSMRA85T10A562T");
+        let reply = app
+            .post_json(
+                "/v1/customers",
+                &json!({"email": "not-an-email", "password": "short", "holder": holder}),
             )
-        })
+            .await;
+        let body = assert_rfc9457(&reply, 422, "validation_failed");
+        let found: BTreeSet<(String, String)> = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors: {}", reply.text))
+            .iter()
+            .map(|e| {
+                (
+                    e["pointer"].as_str().unwrap_or_default().to_owned(),
+                    e["code"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let expected: BTreeSet<(String, String)> = [
+            ("/email", "invalid_email"),
+            ("/password", "password_too_short"),
+            ("/holder/codice_fiscale", "invalid_codice_fiscale"),
+            ("/holder/partita_iva", "invalid_partita_iva"),
+        ]
+        .into_iter()
+        .map(|(p, c)| (p.to_owned(), c.to_owned()))
         .collect();
-    let expected: BTreeSet<(String, String)> = [
-        ("/email", "invalid_email"),
-        ("/password", "password_too_short"),
-        ("/holder/codice_fiscale", "invalid_codice_fiscale"),
-        ("/holder/partita_iva", "invalid_partita_iva"),
-    ]
-    .into_iter()
-    .map(|(p, c)| (p.to_owned(), c.to_owned()))
-    .collect();
-    assert_eq!(found, expected, "{}", reply.text);
-});
+        assert_eq!(found, expected, "{}", reply.text);
+    }
+);
 
 both_databases!(sign_up_refuses_fields_the_server_owns, |app| async move {
     for field in ["id", "password_hash", "created_at", "role"] {
@@ -465,54 +575,72 @@ both_databases!(sign_up_refuses_fields_the_server_owns, |app| async move {
 
 // --- password policy -----------------------------------------------------
 
-both_databases!(the_password_policy_is_12_to_128_characters_and_not_a_common_one, |app| async move {
-    let email = "policy@example.com";
-    let too_long = "x".repeat(129);
-    let refused = [
-        ("elevenchars", "password_too_short"),
-        // Eleven characters of four bytes each: characters count, not bytes.
-        ("🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑", "password_too_short"),
-        (too_long.as_str(), "password_too_long"),
-        ("password1234", "password_too_common"),
-        ("PassWord1234", "password_too_common"),
-        (email, "password_matches_user_data"),
-    ];
-    for (password, code) in refused {
-        let reply = app
+both_databases!(
+    the_password_policy_is_12_to_128_characters_and_not_a_common_one,
+    |app| async move {
+        let email = "policy@example.com";
+        let too_long = "x".repeat(129);
+        let refused = [
+            ("elevenchars", "password_too_short"),
+            // Eleven characters of four bytes each: characters count, not bytes.
+            ("🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑", "password_too_short"),
+            (too_long.as_str(), "password_too_long"),
+            ("password1234", "password_too_common"),
+            ("PassWord1234", "password_too_common"),
+            (email, "password_matches_user_data"),
+        ];
+        for (password, code) in refused {
+            let reply = app
             .post_json(
                 "/v1/customers",
                 &json!({"email": email, "password": password, "holder": company("01234567897")}),
             )
             .await;
-        assert_invalid_field(&reply, "/password", code);
-        assert!(!reply.text.contains(password), "the password is echoed: {}", reply.text);
+            assert_invalid_field(&reply, "/password", code);
+            assert!(
+                !reply.text.contains(password),
+                "the password is echoed: {}",
+                reply.text
+            );
+        }
+        // No composition rules: lower-case words and spaces are fine; so are
+        // exactly 12 and exactly 128 characters, multi-byte ones included.
+        let accepted = [
+            "zebra ukulele".to_owned(),
+            "twelve chars".to_owned(),
+            "àèìòùàèìòùàè".to_owned(),
+            "y".repeat(128),
+        ];
+        for (i, password) in accepted.iter().enumerate() {
+            sign_up(
+                app,
+                &format!("ok{i}@example.com"),
+                password,
+                &company("01234567897"),
+            )
+            .await;
+            assert_session(
+                &customer_login(app, &format!("ok{i}@example.com"), password).await,
+                "customer_area",
+            );
+        }
     }
-    // No composition rules: lower-case words and spaces are fine; so are
-    // exactly 12 and exactly 128 characters, multi-byte ones included.
-    let accepted = [
-        "zebra ukulele".to_owned(),
-        "twelve chars".to_owned(),
-        "àèìòùàèìòùàè".to_owned(),
-        "y".repeat(128),
-    ];
-    for (i, password) in accepted.iter().enumerate() {
-        sign_up(app, &format!("ok{i}@example.com"), password, &company("01234567897")).await;
-        assert_session(
-            &customer_login(app, &format!("ok{i}@example.com"), password).await,
-            "customer_area",
-        );
-    }
-});
+);
 
 both_databases!(a_long_password_is_never_truncated, |app| async move {
-    let password: String = (0..128).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let password: String = (0..128)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     sign_up(app, "long@example.com", &password, &company("01234567897")).await;
     // Prefixes a truncating scheme would accept: 127 characters, bcrypt's 72 bytes.
     for prefix in [127, 72] {
         let reply = customer_login(app, "long@example.com", &password[..prefix]).await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
     }
-    assert_session(&customer_login(app, "long@example.com", &password).await, "customer_area");
+    assert_session(
+        &customer_login(app, "long@example.com", &password).await,
+        "customer_area",
+    );
 });
 
 // --- login and tokens ----------------------------------------------------
@@ -533,11 +661,17 @@ both_databases!(
         assert_eq!(claims["typ"], "access", "{claims}");
         let (iat, exp) = (claims["iat"].as_i64(), claims["exp"].as_i64());
         assert_eq!(exp.zip(iat).map(|(e, i)| e - i), Some(900), "{claims}");
-        assert!(exp.is_some_and(|e| (e - unix_now() - 900).abs() <= 60), "{claims}");
+        assert!(
+            exp.is_some_and(|e| (e - unix_now() - 900).abs() <= 60),
+            "{claims}"
+        );
         let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
         assert!(uuid::Uuid::parse_str(&jti).is_ok(), "{claims}");
         assert_eq!(refresh_token.len(), 64, "256 random bits, hex");
-        assert!(!refresh_token.contains('.'), "refresh tokens are opaque, not JWTs");
+        assert!(
+            !refresh_token.contains('.'),
+            "refresh tokens are opaque, not JWTs"
+        );
 
         let (second, second_refresh) = assert_session(
             &customer_login(app, "claims@example.com", PASSWORD).await,
@@ -549,32 +683,41 @@ both_databases!(
     }
 );
 
-both_databases!(a_wrong_password_and_an_unknown_email_get_the_same_answer, |app| async move {
-    sign_up(app, "known@example.com", PASSWORD, &company("01234567897")).await;
-    let wrong = customer_login(app, "known@example.com", "not the right password").await;
-    let unknown = customer_login(app, "nobody@example.com", "not the right password").await;
-    assert_rfc9457(&wrong, 401, "invalid_credentials");
-    assert_rfc9457(&unknown, 401, "invalid_credentials");
-    assert_eq!(wrong.body, unknown.body, "the body must not tell them apart");
-    let names = |r: &Reply| -> BTreeSet<String> {
-        r.headers
-            .keys()
-            .map(|k| k.as_str().to_owned())
-            .filter(|k| k != "date")
-            .collect()
-    };
-    assert_eq!(names(&wrong), names(&unknown));
-    for header in ["content-type", "www-authenticate", "cache-control"] {
-        assert_eq!(wrong.header(header), unknown.header(header), "{header}");
+both_databases!(
+    a_wrong_password_and_an_unknown_email_get_the_same_answer,
+    |app| async move {
+        sign_up(app, "known@example.com", PASSWORD, &company("01234567897")).await;
+        let wrong = customer_login(app, "known@example.com", "not the right password").await;
+        let unknown = customer_login(app, "nobody@example.com", "not the right password").await;
+        assert_rfc9457(&wrong, 401, "invalid_credentials");
+        assert_rfc9457(&unknown, 401, "invalid_credentials");
+        assert_eq!(
+            wrong.body, unknown.body,
+            "the body must not tell them apart"
+        );
+        let names = |r: &Reply| -> BTreeSet<String> {
+            r.headers
+                .keys()
+                .map(|k| k.as_str().to_owned())
+                .filter(|k| k != "date")
+                .collect()
+        };
+        assert_eq!(names(&wrong), names(&unknown));
+        for header in ["content-type", "www-authenticate", "cache-control"] {
+            assert_eq!(wrong.header(header), unknown.header(header), "{header}");
+        }
     }
-});
+);
 
 both_databases!(me_needs_a_bearer_token, |app| async move {
     let reply = app.get("/v1/customers/me").await;
     assert_bearer_challenge(&reply, "authentication_required");
     for authorization in ["Basic a2V5OnZhbHVl", "Bearer ", "Token abc"] {
         let reply = app
-            .send(app.request(Method::GET, "/v1/customers/me").header("authorization", authorization))
+            .send(
+                app.request(Method::GET, "/v1/customers/me")
+                    .header("authorization", authorization),
+            )
             .await;
         assert_bearer_challenge(&reply, "authentication_required");
     }
@@ -617,7 +760,12 @@ both_databases!(
     |app| async move {
         let (id, _, _) = customer_session(app, "keys@example.com", "01234567897").await;
         let claims = customer_claims(&id);
-        let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+        let reply = get_as(
+            app,
+            "/v1/customers/me",
+            &sign(&claims, Algorithm::HS256, SECRET),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::OK, "control: {}", reply.text);
 
         let other_key = "another-64-byte-key-that-is-not-the-servers-0123456789abcdefghij";
@@ -639,7 +787,12 @@ both_databases!(
         let parts: Vec<&str> = honest.split('.').collect();
         let mut edited = claims.clone();
         edited["sub"] = json!(uuid::Uuid::new_v4().to_string());
-        let tampered = format!("{}.{}.{}", parts[0], base64url(edited.to_string().as_bytes()), parts[2]);
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            base64url(edited.to_string().as_bytes()),
+            parts[2]
+        );
         let reply = get_as(app, "/v1/customers/me", &tampered).await;
         assert_bearer_challenge(&reply, "invalid_token");
     }
@@ -651,18 +804,33 @@ both_databases!(
     |app| async move {
         let (id, _, _) = customer_session(app, "expired@example.com", "01234567897").await;
         let mut claims = customer_claims(&id);
-        let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+        let reply = get_as(
+            app,
+            "/v1/customers/me",
+            &sign(&claims, Algorithm::HS256, SECRET),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::OK, "control: {}", reply.text);
 
         let now = unix_now();
         claims["iat"] = json!(now - 3600);
         claims["exp"] = json!(now - 60);
-        let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+        let reply = get_as(
+            app,
+            "/v1/customers/me",
+            &sign(&claims, Algorithm::HS256, SECRET),
+        )
+        .await;
         assert_bearer_challenge(&reply, "invalid_token");
 
         let mut claims = customer_claims(&id);
         claims["iss"] = json!("someone-else");
-        let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+        let reply = get_as(
+            app,
+            "/v1/customers/me",
+            &sign(&claims, Algorithm::HS256, SECRET),
+        )
+        .await;
         assert_bearer_challenge(&reply, "invalid_token");
 
         for missing in ["exp", "iss", "aud", "sub", "jti", "typ"] {
@@ -670,7 +838,12 @@ both_databases!(
             if let Some(object) = claims.as_object_mut() {
                 object.remove(missing);
             }
-            let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+            let reply = get_as(
+                app,
+                "/v1/customers/me",
+                &sign(&claims, Algorithm::HS256, SECRET),
+            )
+            .await;
             assert_bearer_challenge(&reply, "invalid_token");
         }
     }
@@ -684,24 +857,48 @@ both_databases!(
         for audience in ["panel", "backoffice"] {
             let mut claims = customer_claims(&id);
             claims["aud"] = json!(audience);
-            let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+            let reply = get_as(
+                app,
+                "/v1/customers/me",
+                &sign(&claims, Algorithm::HS256, SECRET),
+            )
+            .await;
             assert_rfc9457(&reply, 403, "wrong_audience");
         }
         // Unknown audiences and tokens claiming several are not tokens of ours.
-        for audience in [json!("admin"), json!(["panel", "customer_area"]), json!(["customer_area"])] {
+        for audience in [
+            json!("admin"),
+            json!(["panel", "customer_area"]),
+            json!(["customer_area"]),
+        ] {
             let mut claims = customer_claims(&id);
             claims["aud"] = audience.clone();
-            let reply = get_as(app, "/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET)).await;
+            let reply = get_as(
+                app,
+                "/v1/customers/me",
+                &sign(&claims, Algorithm::HS256, SECRET),
+            )
+            .await;
             assert!(
                 reply.status == StatusCode::UNAUTHORIZED || reply.status == StatusCode::FORBIDDEN,
                 "aud {audience}: {}",
                 reply.text
             );
-            assert_ne!(reply.status, StatusCode::OK, "aud {audience}: {}", reply.text);
+            assert_ne!(
+                reply.status,
+                StatusCode::OK,
+                "aud {audience}: {}",
+                reply.text
+            );
         }
         // A token of a customer that does not exist opens nothing.
         let stranger = customer_claims(&uuid::Uuid::new_v4().to_string());
-        let reply = get_as(app, "/v1/customers/me", &sign(&stranger, Algorithm::HS256, SECRET)).await;
+        let reply = get_as(
+            app,
+            "/v1/customers/me",
+            &sign(&stranger, Algorithm::HS256, SECRET),
+        )
+        .await;
         assert_rfc9457(&reply, 401, "invalid_token");
     }
 );
@@ -727,41 +924,56 @@ both_databases!(a_refresh_token_is_rotated_on_every_use, |app| async move {
     assert_ne!(third, first);
 });
 
-both_databases!(reusing_a_refresh_token_revokes_its_whole_family, |app| async move {
-    let (_, _, first) = customer_session(app, "reuse@example.com", "01234567897").await;
-    // Another login of the same customer: another family.
-    let (_, other) = assert_session(&customer_login(app, "reuse@example.com", PASSWORD).await, "customer_area");
-    let (_, second) = assert_session(&refresh(app, &first).await, "customer_area");
+both_databases!(
+    reusing_a_refresh_token_revokes_its_whole_family,
+    |app| async move {
+        let (_, _, first) = customer_session(app, "reuse@example.com", "01234567897").await;
+        // Another login of the same customer: another family.
+        let (_, other) = assert_session(
+            &customer_login(app, "reuse@example.com", PASSWORD).await,
+            "customer_area",
+        );
+        let (_, second) = assert_session(&refresh(app, &first).await, "customer_area");
 
-    // A thief replays the used token.
-    let reply = refresh(app, &first).await;
-    assert_rfc9457(&reply, 401, "refresh_token_reused");
-    assert_no_store(&reply);
-    // The legitimate successor dies with the family...
-    let reply = refresh(app, &second).await;
-    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
-    assert!(
-        ["refresh_token_reused", "invalid_refresh_token"].contains(&reply.body["code"].as_str().unwrap_or_default()),
-        "{}",
-        reply.text
-    );
-    // ...and the other login is untouched.
-    assert_session(&refresh(app, &other).await, "customer_area");
-});
-
-both_databases!(racing_refreshes_of_one_token_leave_no_live_session, |app| async move {
-    let (_, _, token) = customer_session(app, "racing@example.com", "01234567897").await;
-    let replies = join_all((0..4).map(|_| refresh(app, &token))).await;
-    let winners: Vec<&Reply> = replies.iter().filter(|r| r.status == StatusCode::OK).collect();
-    assert_eq!(winners.len(), 1, "exactly one rotation wins: {replies:#?}");
-    for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
-        assert_rfc9457(reply, 401, "refresh_token_reused");
+        // A thief replays the used token.
+        let reply = refresh(app, &first).await;
+        assert_rfc9457(&reply, 401, "refresh_token_reused");
+        assert_no_store(&reply);
+        // The legitimate successor dies with the family...
+        let reply = refresh(app, &second).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+        assert!(
+            ["refresh_token_reused", "invalid_refresh_token"]
+                .contains(&reply.body["code"].as_str().unwrap_or_default()),
+            "{}",
+            reply.text
+        );
+        // ...and the other login is untouched.
+        assert_session(&refresh(app, &other).await, "customer_area");
     }
-    // The reuse revoked the family, the winner's successor included.
-    let successor = winners[0].body["refresh_token"].as_str().unwrap_or_default();
-    let reply = refresh(app, successor).await;
-    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
-});
+);
+
+both_databases!(
+    racing_refreshes_of_one_token_leave_no_live_session,
+    |app| async move {
+        let (_, _, token) = customer_session(app, "racing@example.com", "01234567897").await;
+        let replies = join_all((0..4).map(|_| refresh(app, &token))).await;
+        let winners: Vec<&Reply> = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .collect();
+        assert_eq!(winners.len(), 1, "exactly one rotation wins: {replies:#?}");
+        for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
+            assert_rfc9457(reply, 401, "refresh_token_reused");
+        }
+        // The reuse revoked the family, the winner's successor included.
+        let successor = winners[0].body["refresh_token"]
+            .as_str()
+            .unwrap_or_default();
+        let reply = refresh(app, successor).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    }
+);
 
 both_databases!(an_unknown_refresh_token_is_refused, |app| async move {
     let zeros = "0".repeat(64);
@@ -774,31 +986,40 @@ both_databases!(an_unknown_refresh_token_is_refused, |app| async move {
     assert_invalid_field(&reply, "/refresh_token", "too_long");
 });
 
-both_databases!(logout_revokes_the_sessions_of_that_login_only, |app| async move {
-    let (_, _, first) = customer_session(app, "logout@example.com", "01234567897").await;
-    let (_, other) = assert_session(&customer_login(app, "logout@example.com", PASSWORD).await, "customer_area");
-    let (_, current) = assert_session(&refresh(app, &first).await, "customer_area");
+both_databases!(
+    logout_revokes_the_sessions_of_that_login_only,
+    |app| async move {
+        let (_, _, first) = customer_session(app, "logout@example.com", "01234567897").await;
+        let (_, other) = assert_session(
+            &customer_login(app, "logout@example.com", PASSWORD).await,
+            "customer_area",
+        );
+        let (_, current) = assert_session(&refresh(app, &first).await, "customer_area");
 
-    let reply = app
-        .post_json("/v1/auth/logout", &json!({"refresh_token": current}))
-        .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
-    assert_security_headers(&reply, "logout");
-    for token in [&current, &first] {
-        let reply = refresh(app, token).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
-        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
-    }
-    assert_session(&refresh(app, &other).await, "customer_area");
-
-    // Idempotent, and silent about tokens it does not know.
-    for token in [current.as_str(), "never-issued"] {
         let reply = app
-            .post_json("/v1/auth/logout", &json!({"refresh_token": token}))
+            .post_json("/v1/auth/logout", &json!({"refresh_token": current}))
             .await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+        assert_security_headers(&reply, "logout");
+        for token in [&current, &first] {
+            let reply = refresh(app, token).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/problem+json")
+            );
+        }
+        assert_session(&refresh(app, &other).await, "customer_area");
+
+        // Idempotent, and silent about tokens it does not know.
+        for token in [current.as_str(), "never-issued"] {
+            let reply = app
+                .post_json("/v1/auth/logout", &json!({"refresh_token": token}))
+                .await;
+            assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+        }
     }
-});
+);
 
 // --- brute force ---------------------------------------------------------
 
@@ -806,10 +1027,22 @@ both_databases!(
     five_failures_for_an_account_answer_429_even_to_the_right_password,
     |app| async move {
         sign_up(app, "target@example.com", PASSWORD, &company("01234567897")).await;
-        sign_up(app, "bystander@example.com", PASSWORD, &company("00743110157")).await;
+        sign_up(
+            app,
+            "bystander@example.com",
+            PASSWORD,
+            &company("00743110157"),
+        )
+        .await;
         // Five failures, each from its own address: only the account counts.
         for octet in 11..16 {
-            let reply = login_from(app, &client_at(octet), "target@example.com", "guess guess guess").await;
+            let reply = login_from(
+                app,
+                &client_at(octet),
+                "target@example.com",
+                "guess guess guess",
+            )
+            .await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
         let fresh = client_at(20);
@@ -834,7 +1067,13 @@ both_databases!(
         let attacker = client_at(30);
         // A credential-stuffing run over five accounts, one try each.
         for i in 0..5 {
-            let reply = login_from(app, &attacker, &format!("user{i}@example.com"), "Summer2024!!").await;
+            let reply = login_from(
+                app,
+                &attacker,
+                &format!("user{i}@example.com"),
+                "Summer2024!!",
+            )
+            .await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
         let reply = login_from(app, &attacker, "victim@example.com", PASSWORD).await;
@@ -858,28 +1097,31 @@ both_databases!(
     }
 );
 
-both_databases!(an_unknown_account_is_throttled_like_a_known_one, |app| async move {
-    sign_up(app, "real@example.com", PASSWORD, &company("01234567897")).await;
-    let mut last = Vec::new();
-    for (octet, email) in [(40, "real@example.com"), (41, "ghost@example.com")] {
-        let client = client_at(octet);
-        let mut answers = Vec::new();
-        for _ in 0..6 {
-            answers.push(login_from(app, &client, email, "wrong wrong wrong").await);
+both_databases!(
+    an_unknown_account_is_throttled_like_a_known_one,
+    |app| async move {
+        sign_up(app, "real@example.com", PASSWORD, &company("01234567897")).await;
+        let mut last = Vec::new();
+        for (octet, email) in [(40, "real@example.com"), (41, "ghost@example.com")] {
+            let client = client_at(octet);
+            let mut answers = Vec::new();
+            for _ in 0..6 {
+                answers.push(login_from(app, &client, email, "wrong wrong wrong").await);
+            }
+            for reply in &answers[..5] {
+                assert_rfc9457(reply, 401, "invalid_credentials");
+            }
+            assert_throttled(&answers[5], 900);
+            last.push(answers);
         }
-        for reply in &answers[..5] {
-            assert_rfc9457(reply, 401, "invalid_credentials");
-        }
-        assert_throttled(&answers[5], 900);
-        last.push(answers);
+        let (known, unknown) = (&last[0], &last[1]);
+        assert_eq!(known[0].body, unknown[0].body, "the 401s are identical");
+        assert_eq!(known[5].status, unknown[5].status);
+        assert_eq!(keys(&known[5].body), keys(&unknown[5].body));
+        assert_eq!(known[5].body["code"], unknown[5].body["code"]);
+        assert_eq!(known[5].body["type"], unknown[5].body["type"]);
     }
-    let (known, unknown) = (&last[0], &last[1]);
-    assert_eq!(known[0].body, unknown[0].body, "the 401s are identical");
-    assert_eq!(known[5].status, unknown[5].status);
-    assert_eq!(keys(&known[5].body), keys(&unknown[5].body));
-    assert_eq!(known[5].body["code"], unknown[5].body["code"]);
-    assert_eq!(known[5].body["type"], unknown[5].body["type"]);
-});
+);
 
 both_databases!(
     the_failure_limit_is_a_setting,
@@ -890,20 +1132,35 @@ both_databases!(
             let reply = customer_login(app, "three@example.com", "nope nope nope").await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
-        assert_throttled(&customer_login(app, "three@example.com", PASSWORD).await, 900);
+        assert_throttled(
+            &customer_login(app, "three@example.com", PASSWORD).await,
+            900,
+        );
     }
 );
 
 both_databases!(
     the_block_lifts_once_the_failures_leave_the_window,
-    [("ATTIVA_LOGIN_MAX_FAILURES", "2"), ("ATTIVA_LOGIN_WINDOW_SECS", "2")],
+    [
+        ("ATTIVA_LOGIN_MAX_FAILURES", "2"),
+        ("ATTIVA_LOGIN_WINDOW_SECS", "5")
+    ],
     |app| async move {
-        sign_up(app, "patient@example.com", PASSWORD, &company("01234567897")).await;
+        sign_up(
+            app,
+            "patient@example.com",
+            PASSWORD,
+            &company("01234567897"),
+        )
+        .await;
         for _ in 0..2 {
             let reply = customer_login(app, "patient@example.com", "nope nope nope").await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
-        assert_throttled(&customer_login(app, "patient@example.com", PASSWORD).await, 2);
+        assert_throttled(
+            &customer_login(app, "patient@example.com", PASSWORD).await,
+            5,
+        );
         // Poll (no fixed wait) until the window has passed.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -912,8 +1169,11 @@ both_databases!(
                 assert_session(&reply, "customer_area");
                 break;
             }
-            assert_throttled(&reply, 2);
-            assert!(tokio::time::Instant::now() < deadline, "still throttled after 20 s");
+            assert_throttled(&reply, 5);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still throttled after 20 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -921,56 +1181,73 @@ both_databases!(
 
 // --- headers -------------------------------------------------------------
 
-both_databases!(every_response_carries_the_security_headers, |app| async move {
-    let (_, access, refresh_token) = customer_session(app, "headers@example.com", "01234567897").await;
-    let replies = [
-        ("GET /health/live", app.get("/health/live").await),
-        ("GET /v1/catalog/products", app.get("/v1/catalog/products").await),
-        ("404", app.get("/v1/nothing").await),
-        ("405", app.send(app.request(Method::DELETE, "/v1/customers/me")).await),
-        (
-            "422 sign-up",
-            app.post_json("/v1/customers", &json!({"email": "x"})).await,
-        ),
-        ("401 me", app.get("/v1/customers/me").await),
-        ("200 me", get_as(app, "/v1/customers/me", &access).await),
-        (
-            "401 login",
-            customer_login(app, "headers@example.com", "wrong wrong wrong").await,
-        ),
-        ("200 refresh", refresh(app, &refresh_token).await),
-    ];
-    for (what, reply) in &replies {
-        assert_security_headers(reply, what);
+both_databases!(
+    every_response_carries_the_security_headers,
+    |app| async move {
+        let (_, access, refresh_token) =
+            customer_session(app, "headers@example.com", "01234567897").await;
+        let replies = [
+            ("GET /health/live", app.get("/health/live").await),
+            (
+                "GET /v1/catalog/products",
+                app.get("/v1/catalog/products").await,
+            ),
+            ("404", app.get("/v1/nothing").await),
+            (
+                "405",
+                app.send(app.request(Method::DELETE, "/v1/customers/me"))
+                    .await,
+            ),
+            (
+                "422 sign-up",
+                app.post_json("/v1/customers", &json!({"email": "x"})).await,
+            ),
+            ("401 me", app.get("/v1/customers/me").await),
+            ("200 me", get_as(app, "/v1/customers/me", &access).await),
+            (
+                "401 login",
+                customer_login(app, "headers@example.com", "wrong wrong wrong").await,
+            ),
+            ("200 refresh", refresh(app, &refresh_token).await),
+        ];
+        for (what, reply) in &replies {
+            assert_security_headers(reply, what);
+        }
     }
-});
+);
 
-both_databases!(responses_carrying_tokens_or_credentials_are_never_stored, |app| async move {
-    let signed_up = app
+both_databases!(
+    responses_carrying_tokens_or_credentials_are_never_stored,
+    |app| async move {
+        let signed_up = app
         .post_json(
             "/v1/customers",
             &json!({"email": "nostore@example.com", "password": PASSWORD, "holder": company("01234567897")}),
         )
         .await;
-    assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.text);
-    let login = customer_login(app, "nostore@example.com", PASSWORD).await;
-    let (access, refresh_token) = assert_session(&login, "customer_area");
-    let replies = [
-        ("sign-up", signed_up),
-        ("login", login),
-        ("failed login", customer_login(app, "nostore@example.com", "wrong wrong wrong").await),
-        ("me", get_as(app, "/v1/customers/me", &access).await),
-        ("refresh", refresh(app, &refresh_token).await),
-        ("failed refresh", refresh(app, &refresh_token).await),
-    ];
-    for (what, reply) in &replies {
-        assert!(
-            reply
-                .header("cache-control")
-                .is_some_and(|v| v.contains("no-store")),
-            "{what}: Cache-Control is {:?}",
-            reply.header("cache-control")
-        );
-        assert_security_headers(reply, what);
+        assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.text);
+        let login = customer_login(app, "nostore@example.com", PASSWORD).await;
+        let (access, refresh_token) = assert_session(&login, "customer_area");
+        let replies = [
+            ("sign-up", signed_up),
+            ("login", login),
+            (
+                "failed login",
+                customer_login(app, "nostore@example.com", "wrong wrong wrong").await,
+            ),
+            ("me", get_as(app, "/v1/customers/me", &access).await),
+            ("refresh", refresh(app, &refresh_token).await),
+            ("failed refresh", refresh(app, &refresh_token).await),
+        ];
+        for (what, reply) in &replies {
+            assert!(
+                reply
+                    .header("cache-control")
+                    .is_some_and(|v| v.contains("no-store")),
+                "{what}: Cache-Control is {:?}",
+                reply.header("cache-control")
+            );
+            assert_security_headers(reply, what);
+        }
     }
-});
+);

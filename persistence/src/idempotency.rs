@@ -1,0 +1,120 @@
+//! Idempotency keys: the first response to a (scope, key) is stored and
+//! replayed; the same key with another body is refused; a key whose first
+//! request is still running is reported as such.
+
+use crate::entity::idempotency_key;
+use crate::{Database, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First use: the caller runs the request, then `finish_idempotent`.
+    Started,
+    /// Done before: replay this response.
+    Replay { status: u16, body: String },
+    /// The key was used with another request body.
+    Mismatch,
+    /// The first request with this key is still running.
+    InFlight,
+}
+
+impl Database {
+    pub async fn begin_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyBegin> {
+        let now = Utc::now();
+        // Forget an expired use of the key first (replays last 24 h).
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::Scope.eq(scope))
+            .filter(idempotency_key::Column::IdemKey.eq(key))
+            .filter(idempotency_key::Column::ExpiresAt.lt(now))
+            .exec(self.conn())
+            .await?;
+        let inserted = idempotency_key::ActiveModel {
+            id: Set(Uuid::new_v4().to_string()),
+            scope: Set(scope.to_owned()),
+            idem_key: Set(key.to_owned()),
+            request_hash: Set(request_hash.to_owned()),
+            status: Set("in_flight".to_owned()),
+            response_status: Set(None),
+            response_body: Set(None),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+        }
+        .insert(self.conn())
+        .await
+        .map_err(StoreError::from);
+        match inserted {
+            Ok(_) => return Ok(IdempotencyBegin::Started),
+            Err(StoreError::Conflict(_)) => {}
+            Err(error) => return Err(error),
+        }
+        let Some(existing) = idempotency_key::Entity::find()
+            .filter(idempotency_key::Column::Scope.eq(scope))
+            .filter(idempotency_key::Column::IdemKey.eq(key))
+            .one(self.conn())
+            .await?
+        else {
+            // Deleted meanwhile (the first attempt failed): treat as running.
+            return Ok(IdempotencyBegin::InFlight);
+        };
+        if existing.request_hash != request_hash {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        match (
+            existing.status.as_str(),
+            existing.response_status,
+            existing.response_body,
+        ) {
+            ("done", Some(status), Some(body)) => Ok(IdempotencyBegin::Replay {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            }),
+            _ => Ok(IdempotencyBegin::InFlight),
+        }
+    }
+
+    /// Stores the response to replay.
+    pub async fn finish_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::Status, Expr::value("done"))
+            .col_expr(
+                idempotency_key::Column::ResponseStatus,
+                Expr::value(i32::from(status)),
+            )
+            .col_expr(
+                idempotency_key::Column::ResponseBody,
+                Expr::value(body.to_owned()),
+            )
+            .filter(idempotency_key::Column::Scope.eq(scope))
+            .filter(idempotency_key::Column::IdemKey.eq(key))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a key whose request failed without a response worth
+    /// replaying (a server error): the client may retry with it.
+    pub async fn abandon_idempotent(&self, scope: &str, key: &str) -> StoreResult<()> {
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::Scope.eq(scope))
+            .filter(idempotency_key::Column::IdemKey.eq(key))
+            .filter(idempotency_key::Column::Status.eq("in_flight"))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+}

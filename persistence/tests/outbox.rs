@@ -1,0 +1,525 @@
+//! The e-mail outbox against real databases: queuing inside a transaction,
+//! claims and leases, conditional marks, and concurrent claimers taking
+//! disjoint e-mails. Every scenario runs on a fresh SQLite file and on a
+//! fresh PostgreSQL database.
+//!
+//! PostgreSQL: `ATTIVA_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432`); when it cannot be reached the
+//! PostgreSQL half is skipped with a message, unless
+//! `ATTIVA_REQUIRE_POSTGRES=1`, which makes it a failure.
+
+use chrono::{DateTime, Duration, Utc};
+use persistence::outbox::{NewEmail, REDACTED_BODY, enqueue_email};
+use persistence::{Database, DatabaseSettings, StoreError};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration as StdDuration;
+use uuid::Uuid;
+
+// --- harness ---
+
+trait Must<T> {
+    fn must(self, what: &str) -> T;
+}
+
+impl<T, E: Debug> Must<T> for Result<T, E> {
+    fn must(self, what: &str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error) => panic!("{what}: {error:?}"),
+        }
+    }
+}
+
+impl<T> Must<T> for Option<T> {
+    fn must(self, what: &str) -> T {
+        match self {
+            Some(value) => value,
+            None => panic!("{what}: nothing found"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+fn postgres_base() -> String {
+    std::env::var("ATTIVA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("ATTIVA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// A database made for one scenario.
+struct TestDatabase {
+    url: String,
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    async fn create(kind: Kind) -> Option<TestDatabase> {
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().must("tempdir");
+                Some(TestDatabase {
+                    url: format!("sqlite://{}/outbox.db?mode=rwc", dir.path().display()),
+                    postgres_name: None,
+                    _dir: Some(dir),
+                })
+            }
+            Kind::Postgres => {
+                let admin = match sea_orm::Database::connect(format!(
+                    "{}/postgres",
+                    postgres_base()
+                ))
+                .await
+                {
+                    Ok(admin) => admin,
+                    Err(error) if !postgres_required() => {
+                        eprintln!(
+                            "SKIPPED on PostgreSQL (unreachable: {error}); set ATTIVA_REQUIRE_POSTGRES=1 to fail instead"
+                        );
+                        return None;
+                    }
+                    Err(error) => panic!(
+                        "PostgreSQL is required (ATTIVA_REQUIRE_POSTGRES=1) but unreachable: {error}"
+                    ),
+                };
+                let name = format!("attiva_ptest_{}", Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .must("creating the test database");
+                let _ = admin.close().await;
+                Some(TestDatabase {
+                    url: format!("{}/{name}", postgres_base()),
+                    postgres_name: Some(name),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let Some(name) = &self.postgres_name
+            && let Ok(admin) =
+                sea_orm::Database::connect(format!("{}/postgres", postgres_base())).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// What a scenario gets: the repository and the database URL (for a raw
+/// connection of its own, to run a transaction the way callers do).
+#[derive(Clone)]
+struct Scenario {
+    db: Database,
+    url: String,
+}
+
+/// Runs `scenario` on a fresh, migrated database of `kind`, then drops the
+/// database even when the scenario panicked.
+async fn run<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(Scenario) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(test_db) = TestDatabase::create(kind).await else {
+        return;
+    };
+    let settings = DatabaseSettings {
+        url: test_db.url.clone(),
+        max_connections: 8,
+        busy_timeout: StdDuration::from_secs(10),
+    };
+    let db = Database::connect(&settings).await.must("connecting");
+    db.migrate().await.must("migrating");
+    let outcome = tokio::spawn(scenario(Scenario {
+        db: db.clone(),
+        url: test_db.url.clone(),
+    }))
+    .await;
+    db.close().await;
+    test_db.drop_database().await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("scenario did not finish: {error}"),
+        }
+    }
+}
+
+/// `both_databases!(scenario)`: tests `scenario::sqlite` and
+/// `scenario::postgres` for the async fn `scenario(Scenario)`.
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::run(super::Kind::Sqlite, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::run(super::Kind::Postgres, super::$name).await;
+            }
+        }
+    )*};
+}
+
+both_databases!(
+    an_email_is_queued_only_if_the_transaction_commits,
+    a_claim_leases_disjoint_emails_oldest_first,
+    only_the_claimer_marks_sent_and_the_body_is_redacted,
+    an_expired_lease_can_be_claimed_again,
+    a_failure_counts_an_attempt_and_defers_the_email,
+    a_released_email_is_claimable_at_once,
+    concurrent_claimers_share_the_emails_exactly_once,
+);
+
+// --- fixtures ---
+
+const LEASE: StdDuration = StdDuration::from_secs(60);
+
+fn email(recipient: &str) -> NewEmail {
+    NewEmail {
+        id: Uuid::new_v4(),
+        kind: "activation".into(),
+        recipient: recipient.into(),
+        subject: "Attivazione Fatturazione Elettronica – credenziali di accesso".into(),
+        body_text: "Password temporanea: Segreto-42!\nÈ così.".into(),
+        order_id: Some(Uuid::new_v4()),
+    }
+}
+
+/// Queues `count` e-mails to one fresh recipient; returns it and the ids.
+async fn queue(db: &Database, count: usize) -> (String, Vec<Uuid>) {
+    let recipient = format!("{}@example.it", Uuid::new_v4().simple());
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let new = email(&recipient);
+        db.enqueue_email_now(&new).await.must("queuing");
+        ids.push(new.id);
+    }
+    (recipient, ids)
+}
+
+/// A moment after everything queued so far is due.
+fn later() -> DateTime<Utc> {
+    Utc::now() + Duration::seconds(1)
+}
+
+fn ids_of(emails: &[persistence::outbox::OutboxEmail]) -> Vec<Uuid> {
+    emails.iter().map(|e| e.id).collect()
+}
+
+// --- scenarios ---
+
+async fn an_email_is_queued_only_if_the_transaction_commits(s: Scenario) {
+    let conn = sea_orm::Database::connect(&s.url).await.must("connecting");
+    let kept = email("kept@example.it");
+    let dropped = email("dropped@example.it");
+
+    let tx = conn.begin().await.must("begin");
+    enqueue_email(&tx, &dropped).await.must("queuing");
+    tx.rollback().await.must("rollback");
+    let tx = conn.begin().await.must("begin");
+    enqueue_email(&tx, &kept).await.must("queuing");
+    tx.commit().await.must("commit");
+    let _ = conn.close().await;
+
+    assert!(s.db.find_email(dropped.id).await.must("finding").is_none());
+    let stored = s.db.find_email(kept.id).await.must("finding").must("kept");
+    assert_eq!(stored.kind, "activation");
+    assert_eq!(stored.recipient, kept.recipient);
+    assert_eq!(stored.subject, kept.subject);
+    assert_eq!(stored.body_text, kept.body_text, "UTF-8 survives storage");
+    assert_eq!(stored.order_id, kept.order_id);
+    assert_eq!(stored.attempts, 0);
+    assert!(stored.sent_at.is_none() && stored.claimed_by.is_none());
+    assert_eq!(s.db.outbox_pending().await.must("counting"), 1);
+
+    let again = s.db.enqueue_email_now(&kept).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "a duplicate id is a conflict: {again:?}"
+    );
+    assert!(
+        !format!("{kept:?} {stored:?}").contains("Segreto-42"),
+        "Debug shows no body"
+    );
+}
+
+async fn a_claim_leases_disjoint_emails_oldest_first(s: Scenario) {
+    let (_, ids) = queue(&s.db, 3).await;
+    let now = later();
+    let first =
+        s.db.claim_emails("worker-a", 2, LEASE, now)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&first), ids[..2], "oldest first, at most the limit");
+    for claimed in &first {
+        assert_eq!(claimed.claimed_by.as_deref(), Some("worker-a"));
+        let until = claimed.claimed_until.must("a lease");
+        assert!(
+            (until - (now + Duration::seconds(60)))
+                .num_milliseconds()
+                .abs()
+                < 5
+        );
+        let stored = s.db.find_email(claimed.id).await.must("finding").must("it");
+        assert_eq!(stored.claimed_by.as_deref(), Some("worker-a"));
+    }
+    let second =
+        s.db.claim_emails("worker-b", 10, LEASE, now)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&second), ids[2..]);
+    let none =
+        s.db.claim_emails("worker-c", 10, LEASE, now)
+            .await
+            .must("claiming");
+    assert!(none.is_empty(), "everything is leased: {none:?}");
+    assert_eq!(s.db.outbox_pending().await.must("counting"), 3);
+
+    // Not due yet: queued after `now - 1 h`.
+    let (_, _) = queue(&s.db, 1).await;
+    let early =
+        s.db.claim_emails("worker-c", 10, LEASE, Utc::now() - Duration::hours(1))
+            .await
+            .must("claiming");
+    assert!(early.is_empty(), "not due yet: {early:?}");
+}
+
+async fn only_the_claimer_marks_sent_and_the_body_is_redacted(s: Scenario) {
+    let (recipient, ids) = queue(&s.db, 1).await;
+    let now = later();
+    let claimed =
+        s.db.claim_emails("worker-a", 5, LEASE, now)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&claimed), ids);
+    assert!(
+        claimed[0].body_text.contains("Segreto-42"),
+        "the worker gets the body"
+    );
+
+    assert!(
+        !s.db
+            .mark_email_sent(ids[0], "worker-b", now)
+            .await
+            .must("marking")
+    );
+    assert!(
+        s.db.mark_email_sent(ids[0], "worker-a", now)
+            .await
+            .must("marking")
+    );
+    assert!(
+        !s.db
+            .mark_email_sent(ids[0], "worker-a", now)
+            .await
+            .must("marking"),
+        "already sent"
+    );
+
+    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    assert_eq!(stored.body_text, REDACTED_BODY);
+    assert!(stored.sent_at.is_some());
+    assert!(stored.claimed_until.is_none());
+    assert_eq!(
+        stored.claimed_by.as_deref(),
+        Some("worker-a"),
+        "who sent it"
+    );
+    assert_eq!(s.db.outbox_pending().await.must("counting"), 0);
+    let listed = s.db.emails_for(&recipient).await.must("listing");
+    assert_eq!(ids_of(&listed), ids);
+
+    let much_later = now + Duration::days(1);
+    let again =
+        s.db.claim_emails("worker-b", 5, LEASE, much_later)
+            .await
+            .must("claiming");
+    assert!(
+        again.is_empty(),
+        "a sent e-mail is never claimed: {again:?}"
+    );
+}
+
+async fn an_expired_lease_can_be_claimed_again(s: Scenario) {
+    let (_, ids) = queue(&s.db, 1).await;
+    let now = later();
+    let first =
+        s.db.claim_emails("worker-a", 5, LEASE, now)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&first), ids);
+
+    let during =
+        s.db.claim_emails("worker-b", 5, LEASE, now + Duration::seconds(59))
+            .await
+            .must("claiming");
+    assert!(during.is_empty(), "the lease holds: {during:?}");
+
+    // worker-a died; its lease runs out.
+    let after = now + Duration::seconds(61);
+    let second =
+        s.db.claim_emails("worker-b", 5, LEASE, after)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&second), ids);
+    assert_eq!(second[0].attempts, 0, "an expired lease is not a failure");
+
+    assert!(
+        !s.db
+            .mark_email_sent(ids[0], "worker-a", after)
+            .await
+            .must("marking"),
+        "the old claimer lost it"
+    );
+    s.db.mark_email_failed(ids[0], "worker-a", "late", after)
+        .await
+        .must("marking");
+    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    assert_eq!(
+        stored.attempts, 0,
+        "the old claimer cannot record a failure"
+    );
+    assert_eq!(stored.claimed_by.as_deref(), Some("worker-b"));
+    assert!(
+        s.db.mark_email_sent(ids[0], "worker-b", after)
+            .await
+            .must("marking")
+    );
+}
+
+async fn a_failure_counts_an_attempt_and_defers_the_email(s: Scenario) {
+    let (_, ids) = queue(&s.db, 1).await;
+    let now = later();
+    s.db.claim_emails("worker-a", 5, LEASE, now)
+        .await
+        .must("claiming");
+    let retry_at = now + Duration::seconds(10);
+    let long_error = "connection refused ".repeat(500);
+    s.db.mark_email_failed(ids[0], "worker-a", &long_error, retry_at)
+        .await
+        .must("marking");
+
+    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    assert_eq!(stored.attempts, 1);
+    let error = stored.last_error.must("an error");
+    assert!(error.starts_with("connection refused") && error.chars().count() <= 2000);
+    assert!(stored.claimed_by.is_none() && stored.claimed_until.is_none());
+    assert!(stored.sent_at.is_none());
+    assert!(
+        stored.body_text.contains("Segreto-42"),
+        "kept for the retry"
+    );
+    assert_eq!(s.db.outbox_pending().await.must("counting"), 1);
+
+    let early =
+        s.db.claim_emails("worker-b", 5, LEASE, retry_at - Duration::seconds(1))
+            .await
+            .must("claiming");
+    assert!(early.is_empty(), "deferred: {early:?}");
+    let retried =
+        s.db.claim_emails("worker-b", 5, LEASE, retry_at)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&retried), ids);
+    assert_eq!(retried[0].attempts, 1);
+    s.db.mark_email_failed(ids[0], "worker-b", "again", retry_at)
+        .await
+        .must("marking");
+    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    assert_eq!(stored.attempts, 2);
+    assert_eq!(stored.last_error.as_deref(), Some("again"));
+}
+
+async fn a_released_email_is_claimable_at_once(s: Scenario) {
+    let (_, ids) = queue(&s.db, 1).await;
+    let now = later();
+    s.db.claim_emails("worker-a", 5, LEASE, now)
+        .await
+        .must("claiming");
+    assert!(
+        !s.db
+            .release_email(ids[0], "worker-b")
+            .await
+            .must("releasing")
+    );
+    assert!(
+        s.db.release_email(ids[0], "worker-a")
+            .await
+            .must("releasing")
+    );
+    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    assert_eq!(stored.attempts, 0);
+    let again =
+        s.db.claim_emails("worker-b", 5, LEASE, now)
+            .await
+            .must("claiming");
+    assert_eq!(ids_of(&again), ids);
+}
+
+async fn concurrent_claimers_share_the_emails_exactly_once(s: Scenario) {
+    const EMAILS: usize = 60;
+    const CLAIMERS: usize = 6;
+    let (_, ids) = queue(&s.db, EMAILS).await;
+    let now = later();
+    let mut tasks = Vec::new();
+    for n in 0..CLAIMERS {
+        let db = s.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let worker = format!("worker-{n}");
+            let mut mine = Vec::new();
+            loop {
+                let batch = db
+                    .claim_emails(&worker, 4, LEASE, now)
+                    .await
+                    .must("claiming");
+                if batch.is_empty() {
+                    break;
+                }
+                for email in batch {
+                    assert!(
+                        db.mark_email_sent(email.id, &worker, now)
+                            .await
+                            .must("marking"),
+                        "{worker} holds {}",
+                        email.id
+                    );
+                    mine.push(email.id);
+                }
+                tokio::task::yield_now().await;
+            }
+            (worker, mine)
+        }));
+    }
+    let mut seen: HashMap<Uuid, String> = HashMap::new();
+    for task in tasks {
+        let (worker, mine) = task.await.must("a claimer");
+        for id in mine {
+            if let Some(other) = seen.insert(id, worker.clone()) {
+                panic!("{id} was claimed by {other} and by {worker}");
+            }
+        }
+    }
+    let claimed: BTreeSet<Uuid> = seen.keys().copied().collect();
+    let expected: BTreeSet<Uuid> = ids.into_iter().collect();
+    assert_eq!(claimed, expected, "every e-mail claimed exactly once");
+    assert_eq!(s.db.outbox_pending().await.must("counting"), 0);
+}
