@@ -12,6 +12,8 @@ use std::fmt::{self, Write as _};
 pub const KIND_ACTIVATION: &str = "activation";
 /// The outbox `kind` of [`payment_confirmation_email`].
 pub const KIND_PAYMENT_CONFIRMATION: &str = "payment_confirmation";
+/// The outbox `kind` of [`credentials_reissued_email`].
+pub const KIND_CREDENTIALS_REISSUED: &str = "credentials_reissued";
 
 /// A subject and a plain-text body (UTF-8, `\n` line ends).
 #[derive(Clone, PartialEq, Eq)]
@@ -80,6 +82,32 @@ pub struct PaymentConfirmationEmail {
     /// The service's expiry after the order, when it moved.
     pub service_expires_on: Option<NaiveDate>,
     pub panel_url: String,
+}
+
+/// The facts of the e-mail that brings new panel credentials after an
+/// operator reissued them (e.g. the temporary password expired).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialsReissuedEmail {
+    pub holder_name: String,
+    pub username: String,
+    pub temporary_password: String,
+    pub temporary_password_expires_at: DateTime<Utc>,
+    pub panel_url: String,
+}
+
+impl fmt::Debug for CredentialsReissuedEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsReissuedEmail")
+            .field("holder_name", &self.holder_name)
+            .field("username", &self.username)
+            .field("temporary_password", &"<redacted>")
+            .field(
+                "temporary_password_expires_at",
+                &self.temporary_password_expires_at,
+            )
+            .field("panel_url", &self.panel_url)
+            .finish()
+    }
 }
 
 /// "Incassi e pagamenti", by name or catalog code.
@@ -251,6 +279,34 @@ pub fn payment_confirmation_email(p: &PaymentConfirmationEmail) -> RenderedEmail
     }
 }
 
+/// New panel credentials, reissued by an operator: the previous password
+/// no longer works.
+pub fn credentials_reissued_email(r: &CredentialsReissuedEmail) -> RenderedEmail {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "Gentile {holder},\n\n\
+         come richiesto, abbiamo generato nuove credenziali di accesso al pannello della \
+         Fatturazione Elettronica. La password precedente non è più valida.\n\n\
+         Indirizzo del pannello: {url}\n\
+         Nome utente: {username}\n\
+         Password temporanea: {password}\n\n\
+         La password temporanea è valida fino al {password_expiry}.\n\
+         Al primo accesso è obbligatorio modificare la password ricevuta.\n\n\
+         Se non hai chiesto nuove credenziali, contatta subito il servizio clienti.\n\n",
+        holder = r.holder_name,
+        url = r.panel_url,
+        username = r.username,
+        password = r.temporary_password,
+        password_expiry = italian_moment(r.temporary_password_expires_at),
+    );
+    body.push_str(SIGNATURE);
+    RenderedEmail {
+        subject: "Fatturazione Elettronica – nuove credenziali di accesso".to_owned(),
+        body_text: body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +382,37 @@ mod tests {
             shown.contains("fe12345678901"),
             "the rest is shown: {shown}"
         );
+    }
+
+    #[test]
+    fn reissued_credentials_replace_the_old_password() {
+        let facts = CredentialsReissuedEmail {
+            holder_name: "Mario Rossi".into(),
+            username: "fe-07643520567".into(),
+            temporary_password: "Nu0va-Pw!".into(),
+            temporary_password_expires_at: utc(2026, 1, 10, 11, 0),
+            panel_url: "https://pannello.attiva.example/panel".into(),
+        };
+        let email = credentials_reissued_email(&facts);
+        assert_eq!(
+            email.subject,
+            "Fatturazione Elettronica – nuove credenziali di accesso"
+        );
+        for expected in [
+            "Nome utente: fe-07643520567",
+            "Password temporanea: Nu0va-Pw!",
+            // 11:00 UTC in January is 12:00 in Italy (CET).
+            "valida fino al 10/01/2026 alle 12:00 (ora italiana)",
+            "Al primo accesso è obbligatorio modificare la password ricevuta.",
+            "La password precedente non è più valida.",
+        ] {
+            assert!(
+                email.body_text.contains(expected),
+                "missing {expected:?} in:\n{}",
+                email.body_text
+            );
+        }
+        assert!(!format!("{facts:?} {email:?}").contains("Nu0va-Pw!"));
     }
 
     #[test]

@@ -74,7 +74,9 @@ async fn plan(
             .await
             .map_err(ApiError::internal)?;
         let username = domain::credentials::panel_username(&order.holder_tax_id);
-        let temporary_password_expires_at = paid_at
+        // From now, when the email leaves (a transfer may be registered
+        // weeks after its value date).
+        let temporary_password_expires_at = Utc::now()
             + chrono::Duration::from_std(ctx.temporary_password_ttl)
                 .unwrap_or(chrono::Duration::days(14));
         let modules: Vec<String> = order

@@ -583,7 +583,14 @@ mod tests {
             .map(|e| e.name);
         assert_eq!(short, Some("ATTIVA_JWT_SECRET"));
         let long = "k".repeat(32);
-        assert!(with(&[("ATTIVA_ENV", "production"), ("ATTIVA_JWT_SECRET", &long)]).is_ok());
+        let production = [
+            ("ATTIVA_ENV", "production"),
+            ("ATTIVA_JWT_SECRET", long.as_str()),
+            ("ATTIVA_PAYMENT_WEBHOOK_SECRETS", "whsec_a,whsec_b"),
+        ];
+        assert!(with(&production).is_ok());
+        let without_webhook = with(&production[..2]).err().map(|e| e.name);
+        assert_eq!(without_webhook, Some("ATTIVA_PAYMENT_WEBHOOK_SECRETS"));
         // Development makes one up.
         assert!(with(&[]).is_ok_and(|s| s.auth.jwt_secret.expose_secret().len() >= 32));
     }

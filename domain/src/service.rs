@@ -165,6 +165,18 @@ pub fn module_progress(
     service_usable: bool,
     matching_completed: bool,
 ) -> (ModuleProgress, Vec<ModuleAction>) {
+    let (progress, actions) =
+        module_progress_of(installed, pending, service_usable, matching_completed);
+    // An expired, suspended or cancelled base offers nothing to do.
+    (progress, if service_usable { actions } else { vec![] })
+}
+
+fn module_progress_of(
+    installed: Option<(ModuleState, bool)>,
+    pending: bool,
+    service_usable: bool,
+    matching_completed: bool,
+) -> (ModuleProgress, Vec<ModuleAction>) {
     match installed {
         None if pending => (ModuleProgress::PendingPayment, vec![]),
         None if service_usable => (ModuleProgress::Available, vec![ModuleAction::Purchase]),
@@ -217,6 +229,14 @@ mod tests {
         let (_, actions) =
             module_progress(Some((ModuleState::Purchased, false)), false, true, true);
         assert_eq!(actions, vec![ModuleAction::StartWizard]);
+    }
+
+    #[test]
+    fn an_unusable_base_offers_no_action() {
+        let (progress, actions) =
+            module_progress(Some((ModuleState::Active, true)), false, false, true);
+        assert_eq!(progress.as_str(), "active");
+        assert!(actions.is_empty());
     }
 
     #[test]

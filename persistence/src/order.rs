@@ -265,7 +265,8 @@ pub enum PaymentOutcome {
     DuplicateEvent,
     /// Already paid (another event or an operator got there first).
     AlreadyPaid(OrderRecord),
-    /// The amount differs from the total: flagged for review, not fulfilled.
+    /// Flagged for review, not fulfilled: the amount differs from the total,
+    /// or the holder got an FE meanwhile.
     AmountMismatch(OrderRecord),
     /// Cancelled or expired: not payable.
     NotPayable(OrderRecord),
@@ -392,6 +393,21 @@ impl Database {
 
     pub async fn find_order(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
         load_order(self.conn(), &id.to_string()).await
+    }
+
+    /// The order that created a service (its activation email).
+    pub async fn find_order_for_service(
+        &self,
+        service_id: Uuid,
+    ) -> StoreResult<Option<OrderRecord>> {
+        let Some(row) = order::Entity::find()
+            .filter(order::Column::ServiceId.eq(service_id.to_string()))
+            .one(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        load_order(self.conn(), &row.id).await
     }
 
     pub async fn find_order_by_number(&self, number: &str) -> StoreResult<Option<OrderRecord>> {
@@ -551,7 +567,9 @@ impl Database {
             .collect()
     }
 
-    /// True when a live FE (not cancelled or expired) exists for this tax id.
+    /// True when a live base of this product (not cancelled or expired)
+    /// exists for this tax id. Unpaid orders do not count (a buyer may try
+    /// again); a second one paid is flagged for review at payment.
     pub async fn holder_has_base(&self, tax_id: &str, product_code: &str) -> StoreResult<bool> {
         let found = service::Entity::find()
             .filter(service::Column::HolderTaxId.eq(tax_id))
@@ -662,22 +680,32 @@ impl Database {
             }
         }
         if input.amount_cents != current.total_cents {
-            order::Entity::update_many()
-                .col_expr(order::Column::FlaggedForReview, Expr::value(true))
-                .col_expr(
-                    order::Column::ReviewReason,
-                    Expr::value(format!(
-                        "{} payment {} of {} cents differs from the total of {} cents",
-                        input.source, input.reference, input.amount_cents, current.total_cents
-                    )),
-                )
-                .filter(order::Column::Id.eq(id.clone()))
-                .exec(tx)
+            return flag(
+                tx,
+                &id,
+                format!(
+                    "{} payment {} of {} cents differs from the total of {} cents",
+                    input.source, input.reference, input.amount_cents, current.total_cents
+                ),
+            )
+            .await;
+        }
+        if let Some(new) = &fulfilment.new_service {
+            let taken = panel_user::Entity::find()
+                .filter(panel_user::Column::Username.eq(new.username.clone()))
+                .one(tx)
                 .await?;
-            let flagged = load_order(tx, &id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
-            return Ok(PaymentOutcome::AmountMismatch(flagged));
+            if taken.is_some() {
+                return flag(
+                    tx,
+                    &id,
+                    format!(
+                        "{} payment {}: the holder {} already has an FE; refund or reassign",
+                        input.source, input.reference, current.holder_tax_id
+                    ),
+                )
+                .await;
+            }
         }
         let service_id = fulfilment
             .new_service
@@ -777,6 +805,20 @@ impl Database {
             .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
         Ok(PaymentOutcome::Fulfilled(done))
     }
+}
+
+/// Flags an unpaid order for an operator's review; it is not fulfilled.
+async fn flag(tx: &DatabaseTransaction, id: &str, reason: String) -> StoreResult<PaymentOutcome> {
+    order::Entity::update_many()
+        .col_expr(order::Column::FlaggedForReview, Expr::value(true))
+        .col_expr(order::Column::ReviewReason, Expr::value(reason))
+        .filter(order::Column::Id.eq(id))
+        .exec(tx)
+        .await?;
+    let flagged = load_order(tx, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
+    Ok(PaymentOutcome::AmountMismatch(flagged))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,16 +3,20 @@
 use crate::auth::throttle::{LoginKeys, Throttle};
 use crate::auth::{OperatorAuth, PasswordHasher, Tokens};
 use crate::credentials::issue_panel_credentials;
+use crate::emails::{CredentialsReissuedEmail, credentials_reissued_email};
+use crate::jobs::outbox::OutboxHandle;
 use crate::json::Json;
 use crate::problem::{ApiError, Problem};
 use crate::routes::identity::{
     TokenResponse, UsernameLoginRequest, client_address, invalid_credentials, session,
 };
+use crate::settings::OrderSettings;
 use crate::state::Lifetimes;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use persistence::Database;
 use persistence::identity::Audience;
+use persistence::outbox::NewEmail;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -82,7 +86,8 @@ pub struct ReissuedDto {
 ///
 /// Issues a new temporary password for the service's panel user; the
 /// previous one stops working at once, as do the user's sessions. The
-/// password is never shown to the operator.
+/// password is never shown to the operator: it is emailed to the address
+/// that received the activation email.
 #[utoipa::path(
     operation_id = "reissueCredentials",
     tag = TAG,
@@ -96,11 +101,14 @@ pub struct ReissuedDto {
     )
 )]
 #[post("/v1/backoffice/services/{id}/credentials/reissue")]
+#[allow(clippy::too_many_arguments)]
 pub async fn reissue_credentials(
     id: web::Path<Uuid>,
     db: web::Data<Database>,
     hasher: web::Data<PasswordHasher>,
     lifetimes: web::Data<Lifetimes>,
+    orders: web::Data<OrderSettings>,
+    outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
     let service = db
@@ -109,6 +117,44 @@ pub async fn reissue_credentials(
         .ok_or_else(|| ApiError::not_found("service_not_found", format!("no service {}", *id)))?;
     let issued =
         issue_panel_credentials(&db, &hasher, &service, lifetimes.temporary_password).await?;
+    // The new temporary password goes to the holder, never to the operator:
+    // to the address that received the activation email.
+    let customer = db.find_customer(service.customer_id).await?;
+    let recipient = match db.find_order_for_service(service.id).await? {
+        Some(order) => order.activation_email,
+        None => customer
+            .as_ref()
+            .map(|c| c.email.clone())
+            .unwrap_or_default(),
+    };
+    let holder_name = customer
+        .as_ref()
+        .map(|c| match &c.holder.denominazione {
+            Some(name) => name.clone(),
+            None => format!(
+                "{} {}",
+                c.holder.nome.clone().unwrap_or_default(),
+                c.holder.cognome.clone().unwrap_or_default()
+            ),
+        })
+        .unwrap_or_default();
+    let email = credentials_reissued_email(&CredentialsReissuedEmail {
+        holder_name,
+        username: issued.username.clone(),
+        temporary_password: issued.temporary_password.clone(),
+        temporary_password_expires_at: issued.expires_at,
+        panel_url: orders.panel_url.clone(),
+    });
+    db.enqueue_email_now(&NewEmail {
+        id: Uuid::new_v4(),
+        kind: "credentials_reissued".into(),
+        recipient,
+        subject: email.subject,
+        body_text: email.body_text,
+        order_id: None,
+    })
+    .await?;
+    outbox.wake();
     tracing::info!(operator_id = %auth.operator_id, service_id = %service.id, "panel credentials reissued");
     Ok(HttpResponse::Ok().json(ReissuedDto {
         service_id: service.id,

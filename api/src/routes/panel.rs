@@ -287,18 +287,17 @@ pub async fn status(
         .find_service(auth.user.service_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))?;
-    let modules = crate::routes::services::service_dtos(&db, &view, std::slice::from_ref(&service))
+    let shown = crate::routes::services::service_dtos(&db, &view, std::slice::from_ref(&service))
         .await?
         .pop()
-        .map(|s| s.modules)
-        .unwrap_or_default();
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("service vanished")))?;
     Ok(HttpResponse::Ok().json(PanelStatusDto {
         service_id: service.id,
         product_code: service.product_code,
-        status: service.status.as_str().to_owned(),
+        status: shown.status,
         expires_on: service.expires_on,
         codice_destinatario: service.codice_destinatario,
         username: auth.user.username,
-        modules,
+        modules: shown.modules,
     }))
 }

@@ -78,7 +78,12 @@ pub async fn service_dtos(
             ServiceDto {
                 id: record.id,
                 product_code: record.product_code.clone(),
-                status: if record.expires_on < today && usable {
+                status: if record.expires_on < today
+                    && matches!(
+                        record.status,
+                        domain::ServiceStatus::Active
+                            | domain::ServiceStatus::AwaitingConfiguration
+                    ) {
                     "expired".to_owned()
                 } else {
                     record.status.as_str().to_owned()

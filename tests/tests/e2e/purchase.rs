@@ -1,0 +1,2286 @@
+//! Buying, paying and getting the service, as the help page "Acquisto del
+//! servizio aggiuntivo Incassi e pagamenti" tells it: checkout of a cart
+//! into an order awaiting payment (every broken rule listed, the anonymous
+//! cart claimed, Idempotency-Key honoured), the customer's orders, the
+//! payment — the provider's signed webhook or an operator's registration of
+//! a bank transfer — and the fulfilment it triggers exactly once: the FE
+//! service, its modules, the panel credentials and the activation email;
+//! then case 2, Incassi e pagamenti bought for an owned FE from the customer
+//! area, the panel ("Attiva" and the menu) and the Android app, co-terminated
+//! with the FE.
+//!
+//! Every FE here is bought through the API (checkout, then payment). An FE
+//! that ends before a year from today — which co-termination extends — is
+//! one paid by bank transfer whose value date, as the operator registers
+//! it, lies a few days back.
+
+use futures_util::future::join_all;
+use reqwest::{Method, StatusCode};
+use sea_orm::prelude::{ChronoDate, DateTimeUtc};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tests::{Mail, Reply, TestApp, both_databases};
+
+/// The webhook key of a development server (`ATTIVA_PAYMENT_WEBHOOK_SECRETS`).
+const WEBHOOK_SECRET: &str = "dev-webhook-secret";
+/// A customer-area password that meets the policy.
+const PASSWORD: &str = "una frase lunga e segreta";
+/// What a panel user chooses at the first login.
+const CHOSEN: &str = "la mia nuova password del pannello";
+const OPERATOR: &str = "alice";
+const OPERATOR_PASSWORD: &str = "a long operator password 42";
+/// The server's defaults for payment instructions, the panel and SdI.
+const IBAN: &str = "IT60X0542811101000000123456";
+const BENEFICIARY: &str = "Attiva S.r.l.";
+const PANEL_URL: &str = "http://127.0.0.1:8080/panel";
+const CODICE_DESTINATARIO: &str = "KRRH6B9";
+const ACTIVATION_SUBJECT: &str = "Attivazione Fatturazione Elettronica – credenziali di accesso";
+/// Every add-on the catalog offers on `fe`.
+const FE_ADDONS: [&str; 4] = [
+    "incassi-pagamenti",
+    "documenti",
+    "woocommerce",
+    "spazio-1gb",
+];
+
+type Cart = (String, String);
+
+// --- dates and money -------------------------------------------------------
+
+fn today() -> ChronoDate {
+    DateTimeUtc::from(SystemTime::now()).date_naive()
+}
+
+fn unix_now() -> i64 {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+fn date(text: &str) -> ChronoDate {
+    ChronoDate::parse_from_str(text, "%Y-%m-%d")
+        .unwrap_or_else(|e| panic!("not an ISO date {text:?}: {e}"))
+}
+
+fn date_of(value: &Value) -> ChronoDate {
+    date(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a date: {value}")),
+    )
+}
+
+fn timestamp(value: &Value) -> DateTimeUtc {
+    value
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_else(|| panic!("not an RFC 3339 timestamp: {value}"))
+}
+
+/// `years` years after `day`, 29 February becoming 28 February (chrono's
+/// `checked_add_months`, as the server counts a yearly term).
+fn years_after(day: ChronoDate, years: i32) -> ChronoDate {
+    let text = day.format("%Y-%m-%d").to_string();
+    let (year, month_day) = text
+        .split_once('-')
+        .unwrap_or_else(|| panic!("odd date {text}"));
+    let year: i32 = year.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+    let later = year + years;
+    ChronoDate::parse_from_str(&format!("{later}-{month_day}"), "%Y-%m-%d")
+        .or_else(|_| ChronoDate::parse_from_str(&format!("{later}-02-28"), "%Y-%m-%d"))
+        .unwrap_or_else(|e| panic!("{years} years after {text}: {e}"))
+}
+
+fn days_before(day: ChronoDate, days: u32) -> ChronoDate {
+    (0..days).fold(day, |d, _| {
+        d.pred_opt().unwrap_or_else(|| panic!("no day before {d}"))
+    })
+}
+
+/// Euro cents of a money string such as `"30.50"` (two decimals, always).
+fn cents(amount: &Value) -> i64 {
+    let text = amount
+        .as_str()
+        .unwrap_or_else(|| panic!("not a money string: {amount}"));
+    let (euro, cents) = text
+        .split_once('.')
+        .unwrap_or_else(|| panic!("no decimals in {text}"));
+    assert_eq!(cents.len(), 2, "two decimals: {text}");
+    let euro: i64 = euro.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+    let cents: i64 = cents.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+    euro * 100 + cents
+}
+
+fn euro(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// `numerator / denominator` rounded half-up (positive values).
+fn half_up(numerator: i64, denominator: i64) -> i64 {
+    (2 * numerator + denominator) / (2 * denominator)
+}
+
+/// IVA at 22% of a net amount, rounded half-up to the cent.
+fn vat_of(net_cents: i64) -> i64 {
+    half_up(net_cents * 22, 100)
+}
+
+// --- problems ----------------------------------------------------------------
+
+/// Asserts an RFC 9457 problem with this status and code; returns its body.
+fn problem<'a>(reply: &'a Reply, status: u16, code: &str) -> &'a Value {
+    let body = reply.assert_problem(status, code);
+    assert_eq!(
+        body["type"],
+        format!("urn:attiva:problem:{code}"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty()),
+        "no detail: {}",
+        reply.text
+    );
+    body
+}
+
+/// Asserts a 422 `validation_failed` naming `pointer` with `code`.
+fn invalid_field(reply: &Reply, pointer: &str, code: &str) {
+    let body = problem(reply, 422, "validation_failed");
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {}", reply.text));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["pointer"] == pointer && e["code"] == code),
+        "no {code} at {pointer}: {}",
+        reply.text
+    );
+}
+
+/// The violations of a `cart_not_eligible` problem as (code, item id).
+fn violations(reply: &Reply) -> BTreeSet<(String, String)> {
+    let body = problem(reply, 422, "cart_not_eligible");
+    body["violations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no violations: {}", reply.text))
+        .iter()
+        .map(|v| {
+            assert!(
+                v["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "a violation without detail: {v}"
+            );
+            (
+                v["code"].as_str().unwrap_or_default().to_owned(),
+                v["item_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn violation(code: &str, item_id: &str) -> (String, String) {
+    (code.to_owned(), item_id.to_owned())
+}
+
+/// Asserts that a purchase was refused because the add-on is already on
+/// the service or waiting in another unpaid order: 409
+/// `addon_already_pending`, or 422 `cart_not_eligible` with
+/// `addon_already_present`.
+fn assert_addon_refused(reply: &Reply) {
+    if reply.status == StatusCode::CONFLICT {
+        problem(reply, 409, "addon_already_pending");
+    } else {
+        let found = violations(reply);
+        assert!(
+            found
+                .iter()
+                .any(|(code, _)| code == "addon_already_present"),
+            "{}",
+            reply.text
+        );
+    }
+}
+
+// --- requests ------------------------------------------------------------------
+
+async fn get_as(app: &TestApp, path: &str, token: &str) -> Reply {
+    app.send(app.request(Method::GET, path).bearer_auth(token))
+        .await
+}
+
+async fn post_as(app: &TestApp, path: &str, token: &str, body: &Value) -> Reply {
+    app.send(
+        app.request(Method::POST, path)
+            .bearer_auth(token)
+            .json(body),
+    )
+    .await
+}
+
+/// A POST with a bearer token and an `Idempotency-Key`.
+async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: &Value) -> Reply {
+    app.send(
+        app.request(Method::POST, path)
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body),
+    )
+    .await
+}
+
+fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn replayed(reply: &Reply) -> bool {
+    reply.header("idempotent-replayed") == Some("true")
+}
+
+// --- customers and carts ---------------------------------------------------------
+
+fn address() -> Value {
+    json!({
+        "indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121",
+        "comune": "Milano", "provincia": "MI", "nazione": "IT"
+    })
+}
+
+/// A persona giuridica whose Codice Fiscale is its Partita IVA.
+fn company(partita_iva: &str) -> Value {
+    json!({
+        "kind": "persona_giuridica",
+        "denominazione": "Alfa S.r.l.",
+        "codice_fiscale": partita_iva,
+        "partita_iva": partita_iva,
+        "address": address()
+    })
+}
+
+/// A valid Partita IVA made from ten digits.
+fn partita_iva(first_ten: &str) -> String {
+    domain::PartitaIva::with_check_digit(first_ten)
+        .unwrap_or_else(|e| panic!("{first_ten}: {e}"))
+        .to_string()
+}
+
+/// A customer-area account holding one company, logged in.
+#[derive(Debug, Clone)]
+struct Customer {
+    email: String,
+    token: String,
+    partita_iva: String,
+}
+
+impl Customer {
+    /// Where this customer wants the activation email of a new FE.
+    fn activation_email(&self) -> String {
+        format!("attivazione-{}@example.com", self.partita_iva)
+    }
+}
+
+async fn customer(app: &TestApp, partita_iva: &str) -> Customer {
+    let email = format!("cliente-{partita_iva}@example.com");
+    let reply = app
+        .post_json(
+            "/v1/customers",
+            &json!({"email": email, "password": PASSWORD, "holder": company(partita_iva)}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "sign-up: {}", reply.text);
+    let login = app
+        .post_json(
+            "/v1/auth/customer/login",
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
+    let token = login.body["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {}", login.text))
+        .to_owned();
+    Customer {
+        email,
+        token,
+        partita_iva: partita_iva.to_owned(),
+    }
+}
+
+/// Adds an item that must be accepted; returns the cart and the item's id.
+async fn add(app: &TestApp, cart: &Cart, item: &Value) -> (Value, String) {
+    let reply = app.add_item(cart, item).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "adding {item}: {}",
+        reply.text
+    );
+    let id = reply.body["items"]
+        .as_array()
+        .and_then(|items| items.last())
+        .and_then(|last| last["id"].as_str())
+        .unwrap_or_else(|| panic!("no item after adding {item}: {}", reply.text))
+        .to_owned();
+    (reply.body, id)
+}
+
+/// An anonymous cart with FE for `years` and, "Aggiungi al carrello",
+/// Incassi e pagamenti with it; returns the cart and the two item ids.
+async fn fe_with_incassi_pagamenti(
+    app: &TestApp,
+    channel: &str,
+    years: u32,
+) -> (Cart, String, String) {
+    let cart = app.create_cart(channel).await;
+    let (_, fe) = add(app, &cart, &json!({"product_code": "fe", "years": years})).await;
+    let (_, ip) = add(
+        app,
+        &cart,
+        &json!({"product_code": "incassi-pagamenti", "base_item_id": fe}),
+    )
+    .await;
+    (cart, fe, ip)
+}
+
+fn checkout_request(payment_method: &str, activation_email: &str) -> Value {
+    json!({
+        "payment_method": payment_method,
+        "accept_terms": true,
+        "activation_email": activation_email
+    })
+}
+
+/// `POST /v1/carts/{id}/checkout` with the cart's token.
+async fn check_out(app: &TestApp, token: &str, cart: &Cart, key: &str, body: &Value) -> Reply {
+    app.send(
+        app.request(Method::POST, &format!("/v1/carts/{}/checkout", cart.0))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .header("x-cart-token", &cart.1)
+            .json(body),
+    )
+    .await
+}
+
+/// Checks a cart out; asserts the order was placed and returns it.
+async fn placed(app: &TestApp, customer: &Customer, cart: &Cart, payment_method: &str) -> Value {
+    let reply = check_out(
+        app,
+        &customer.token,
+        cart,
+        &new_key(),
+        &checkout_request(payment_method, &customer.activation_email()),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "checkout: {}",
+        reply.text
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert!(!replayed(&reply), "a first checkout is not a replay");
+    assert_eq!(reply.body["status"], "awaiting_payment", "{}", reply.text);
+    reply.body
+}
+
+async fn read_order(app: &TestApp, customer: &Customer, order_id: &Value) -> Value {
+    let id = order_id.as_str().unwrap_or_default();
+    let reply = get_as(app, &format!("/v1/orders/{id}"), &customer.token).await;
+    assert_eq!(reply.status, StatusCode::OK, "order {id}: {}", reply.text);
+    reply.body
+}
+
+async fn services(app: &TestApp, customer: &Customer) -> Vec<Value> {
+    let reply = get_as(app, "/v1/services", &customer.token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["next_cursor"], Value::Null, "{}", reply.text);
+    reply.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no items: {}", reply.text))
+}
+
+async fn service(app: &TestApp, customer: &Customer, service_id: &str) -> Value {
+    let reply = get_as(app, &format!("/v1/services/{service_id}"), &customer.token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+// --- order lines -----------------------------------------------------------------
+
+fn lines(order: &Value) -> &[Value] {
+    order["lines"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("no lines in {order}"))
+}
+
+/// Asserts a priced line: product, context, unit price and amounts.
+fn assert_line(line: &Value, product: &str, context: &str, unit: &str, amounts: [&str; 3]) {
+    assert_eq!(line["product_code"], product, "{line}");
+    assert_eq!(line["context"], context, "{line}");
+    assert_eq!(line["unit_price"], unit, "{line}");
+    assert_eq!(
+        [&line["net"], &line["vat"], &line["total"]],
+        amounts.map(|a| json!(a)).each_ref(),
+        "{line}"
+    );
+    assert_eq!(line["vat_rate"], "22", "{line}");
+}
+
+/// Asserts the totals of an order, and that they are the sums of its lines.
+fn assert_totals(order: &Value, net: &str, vat: &str, total: &str) {
+    let totals = &order["totals"];
+    assert_eq!(
+        [
+            &totals["net"],
+            &totals["vat"],
+            &totals["total"],
+            &totals["currency"]
+        ],
+        [&json!(net), &json!(vat), &json!(total), &json!("EUR")],
+        "{order}"
+    );
+    for field in ["net", "vat", "total"] {
+        let sum: i64 = lines(order).iter().map(|l| cents(&l[field])).sum();
+        assert_eq!(sum, cents(&totals[field]), "{field}: {order}");
+    }
+}
+
+/// Asserts the human order number: `ATV-<year>-<six digits>`.
+fn assert_order_number(order: &Value) {
+    let number = order["number"].as_str().unwrap_or_default();
+    let year = today().format("%Y").to_string();
+    let digits = number
+        .strip_prefix(&format!("ATV-{year}-"))
+        .unwrap_or_else(|| panic!("order number {number:?}"));
+    assert!(
+        digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()),
+        "order number {number:?}"
+    );
+}
+
+// --- payments --------------------------------------------------------------------
+
+/// A provider event paying `amount` for the order.
+fn payment_succeeded(event_id: &str, order: &Value, amount: &str) -> Value {
+    json!({
+        "id": event_id,
+        "type": "payment.succeeded",
+        "order_number": order["number"],
+        "amount": amount,
+        "currency": "EUR",
+        "provider_payment_id": format!("pi_{event_id}")
+    })
+}
+
+/// The provider event paying the order's total.
+fn paid_in_full(event_id: &str, order: &Value) -> Value {
+    payment_succeeded(
+        event_id,
+        order,
+        order["totals"]["total"].as_str().unwrap_or_default(),
+    )
+}
+
+/// `POST /v1/payments/webhook` with this raw body and signature header.
+async fn webhook_raw(app: &TestApp, body: &str, signature: Option<&str>) -> Reply {
+    let mut request = app
+        .request(Method::POST, "/v1/payments/webhook")
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("payment-signature", signature);
+    }
+    app.send(request).await
+}
+
+/// The provider's webhook, honestly signed now.
+async fn webhook(app: &TestApp, event: &Value) -> Reply {
+    let body = event.to_string();
+    let signature = api::routes::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
+    webhook_raw(app, &body, Some(&signature)).await
+}
+
+fn assert_outcome(reply: &Reply, outcome: &str, order: &Value) {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.body,
+        json!({"outcome": outcome, "order_number": order["number"]}),
+        "{}",
+        reply.text
+    );
+}
+
+/// The card payment arrives: the provider's webhook for the total.
+async fn pay_by_card(app: &TestApp, order: &Value) {
+    let reply = webhook(app, &paid_in_full(&format!("evt_{}", new_key()), order)).await;
+    assert_outcome(&reply, "fulfilled", order);
+}
+
+/// Creates the operator (as `attiva operator create` does) and logs in.
+async fn operator_token(app: &TestApp) -> String {
+    api::operators::create(&app.settings(), OPERATOR, OPERATOR_PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("creating operator {OPERATOR}: {e:#}"));
+    let reply = app
+        .post_json(
+            "/v1/backoffice/login",
+            &json!({"username": OPERATOR, "password": OPERATOR_PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["audience"], "backoffice", "{}", reply.text);
+    reply.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `POST /v1/backoffice/orders/{id}/payments`.
+async fn register_payment(
+    app: &TestApp,
+    operator: &str,
+    order: &Value,
+    key: &str,
+    body: &Value,
+) -> Reply {
+    let id = order["id"].as_str().unwrap_or_default();
+    post_keyed(
+        app,
+        &format!("/v1/backoffice/orders/{id}/payments"),
+        operator,
+        key,
+        body,
+    )
+    .await
+}
+
+/// A bank transfer for the order's total with this value date.
+fn transfer(order: &Value, paid_on: ChronoDate) -> Value {
+    json!({
+        "amount": order["totals"]["total"],
+        "paid_on": paid_on.to_string(),
+        "reference": "CRO 1234567890"
+    })
+}
+
+// --- owned FE services -----------------------------------------------------------
+
+/// A customer who bought FE with Incassi e pagamenti (case 1) and has it.
+#[derive(Debug, Clone)]
+struct OwnedFe {
+    customer: Customer,
+    service_id: String,
+    expires_on: ChronoDate,
+}
+
+async fn owned_fe(app: &TestApp, customer: Customer, order: &Value) -> OwnedFe {
+    let paid = read_order(app, &customer, &order["id"]).await;
+    assert_eq!(paid["status"], "fulfilled", "{paid}");
+    let service_id = paid["service_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no service: {paid}"))
+        .to_owned();
+    let fe = service(app, &customer, &service_id).await;
+    OwnedFe {
+        customer,
+        service_id,
+        expires_on: date_of(&fe["expires_on"]),
+    }
+}
+
+/// Case 1 paid by card today: the FE ends a year from today.
+async fn customer_with_fe(app: &TestApp, partita_iva: &str) -> OwnedFe {
+    let customer = customer(app, partita_iva).await;
+    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+    let order = placed(app, &customer, &cart, "card").await;
+    pay_by_card(app, &order).await;
+    owned_fe(app, customer, &order).await
+}
+
+/// Case 1 paid by bank transfer with value date `paid_on`, registered by
+/// the operator: the FE ends a year after `paid_on`.
+async fn customer_with_fe_paid_on(
+    app: &TestApp,
+    operator: &str,
+    partita_iva: &str,
+    paid_on: ChronoDate,
+) -> OwnedFe {
+    let customer = customer(app, partita_iva).await;
+    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+    let order = placed(app, &customer, &cart, "bank_transfer").await;
+    let reply = register_payment(
+        app,
+        operator,
+        &order,
+        &new_key(),
+        &transfer(&order, paid_on),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    owned_fe(app, customer, &order).await
+}
+
+// --- modules -------------------------------------------------------------------------
+
+fn module<'a>(view: &'a Value, code: &str) -> &'a Value {
+    view["modules"]
+        .as_array()
+        .and_then(|modules| modules.iter().find(|m| m["code"] == code))
+        .unwrap_or_else(|| panic!("no module {code} in {view}"))
+}
+
+fn assert_module(view: &Value, code: &str, state: &str, actions: &[&str]) {
+    let module = module(view, code);
+    assert_eq!(module["state"], state, "{code}: {view}");
+    assert_eq!(module["actions"], json!(actions), "{code}: {view}");
+}
+
+/// Asserts that the service offers every add-on of FE, and shows I&P as given.
+fn assert_modules(view: &Value, incassi_pagamenti: &str, actions: &[&str]) {
+    let codes: Vec<&str> = view["modules"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no modules in {view}"))
+        .iter()
+        .filter_map(|m| m["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes.iter().copied().collect::<BTreeSet<_>>(),
+        FE_ADDONS.into_iter().collect::<BTreeSet<_>>(),
+        "{view}"
+    );
+    assert_module(view, "incassi-pagamenti", incassi_pagamenti, actions);
+    assert_eq!(
+        module(view, "incassi-pagamenti")["name"],
+        "Incassi e pagamenti"
+    );
+}
+
+// --- the activation email and the panel ------------------------------------------
+
+/// The rest of the body line that starts with `label`.
+fn line_after(body: &str, label: &str) -> String {
+    body.lines()
+        .find_map(|line| line.strip_prefix(label))
+        .map(|rest| rest.trim().to_owned())
+        .unwrap_or_else(|| panic!("no line {label:?} in:\n{body}"))
+}
+
+/// A date as the emails write it: `31/12/2026`.
+fn mail_date(day: ChronoDate) -> String {
+    day.format("%d/%m/%Y").to_string()
+}
+
+/// The username and temporary password an activation email gives.
+#[derive(Debug, Clone)]
+struct Credentials {
+    username: String,
+    temporary_password: String,
+}
+
+/// Waits for the activation email to `recipient`; returns it and its credentials.
+async fn activation_mail(app: &TestApp, recipient: &str) -> (Mail, Credentials) {
+    let mail = app.wait_for_mail(recipient).await;
+    assert_eq!(mail.subject(), ACTIVATION_SUBJECT, "{mail:?}");
+    let credentials = Credentials {
+        username: line_after(&mail.body, "Nome utente:"),
+        temporary_password: line_after(&mail.body, "Password temporanea:"),
+    };
+    (mail, credentials)
+}
+
+async fn panel_login(app: &TestApp, username: &str, password: &str) -> Reply {
+    app.post_json(
+        "/v1/auth/panel/login",
+        &json!({"username": username, "password": password}),
+    )
+    .await
+}
+
+/// The first panel login: the temporary password opens only the password
+/// change, which opens the panel; returns the panel access token.
+async fn first_panel_login(app: &TestApp, credentials: &Credentials) -> String {
+    let login = panel_login(app, &credentials.username, &credentials.temporary_password).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    assert_eq!(
+        login.body["password_change_required"], true,
+        "{}",
+        login.text
+    );
+    assert!(login.body.get("refresh_token").is_none(), "{}", login.text);
+    let restricted = login.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    problem(
+        &get_as(app, "/v1/panel/status", &restricted).await,
+        403,
+        "password_change_required",
+    );
+    let changed = post_as(
+        app,
+        "/v1/panel/password",
+        &restricted,
+        &json!({
+            "current_password": credentials.temporary_password,
+            "new_password": CHOSEN,
+            "new_password_confirmation": CHOSEN
+        }),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(
+        changed.body["password_change_required"], false,
+        "{}",
+        changed.text
+    );
+    assert_eq!(changed.body["audience"], "panel", "{}", changed.text);
+    changed.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The owner of an FE in the panel, past the first login.
+async fn panel_of(app: &TestApp, fe: &OwnedFe) -> String {
+    let (_, credentials) = activation_mail(app, &fe.customer.activation_email()).await;
+    first_panel_login(app, &credentials).await
+}
+
+async fn panel_status(app: &TestApp, panel: &str) -> Value {
+    let reply = get_as(app, "/v1/panel/status", panel).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+// --- case 1 ----------------------------------------------------------------------------
+
+both_databases!(
+    new_customer_buys_fe_with_incassi_pagamenti_free_pays_by_card_and_gets_to_the_wizard,
+    |app| async move {
+        // 1. Browse the catalog.
+        for code in ["fe", "incassi-pagamenti"] {
+            let reply = app.get(&format!("/v1/catalog/products/{code}")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{code}: {}", reply.text);
+        }
+        // 2. A cart from the web shop: FE, and I&P "Aggiungi al carrello".
+        let (cart, fe_item, ip_item) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        // 3. Sign up, give the activation email, pay by card, accept, check out.
+        let customer = customer(app, "01234567897").await;
+        let order = placed(app, &customer, &cart, "card").await;
+        assert_order_number(&order);
+        assert_eq!(order["channel"], "web");
+        assert_eq!(order["payment_method"], "card");
+        assert_eq!(
+            order["activation_email"],
+            "attivazione-01234567897@example.com"
+        );
+        assert_eq!(order["holder"]["partita_iva"], "01234567897");
+        assert_eq!(order["holder"]["denominazione"], "Alfa S.r.l.");
+        assert_eq!(order["flagged_for_review"], false);
+        for unset in ["service_id", "paid_at", "fulfilled_at", "cancelled_at"] {
+            assert_eq!(order[unset], Value::Null, "{unset}: {order}");
+        }
+        let week = timestamp(&order["expires_at"]) - timestamp(&order["created_at"]);
+        assert!(
+            (week.num_seconds() - 7 * 24 * 3600).abs() < 60,
+            "unpaid orders expire in a week: {order}"
+        );
+        let [fe_line, ip_line] = lines(&order) else {
+            panic!("two lines expected: {order}");
+        };
+        assert_line(fe_line, "fe", "base", "25.00", ["25.00", "5.50", "30.50"]);
+        assert_eq!(fe_line["item_id"], fe_item.as_str());
+        assert_eq!(fe_line["description"], "Fatturazione Elettronica");
+        assert_eq!(
+            (&fe_line["years"], &fe_line["quantity"]),
+            (&json!(1), &json!(1))
+        );
+        // I&P is free with a new FE.
+        assert_line(
+            ip_line,
+            "incassi-pagamenti",
+            "with_new_base",
+            "0.00",
+            ["0.00", "0.00", "0.00"],
+        );
+        assert_eq!(ip_line["item_id"], ip_item.as_str());
+        assert_eq!(ip_line["target_service_id"], Value::Null);
+        assert_totals(&order, "25.00", "5.50", "30.50");
+        assert_eq!(
+            order["payment_instructions"],
+            json!({"method": "card", "amount": "30.50", "currency": "EUR",
+                   "iban": null, "beneficiary": null, "causale": order["number"]}),
+        );
+        // The cart is closed: the order's lines are frozen.
+        let closed = app
+            .add_item(
+                &cart,
+                &json!({"product_code": "documenti", "base_item_id": fe_item}),
+            )
+            .await;
+        problem(&closed, 409, "cart_not_open");
+
+        // 4. The provider confirms the card payment.
+        pay_by_card(app, &order).await;
+
+        // 5. Fulfilment: the order, the FE service with I&P, the email.
+        let paid = read_order(app, &customer, &order["id"]).await;
+        assert_eq!(paid["status"], "fulfilled", "{paid}");
+        assert_eq!(paid["lines"], order["lines"], "the lines are frozen");
+        assert_eq!(paid["totals"], order["totals"]);
+        let paid_at = timestamp(&paid["paid_at"]);
+        assert!(
+            (DateTimeUtc::from(SystemTime::now()) - paid_at)
+                .num_seconds()
+                .abs()
+                < 60,
+            "{paid}"
+        );
+        assert!(paid["fulfilled_at"].is_string(), "{paid}");
+        let service_id = paid["service_id"].as_str().unwrap_or_default().to_owned();
+        let expiry = years_after(paid_at.date_naive(), 1);
+        let listed = services(app, &customer).await;
+        let [fe] = listed.as_slice() else {
+            panic!("one service expected: {listed:?}");
+        };
+        assert_eq!(fe["id"], service_id.as_str());
+        assert_eq!(fe["product_code"], "fe");
+        assert_eq!(fe["status"], "awaiting_configuration");
+        assert_eq!(fe["expires_on"], expiry.to_string());
+        assert_eq!(fe["codice_destinatario"], CODICE_DESTINATARIO);
+        assert_eq!(fe["holder_tax_id"], "01234567897");
+        // Bought with FE: straight to its wizard, no matching procedure.
+        assert_modules(fe, "wizard_pending", &["start_wizard"]);
+        for other in ["documenti", "woocommerce", "spazio-1gb"] {
+            assert_module(fe, other, "available", &["purchase"]);
+        }
+        assert_eq!(&service(app, &customer, &service_id).await, fe);
+
+        // The activation email, in Italian, with the credentials.
+        let (mail, credentials) = activation_mail(app, "attivazione-01234567897@example.com").await;
+        assert_eq!(credentials.username, "fe-01234567897");
+        assert!(credentials.temporary_password.len() >= 12, "{mail:?}");
+        for expected in [
+            "Gentile Alfa S.r.l.,".to_owned(),
+            format!("ordine n. {}", order["number"].as_str().unwrap_or_default()),
+            format!("attivo fino al {}", mail_date(expiry)),
+            format!("Indirizzo del pannello: {PANEL_URL}"),
+            "Al primo accesso è obbligatorio modificare la password ricevuta.".to_owned(),
+            "- Incassi e pagamenti".to_owned(),
+            "procedura guidata di attivazione del modulo \"Incassi e pagamenti\"".to_owned(),
+        ] {
+            assert!(
+                mail.body.contains(&expected),
+                "missing {expected:?} in:\n{}",
+                mail.body
+            );
+        }
+        assert!(
+            !mail.body.contains("Abbina"),
+            "no matching first:\n{}",
+            mail.body
+        );
+        // Queued once, in the outbox, for this order.
+        let store = app.store().await;
+        let queued = store
+            .emails_for("attivazione-01234567897@example.com")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let [email] = queued.as_slice() else {
+            panic!("one email expected: {queued:?}");
+        };
+        assert_eq!(email.kind, "activation");
+        assert_eq!(email.subject, ACTIVATION_SUBJECT);
+        assert_eq!(
+            email.order_id.map(|id| id.to_string()),
+            order["id"].as_str().map(str::to_owned)
+        );
+        store.close().await;
+
+        // 6. First panel login: only the password change, then the panel.
+        let panel = first_panel_login(app, &credentials).await;
+        let status = panel_status(app, &panel).await;
+        assert_eq!(status["service_id"], service_id.as_str());
+        assert_eq!(status["product_code"], "fe");
+        assert_eq!(status["status"], "awaiting_configuration");
+        assert_eq!(status["expires_on"], expiry.to_string());
+        assert_eq!(status["codice_destinatario"], CODICE_DESTINATARIO);
+        assert_eq!(status["username"], "fe-01234567897");
+        assert_modules(&status, "wizard_pending", &["start_wizard"]);
+        // The temporary password is spent.
+        let again = panel_login(app, &credentials.username, &credentials.temporary_password).await;
+        problem(&again, 401, "invalid_credentials");
+    }
+);
+
+both_databases!(
+    a_bank_transfer_order_shows_the_iban_and_the_order_number_as_causale,
+    |app| async move {
+        let customer = customer(app, "00743110157").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "customer_area", 2).await;
+        let order = placed(app, &customer, &cart, "bank_transfer").await;
+        assert_eq!(order["channel"], "customer_area");
+        assert_eq!(order["payment_method"], "bank_transfer");
+        assert_totals(&order, "50.00", "11.00", "61.00");
+        assert_eq!(
+            order["payment_instructions"],
+            json!({"method": "bank_transfer", "amount": "61.00", "currency": "EUR",
+                   "iban": IBAN, "beneficiary": BENEFICIARY, "causale": order["number"]}),
+        );
+        // Postal slips, card and PayPal carry no IBAN.
+        for method in ["bollettino", "paypal"] {
+            let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+            let other = placed(app, &customer, &cart, method).await;
+            assert_eq!(other["payment_method"], method);
+            assert_eq!(other["payment_instructions"]["method"], method);
+            assert_eq!(
+                other["payment_instructions"]["iban"],
+                Value::Null,
+                "{other}"
+            );
+            assert_eq!(other["payment_instructions"]["causale"], other["number"]);
+            assert_ne!(other["number"], order["number"]);
+        }
+    }
+);
+
+both_databases!(
+    an_operator_registers_a_bank_transfer_and_the_fe_runs_from_its_value_date,
+    |app| async move {
+        let operator = operator_token(app).await;
+        let customer = customer(app, "12345678903").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 2).await;
+        let order = placed(app, &customer, &cart, "bank_transfer").await;
+        let paid_on = days_before(today(), 3);
+        let body = transfer(&order, paid_on);
+
+        // Only an operator, only with an Idempotency-Key.
+        let id = order["id"].as_str().unwrap_or_default();
+        let path = format!("/v1/backoffice/orders/{id}/payments");
+        let anonymous = app
+            .send(
+                app.request(Method::POST, &path)
+                    .header("idempotency-key", "k")
+                    .json(&body),
+            )
+            .await;
+        problem(&anonymous, 401, "authentication_required");
+        let as_customer = post_keyed(app, &path, &customer.token, "k", &body).await;
+        problem(&as_customer, 403, "wrong_audience");
+        let keyless = post_as(app, &path, &operator, &body).await;
+        problem(&keyless, 400, "idempotency_key_required");
+        assert_eq!(
+            read_order(app, &customer, &order["id"]).await["status"],
+            "awaiting_payment"
+        );
+
+        let key = new_key();
+        let registered = register_payment(app, &operator, &order, &key, &body).await;
+        assert_eq!(
+            registered.status,
+            StatusCode::CREATED,
+            "{}",
+            registered.text
+        );
+        assert_eq!(registered.body["status"], "fulfilled");
+        assert_eq!(registered.body["id"], order["id"]);
+        let paid_at = timestamp(&registered.body["paid_at"]);
+        assert_eq!(paid_at.date_naive(), paid_on, "{}", registered.text);
+        // Two years from the value date.
+        let fe = service(
+            app,
+            &customer,
+            registered.body["service_id"].as_str().unwrap_or_default(),
+        )
+        .await;
+        assert_eq!(
+            fe["expires_on"],
+            years_after(paid_on, 2).to_string(),
+            "{fe}"
+        );
+        assert_modules(&fe, "wizard_pending", &["start_wizard"]);
+
+        // The same registration again is the same answer, replayed.
+        let replay = register_payment(app, &operator, &order, &key, &body).await;
+        assert_eq!(replay.status, StatusCode::CREATED, "{}", replay.text);
+        assert!(replayed(&replay), "{:?}", replay.headers);
+        assert_eq!(replay.body, registered.body);
+        // The same key for another registration is refused...
+        let other_body = json!({"amount": "61.00", "reference": "CRO 999"});
+        let reused = register_payment(app, &operator, &order, &key, &other_body).await;
+        problem(&reused, 422, "idempotency_key_reused");
+        // ...and a new registration finds the order paid.
+        let twice = register_payment(app, &operator, &order, &new_key(), &body).await;
+        problem(&twice, 409, "order_already_paid");
+        assert_eq!(services(app, &customer).await.len(), 1);
+
+        // The credentials work.
+        let (_, credentials) = activation_mail(app, &customer.activation_email()).await;
+        let panel = first_panel_login(app, &credentials).await;
+        assert_eq!(
+            panel_status(app, &panel).await["expires_on"],
+            fe["expires_on"]
+        );
+    }
+);
+
+both_databases!(
+    credentials_of_a_bank_transfer_registered_weeks_late_still_open_the_panel,
+    |app| async move {
+        // The customer paid by bank transfer a month ago; the operator
+        // registers it today with its value date. The email goes out today
+        // and its temporary password must work for the usual 14 days.
+        let operator = operator_token(app).await;
+        let fe =
+            customer_with_fe_paid_on(app, &operator, "00488410010", days_before(today(), 30)).await;
+        let (mail, credentials) = activation_mail(app, &fe.customer.activation_email()).await;
+        let valid_until = line_after(&mail.body, "La password temporanea è valida fino al");
+        let login = panel_login(app, &credentials.username, &credentials.temporary_password).await;
+        assert_eq!(
+            login.status,
+            StatusCode::OK,
+            "a temporary password emailed today is already expired (email says valid until {valid_until}): {}",
+            login.text
+        );
+        assert_eq!(
+            login.body["password_change_required"], true,
+            "{}",
+            login.text
+        );
+    }
+);
+
+both_databases!(
+    credentials_reissued_by_an_operator_reach_the_holder_by_email,
+    |app| async move {
+        // The way out of an expired temporary password ("ask for new
+        // credentials"): the operator reissues them, never seeing the
+        // password, and the holder gets it by email.
+        let fe = customer_with_fe(app, "07643520567").await;
+        let recipient = fe.customer.activation_email();
+        let (first, _) = activation_mail(app, &recipient).await;
+        let operator = operator_token(app).await;
+        let path = format!(
+            "/v1/backoffice/services/{}/credentials/reissue",
+            fe.service_id
+        );
+        let reply = post_as(app, &path, &operator, &json!({})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["username"], "fe-07643520567", "{}", reply.text);
+        assert!(
+            reply.body.get("temporary_password").is_none(),
+            "{}",
+            reply.text
+        );
+
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        let second = loop {
+            let found = app.mails().into_iter().find(|mail| {
+                mail.file_name != first.file_name
+                    && mail.header("To").is_some_and(|to| to.contains(&recipient))
+            });
+            if let Some(mail) = found {
+                break mail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no email with the reissued credentials to {recipient} within 15 s; outbox: {:?}",
+                app.store().await.emails_for(&recipient).await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        };
+        let password = line_after(&second.body, "Password temporanea:");
+        let login = panel_login(app, "fe-07643520567", &password).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+        assert_eq!(
+            login.body["password_change_required"], true,
+            "{}",
+            login.text
+        );
+    }
+);
+
+both_databases!(
+    checkout_refuses_a_cart_listing_every_broken_rule,
+    |app| async move {
+        let customer = customer(app, "07643520567").await;
+        let cart = app.create_cart("web").await;
+        let (_, fe) = add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
+        let (_, second_fe) = add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
+        // I&P is never sold alone.
+        let (_, alone) = add(app, &cart, &json!({"product_code": "incassi-pagamenti"})).await;
+        // WooCommerce needs Documenti.
+        let (_, woo) = add(
+            app,
+            &cart,
+            &json!({"product_code": "woocommerce", "base_item_id": fe}),
+        )
+        .await;
+        let body = checkout_request("card", &customer.activation_email());
+        let reply = check_out(app, &customer.token, &cart, &new_key(), &body).await;
+        assert_eq!(
+            violations(&reply),
+            BTreeSet::from([
+                violation("addon_requires_base", &alone),
+                violation("addon_requires_addon", &woo),
+                violation("one_fe_per_holder", &second_fe),
+            ]),
+            "{}",
+            reply.text
+        );
+        // Nothing was ordered and the cart is still open to be fixed.
+        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        assert_eq!(orders.body["items"], json!([]), "{}", orders.text);
+        assert_eq!(app.get_cart(&cart).await.body["status"], "open");
+
+        // FE needs a Partita IVA: a persona fisica holder is refused.
+        let (cart, fe, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let mut for_a_person = checkout_request("card", &customer.activation_email());
+        for_a_person["holder"] = json!({
+            "kind": "persona_fisica", "nome": "Mario", "cognome": "Rossi",
+            "codice_fiscale": "RSSMRA85T10A562S", "address": address()
+        });
+        let reply = check_out(app, &customer.token, &cart, &new_key(), &for_a_person).await;
+        assert_eq!(
+            violations(&reply),
+            BTreeSet::from([violation("base_requires_partita_iva", &fe)]),
+            "{}",
+            reply.text
+        );
+    }
+);
+
+both_databases!(
+    checkout_needs_accepted_terms_an_activation_email_and_an_idempotency_key,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let mut refused = checkout_request("card", &customer.activation_email());
+        refused["accept_terms"] = json!(false);
+        let reply = check_out(app, &customer.token, &cart, &new_key(), &refused).await;
+        invalid_field(&reply, "/accept_terms", "terms_not_accepted");
+
+        let bad_email = checkout_request("card", "not an address");
+        let reply = check_out(app, &customer.token, &cart, &new_key(), &bad_email).await;
+        invalid_field(&reply, "/activation_email", "invalid_email");
+
+        let unknown_method = checkout_request("cash", &customer.activation_email());
+        let reply = check_out(app, &customer.token, &cart, &new_key(), &unknown_method).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+
+        // Prices and totals are the server's.
+        let mut priced = checkout_request("card", &customer.activation_email());
+        priced["total"] = json!("0.01");
+        let reply = check_out(app, &customer.token, &cart, &new_key(), &priced).await;
+        invalid_field(&reply, "/total", "unknown_field");
+
+        let body = checkout_request("card", &customer.activation_email());
+        let keyless = app
+            .send(
+                app.request(Method::POST, &format!("/v1/carts/{}/checkout", cart.0))
+                    .bearer_auth(&customer.token)
+                    .header("x-cart-token", &cart.1)
+                    .json(&body),
+            )
+            .await;
+        problem(&keyless, 400, "idempotency_key_required");
+        let anonymous = app
+            .send(
+                app.request(Method::POST, &format!("/v1/carts/{}/checkout", cart.0))
+                    .header("idempotency-key", new_key())
+                    .header("x-cart-token", &cart.1)
+                    .json(&body),
+            )
+            .await;
+        problem(&anonymous, 401, "authentication_required");
+        // None of it placed an order.
+        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        assert_eq!(orders.body["items"], json!([]), "{}", orders.text);
+        placed(app, &customer, &cart, "card").await;
+    }
+);
+
+both_databases!(
+    an_anonymous_cart_is_claimed_by_the_customer_who_checks_it_out,
+    |app| async move {
+        let mario = customer(app, "01234567897").await;
+        let luigi = customer(app, "00743110157").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "android_app", 1).await;
+        let body = checkout_request("paypal", &mario.activation_email());
+
+        // Without the cart's token nobody can claim it.
+        let wrong_token = (cart.0.clone(), "0".repeat(64));
+        let reply = check_out(app, &mario.token, &wrong_token, &new_key(), &body).await;
+        problem(&reply, 403, "cart_token_invalid");
+
+        let order = placed(app, &mario, &cart, "paypal").await;
+        assert_eq!(order["channel"], "android_app");
+        assert_eq!(order["payment_method"], "paypal");
+
+        // Now it is Mario's: Luigi cannot, even with the token.
+        let reply = check_out(app, &luigi.token, &cart, &new_key(), &body).await;
+        problem(&reply, 403, "cart_not_yours");
+        // And it cannot be checked out twice.
+        let reply = check_out(app, &mario.token, &cart, &new_key(), &body).await;
+        problem(&reply, 409, "cart_not_open");
+        let mine = get_as(app, "/v1/orders", &mario.token).await;
+        assert_eq!(
+            mine.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            mine.text
+        );
+        let theirs = get_as(app, "/v1/orders", &luigi.token).await;
+        assert_eq!(theirs.body["items"], json!([]), "{}", theirs.text);
+    }
+);
+
+both_databases!(
+    checkout_takes_the_holder_given_instead_of_the_accounts,
+    |app| async move {
+        // An accountant buys FE for a client company.
+        let accountant = customer(app, "01234567897").await;
+        let client = partita_iva("0000000001");
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let mut body = checkout_request("card", "cliente@example.com");
+        body["holder"] = company(&client);
+        let reply = check_out(app, &accountant.token, &cart, &new_key(), &body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let order = reply.body;
+        assert_eq!(order["holder"]["partita_iva"], client.as_str());
+        pay_by_card(app, &order).await;
+        let listed = services(app, &accountant).await;
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0]["holder_tax_id"], client.as_str());
+        let (_, credentials) = activation_mail(app, "cliente@example.com").await;
+        assert_eq!(credentials.username, format!("fe-{client}"));
+    }
+);
+
+// --- orders --------------------------------------------------------------------------
+
+both_databases!(
+    orders_are_listed_newest_first_a_page_at_a_time,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let mut numbers = Vec::new();
+        for _ in 0..3 {
+            let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+            numbers.push(placed(app, &customer, &cart, "bank_transfer").await["number"].clone());
+        }
+        numbers.reverse();
+        let first = get_as(app, "/v1/orders?limit=2", &customer.token).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+        let page: Vec<&Value> = first.body["items"]
+            .as_array()
+            .map(|i| i.iter().map(|o| &o["number"]).collect())
+            .unwrap_or_default();
+        assert_eq!(page, vec![&numbers[0], &numbers[1]], "{}", first.text);
+        let cursor = first.body["next_cursor"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no next_cursor: {}", first.text));
+        let second = get_as(
+            app,
+            &format!("/v1/orders?limit=2&cursor={cursor}"),
+            &customer.token,
+        )
+        .await;
+        assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+        let page: Vec<&Value> = second.body["items"]
+            .as_array()
+            .map(|i| i.iter().map(|o| &o["number"]).collect())
+            .unwrap_or_default();
+        assert_eq!(page, vec![&numbers[2]], "{}", second.text);
+        assert_eq!(second.body["next_cursor"], Value::Null, "{}", second.text);
+        // Every field of the detail is in the list.
+        let detail = read_order(app, &customer, &second.body["items"][0]["id"]).await;
+        assert_eq!(detail, second.body["items"][0]);
+
+        let reply = get_as(app, "/v1/orders?limit=0", &customer.token).await;
+        invalid_field(&reply, "/limit", "out_of_range");
+        let reply = get_as(app, "/v1/orders?cursor=not-a-cursor", &customer.token).await;
+        invalid_field(&reply, "/cursor", "invalid_cursor");
+        let reply = app.get("/v1/orders").await;
+        problem(&reply, 401, "authentication_required");
+    }
+);
+
+both_databases!(
+    an_order_awaiting_payment_can_be_cancelled_and_then_cannot_be_paid,
+    |app| async move {
+        let operator = operator_token(app).await;
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let order = placed(app, &customer, &cart, "bank_transfer").await;
+        let id = order["id"].as_str().unwrap_or_default();
+        let reply = post_as(
+            app,
+            &format!("/v1/orders/{id}/cancel"),
+            &customer.token,
+            &json!({}),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["status"], "cancelled");
+        assert!(reply.body["cancelled_at"].is_string(), "{}", reply.text);
+        assert_eq!(reply.body["lines"], order["lines"]);
+
+        let paid = webhook(app, &paid_in_full("evt_after_cancel", &order)).await;
+        assert_outcome(&paid, "not_payable", &order);
+        let registered = register_payment(
+            app,
+            &operator,
+            &order,
+            &new_key(),
+            &transfer(&order, today()),
+        )
+        .await;
+        problem(&registered, 409, "order_not_payable");
+        let after = read_order(app, &customer, &order["id"]).await;
+        assert_eq!(after["status"], "cancelled");
+        assert_eq!(after["paid_at"], Value::Null);
+        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+    }
+);
+
+both_databases!(a_paid_order_cannot_be_cancelled, |app| async move {
+    let customer = customer(app, "01234567897").await;
+    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+    let order = placed(app, &customer, &cart, "card").await;
+    pay_by_card(app, &order).await;
+    let id = order["id"].as_str().unwrap_or_default();
+    let reply = post_as(
+        app,
+        &format!("/v1/orders/{id}/cancel"),
+        &customer.token,
+        &json!({}),
+    )
+    .await;
+    problem(&reply, 409, "order_not_cancellable");
+    assert_eq!(
+        read_order(app, &customer, &order["id"]).await["status"],
+        "fulfilled"
+    );
+});
+
+both_databases!(
+    a_customer_cannot_see_cancel_or_extend_what_another_customer_owns,
+    |app| async move {
+        let owner = customer_with_fe(app, "01234567897").await;
+        let stranger = customer(app, "00743110157").await;
+        let orders = get_as(app, "/v1/orders", &owner.customer.token).await;
+        let id = orders.body["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        problem(
+            &get_as(app, &format!("/v1/orders/{id}"), &stranger.token).await,
+            404,
+            "order_not_found",
+        );
+        problem(
+            &post_as(
+                app,
+                &format!("/v1/orders/{id}/cancel"),
+                &stranger.token,
+                &json!({}),
+            )
+            .await,
+            404,
+            "order_not_found",
+        );
+        let service_path = format!("/v1/services/{}", owner.service_id);
+        problem(
+            &get_as(app, &service_path, &stranger.token).await,
+            404,
+            "service_not_found",
+        );
+        let purchase =
+            json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
+        let reply = post_keyed(
+            app,
+            &format!("{service_path}/addons"),
+            &stranger.token,
+            &new_key(),
+            &purchase,
+        )
+        .await;
+        problem(&reply, 404, "service_not_found");
+        assert_eq!(services(app, &stranger).await, Vec::<Value>::new());
+    }
+);
+
+// --- payments --------------------------------------------------------------------------
+
+both_databases!(
+    a_webhook_with_a_bad_or_stale_signature_changes_nothing,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let order = placed(app, &customer, &cart, "card").await;
+        let event = paid_in_full("evt_signed", &order);
+        let body = event.to_string();
+        let now = unix_now();
+        let sign = |secret: &str, t: i64, body: &str| {
+            api::routes::payments::sign(secret, t, body.as_bytes())
+        };
+        let tampered = payment_succeeded("evt_signed", &order, "0.01").to_string();
+        for (what, raw, signature) in [
+            ("no signature", body.clone(), None),
+            (
+                "another key",
+                body.clone(),
+                Some(sign("not-the-secret", now, &body)),
+            ),
+            (
+                "five minutes old",
+                body.clone(),
+                Some(sign(WEBHOOK_SECRET, now - 301, &body)),
+            ),
+            (
+                "from the future",
+                body.clone(),
+                Some(sign(WEBHOOK_SECRET, now + 301, &body)),
+            ),
+            (
+                "another body",
+                tampered,
+                Some(sign(WEBHOOK_SECRET, now, &body)),
+            ),
+            ("garbage", body.clone(), Some("t=abc,v1=zz".to_owned())),
+        ] {
+            let reply = webhook_raw(app, &raw, signature.as_deref()).await;
+            problem(&reply, 401, "invalid_signature");
+            assert!(
+                !reply.text.contains(WEBHOOK_SECRET),
+                "{what}: {}",
+                reply.text
+            );
+        }
+        let unchanged = read_order(app, &customer, &order["id"]).await;
+        assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
+        assert_eq!(unchanged["flagged_for_review"], false, "{unchanged}");
+        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        // Not even the event id was kept: signed, it pays the order.
+        assert_outcome(&webhook(app, &event).await, "fulfilled", &order);
+    }
+);
+
+both_databases!(a_repeated_webhook_event_changes_nothing, |app| async move {
+    let customer = customer(app, "01234567897").await;
+    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+    let order = placed(app, &customer, &cart, "card").await;
+    let event = paid_in_full("evt_once", &order);
+    assert_outcome(&webhook(app, &event).await, "fulfilled", &order);
+    let paid = read_order(app, &customer, &order["id"]).await;
+
+    assert_outcome(&webhook(app, &event).await, "duplicate", &order);
+    // Another event for the same payment finds the order paid.
+    assert_outcome(
+        &webhook(app, &paid_in_full("evt_twice", &order)).await,
+        "already_paid",
+        &order,
+    );
+
+    assert_eq!(read_order(app, &customer, &order["id"]).await, paid);
+    assert_eq!(services(app, &customer).await.len(), 1);
+    let store = app.store().await;
+    let emails = store
+        .emails_for(&customer.activation_email())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    store.close().await;
+});
+
+both_databases!(
+    a_payment_of_another_amount_flags_the_order_for_review_without_fulfilling_it,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let order = placed(app, &customer, &cart, "card").await;
+        let short = webhook(app, &payment_succeeded("evt_short", &order, "25.00")).await;
+        assert_outcome(&short, "flagged_for_review", &order);
+        let flagged = read_order(app, &customer, &order["id"]).await;
+        assert_eq!(flagged["flagged_for_review"], true, "{flagged}");
+        assert_eq!(flagged["status"], "awaiting_payment", "{flagged}");
+        assert_eq!(flagged["paid_at"], Value::Null, "{flagged}");
+        assert_eq!(flagged["service_id"], Value::Null, "{flagged}");
+        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+
+        // The same from an operator: 200 and the order, flagged, not paid.
+        let operator = operator_token(app).await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let transfer_order = placed(app, &customer, &cart, "bank_transfer").await;
+        let body = json!({"amount": "30.00", "reference": "CRO 42"});
+        let reply = register_payment(app, &operator, &transfer_order, &new_key(), &body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["flagged_for_review"], true, "{}", reply.text);
+        assert_eq!(reply.body["status"], "awaiting_payment", "{}", reply.text);
+        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        let store = app.store().await;
+        let emails = store
+            .emails_for(&customer.activation_email())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(emails.is_empty(), "{emails:?}");
+        store.close().await;
+    }
+);
+
+both_databases!(
+    a_failed_payment_is_recorded_and_pays_nothing,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let order = placed(app, &customer, &cart, "card").await;
+        let mut failed = paid_in_full("evt_declined", &order);
+        failed["type"] = json!("payment.failed");
+        assert_outcome(&webhook(app, &failed).await, "recorded", &order);
+        assert_outcome(&webhook(app, &failed).await, "duplicate", &order);
+        assert_eq!(
+            read_order(app, &customer, &order["id"]).await["status"],
+            "awaiting_payment"
+        );
+        // The customer retries and the card goes through.
+        pay_by_card(app, &order).await;
+
+        let unknown = json!({"id": "evt_x", "type": "payment.succeeded", "order_number": "ATV-1999-000001",
+                             "amount": "1.00", "currency": "EUR", "provider_payment_id": "pi_x"});
+        problem(&webhook(app, &unknown).await, 404, "order_not_found");
+    }
+);
+
+both_databases!(
+    a_second_fe_order_for_the_same_partita_iva_does_not_break_the_payment,
+    |app| async move {
+        // The customer checks out FE by bank transfer, does not pay, and
+        // checks out again by card; the card is paid. Then the transfer
+        // arrives too. One FE per holder: no second service — and the
+        // provider gets an answer, not a server error it would retry forever.
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let first = placed(app, &customer, &cart, "paypal").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let second = placed(app, &customer, &cart, "card").await;
+        pay_by_card(app, &second).await;
+        let late = webhook(app, &paid_in_full("evt_late", &first)).await;
+        assert!(
+            !late.status.is_server_error(),
+            "paying the first order answers {}: {}",
+            late.status,
+            late.text
+        );
+        assert_eq!(services(app, &customer).await.len(), 1);
+        let store = app.store().await;
+        let emails = store
+            .emails_for(&customer.activation_email())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(emails.len(), 1, "{emails:?}");
+        store.close().await;
+    }
+);
+
+// --- races -----------------------------------------------------------------------------
+
+both_databases!(
+    twenty_identical_webhooks_fulfil_the_order_once,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let order = placed(app, &customer, &cart, "card").await;
+        let body = paid_in_full("evt_storm", &order).to_string();
+        let signature = api::routes::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
+        let replies = join_all((0..20).map(|_| webhook_raw(app, &body, Some(&signature)))).await;
+        let mut outcomes: Vec<String> = replies
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+                r.body["outcome"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        outcomes.sort();
+        let mut expected = vec!["duplicate".to_owned(); 19];
+        expected.push("fulfilled".to_owned());
+        assert_eq!(outcomes, expected);
+
+        assert_eq!(
+            read_order(app, &customer, &order["id"]).await["status"],
+            "fulfilled"
+        );
+        assert_eq!(services(app, &customer).await.len(), 1);
+        let store = app.store().await;
+        let emails = store
+            .emails_for(&customer.activation_email())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(emails.len(), 1, "{emails:?}");
+        store.close().await;
+        let (_, credentials) = activation_mail(app, &customer.activation_email()).await;
+        first_panel_login(app, &credentials).await;
+    }
+);
+
+both_databases!(
+    a_webhook_racing_the_operators_registration_fulfils_the_order_once,
+    |app| async move {
+        let operator = operator_token(app).await;
+        let customer = customer(app, "01234567897").await;
+        for round in 0..3 {
+            let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+            let mut body = checkout_request("bank_transfer", &customer.activation_email());
+            body["holder"] = company(&partita_iva(&format!("000000001{round}")));
+            let reply = check_out(app, &customer.token, &cart, &new_key(), &body).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+            let order = reply.body;
+            let event = paid_in_full(&format!("evt_race_{round}"), &order);
+            let (by_provider, by_operator) = futures_util::future::join(
+                webhook(app, &event),
+                register_payment(
+                    app,
+                    &operator,
+                    &order,
+                    &new_key(),
+                    &transfer(&order, today()),
+                ),
+            )
+            .await;
+            assert_eq!(by_provider.status, StatusCode::OK, "{}", by_provider.text);
+            let provider_won = by_provider.body["outcome"] == "fulfilled";
+            if provider_won {
+                problem(&by_operator, 409, "order_already_paid");
+            } else {
+                assert_outcome(&by_provider, "already_paid", &order);
+                assert_eq!(
+                    by_operator.status,
+                    StatusCode::CREATED,
+                    "{}",
+                    by_operator.text
+                );
+            }
+            assert_eq!(
+                read_order(app, &customer, &order["id"]).await["status"],
+                "fulfilled"
+            );
+            assert_eq!(services(app, &customer).await.len(), round + 1);
+        }
+        let store = app.store().await;
+        let emails = store
+            .emails_for(&customer.activation_email())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(emails.len(), 3, "one activation per order: {emails:?}");
+        store.close().await;
+    }
+);
+
+both_databases!(
+    ten_concurrent_checkouts_with_one_key_make_one_order,
+    |app| async move {
+        let customer = customer(app, "01234567897").await;
+        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let key = new_key();
+        let body = checkout_request("card", &customer.activation_email());
+        let replies =
+            join_all((0..10).map(|_| check_out(app, &customer.token, &cart, &key, &body))).await;
+        for reply in &replies {
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+            assert_eq!(reply.body["id"], replies[0].body["id"], "{}", reply.text);
+            assert_eq!(
+                reply.body["number"], replies[0].body["number"],
+                "{}",
+                reply.text
+            );
+            assert_eq!(reply.body, replies[0].body);
+        }
+        assert_eq!(
+            replies.iter().filter(|r| !replayed(r)).count(),
+            1,
+            "one ran, nine replayed"
+        );
+        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        assert_eq!(
+            orders.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            orders.text
+        );
+
+        // The key is bound to that request.
+        let other = checkout_request("paypal", &customer.activation_email());
+        let reply = check_out(app, &customer.token, &cart, &key, &other).await;
+        problem(&reply, 422, "idempotency_key_reused");
+        let later = check_out(app, &customer.token, &cart, &key, &body).await;
+        assert_eq!(later.status, StatusCode::CREATED, "{}", later.text);
+        assert!(replayed(&later));
+        assert_eq!(later.body, replies[0].body);
+    }
+);
+
+both_databases!(
+    two_concurrent_purchases_of_one_addon_make_one_order,
+    |app| async move {
+        let fe = customer_with_fe(app, "01234567897").await;
+        let panel = panel_of(app, &fe).await;
+        let customer_area =
+            json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
+        let from_panel = json!({"payment_method": "card", "accept_terms": true});
+        let (by_customer, by_panel) = futures_util::future::join(
+            post_keyed(
+                app,
+                &format!("/v1/services/{}/addons", fe.service_id),
+                &fe.customer.token,
+                &new_key(),
+                &customer_area,
+            ),
+            post_keyed(
+                app,
+                "/v1/panel/addons/documenti/purchase",
+                &panel,
+                &new_key(),
+                &from_panel,
+            ),
+        )
+        .await;
+        let (won, lost) = if by_customer.status == StatusCode::CREATED {
+            (by_customer, by_panel)
+        } else {
+            (by_panel, by_customer)
+        };
+        assert_eq!(won.status, StatusCode::CREATED, "{}", won.text);
+        assert_addon_refused(&lost);
+        let orders = get_as(app, "/v1/orders", &fe.customer.token).await;
+        assert_eq!(
+            orders.body["items"].as_array().map(Vec::len),
+            Some(2),
+            "FE and one add-on: {}",
+            orders.text
+        );
+        assert_module(
+            &service(app, &fe.customer, &fe.service_id).await,
+            "documenti",
+            "pending_payment",
+            &[],
+        );
+    }
+);
+
+// --- services and add-on eligibility -----------------------------------------------------
+
+both_databases!(
+    incassi_pagamenti_bought_with_fe_cannot_be_bought_again,
+    |app| async move {
+        let fe = customer_with_fe(app, "01234567897").await;
+        let purchase = json!({"product_code": "incassi-pagamenti", "payment_method": "card", "accept_terms": true});
+        let reply = post_keyed(
+            app,
+            &format!("/v1/services/{}/addons", fe.service_id),
+            &fe.customer.token,
+            &new_key(),
+            &purchase,
+        )
+        .await;
+        let found = violations(&reply);
+        assert_eq!(found.len(), 1, "{}", reply.text);
+        assert!(
+            found
+                .iter()
+                .all(|(code, _)| code == "addon_already_present"),
+            "{}",
+            reply.text
+        );
+        let panel = panel_of(app, &fe).await;
+        let reply = post_keyed(
+            app,
+            "/v1/panel/addons/incassi-pagamenti/purchase",
+            &panel,
+            &new_key(),
+            &json!({"payment_method": "card", "accept_terms": true}),
+        )
+        .await;
+        assert!(
+            violations(&reply)
+                .iter()
+                .all(|(code, _)| code == "addon_already_present"),
+            "{}",
+            reply.text
+        );
+        let orders = get_as(app, "/v1/orders", &fe.customer.token).await;
+        assert_eq!(
+            orders.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            orders.text
+        );
+        // Unknown add-ons and bases are not add-ons to buy.
+        let reply = post_keyed(
+            app,
+            "/v1/panel/addons/fe/purchase",
+            &panel,
+            &new_key(),
+            &json!({"payment_method": "card", "accept_terms": true}),
+        )
+        .await;
+        problem(&reply, 404, "product_not_found");
+    }
+);
+
+both_databases!(
+    an_addon_waiting_in_an_unpaid_order_cannot_be_bought_twice_until_cancelled,
+    |app| async move {
+        let fe = customer_with_fe(app, "01234567897").await;
+        let panel = panel_of(app, &fe).await;
+        let body = json!({"payment_method": "bank_transfer", "accept_terms": true});
+        let first = post_keyed(
+            app,
+            "/v1/panel/addons/documenti/purchase",
+            &panel,
+            &new_key(),
+            &body,
+        )
+        .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+        let status = panel_status(app, &panel).await;
+        assert_module(&status, "documenti", "pending_payment", &[]);
+
+        let again = post_keyed(
+            app,
+            "/v1/panel/addons/documenti/purchase",
+            &panel,
+            &new_key(),
+            &body,
+        )
+        .await;
+        assert_addon_refused(&again);
+        let from_customer_area = post_keyed(
+            app,
+            &format!("/v1/services/{}/addons", fe.service_id),
+            &fe.customer.token,
+            &new_key(),
+            &json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true}),
+        )
+        .await;
+        assert_addon_refused(&from_customer_area);
+
+        // Cancelled, the add-on can be bought again.
+        let id = first.body["id"].as_str().unwrap_or_default();
+        let cancelled = post_as(
+            app,
+            &format!("/v1/orders/{id}/cancel"),
+            &fe.customer.token,
+            &json!({}),
+        )
+        .await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+        assert_module(
+            &panel_status(app, &panel).await,
+            "documenti",
+            "available",
+            &["purchase"],
+        );
+        let bought = post_keyed(
+            app,
+            "/v1/panel/addons/documenti/purchase",
+            &panel,
+            &new_key(),
+            &body,
+        )
+        .await;
+        assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.text);
+    }
+);
+
+both_databases!(
+    an_expired_fe_shows_expired_and_takes_no_addons,
+    |app| async move {
+        // Paid by bank transfer 400 days ago: the year ran out 35 days ago.
+        let operator = operator_token(app).await;
+        let fe = customer_with_fe_paid_on(app, &operator, "01234567897", days_before(today(), 400))
+            .await;
+        assert!(fe.expires_on < today(), "{fe:?}");
+        let purchase =
+            json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
+        let reply = post_keyed(
+            app,
+            &format!("/v1/services/{}/addons", fe.service_id),
+            &fe.customer.token,
+            &new_key(),
+            &purchase,
+        )
+        .await;
+        let found = violations(&reply);
+        assert!(
+            found.len() == 1
+                && found
+                    .iter()
+                    .all(|(code, _)| code == "target_service_not_active"),
+            "{}",
+            reply.text
+        );
+        let view = service(app, &fe.customer, &fe.service_id).await;
+        for code in ["documenti", "woocommerce", "spazio-1gb"] {
+            assert_module(&view, code, "available", &[]);
+        }
+        assert_eq!(view["status"], "expired", "an FE past its expiry: {view}");
+    }
+);
+
+both_databases!(
+    an_addon_for_an_fe_ending_a_year_from_today_needs_no_extension,
+    |app| async move {
+        let fe = customer_with_fe(app, "01234567897").await;
+        assert_eq!(fe.expires_on, years_after(today(), 1));
+        let purchase =
+            json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
+        let reply = post_keyed(
+            app,
+            &format!("/v1/services/{}/addons", fe.service_id),
+            &fe.customer.token,
+            &new_key(),
+            &purchase,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let order = reply.body;
+        let [line] = lines(&order) else {
+            panic!("one line expected: {order}");
+        };
+        assert_line(
+            line,
+            "documenti",
+            "on_existing_base",
+            "15.00",
+            ["15.00", "3.30", "18.30"],
+        );
+        assert_eq!(line["ends_on"], fe.expires_on.to_string());
+        assert_eq!(line["target_service_id"], fe.service_id.as_str());
+        assert_totals(&order, "15.00", "3.30", "18.30");
+        pay_by_card(app, &order).await;
+        let view = service(app, &fe.customer, &fe.service_id).await;
+        assert_eq!(view["expires_on"], fe.expires_on.to_string());
+        assert_module(&view, "documenti", "matching_required", &["run_matching"]);
+    }
+);
+
+both_databases!(
+    without_co_termination_the_addon_is_charged_in_full_and_ends_with_the_fe,
+    |app| async move {
+        let operator = operator_token(app).await;
+        let fe =
+            customer_with_fe_paid_on(app, &operator, "01234567897", days_before(today(), 10)).await;
+        let panel = panel_of(app, &fe).await;
+        let body = json!({"payment_method": "card", "accept_terms": true, "extend_base": false});
+        let reply = post_keyed(
+            app,
+            "/v1/panel/addons/spazio-1gb/purchase",
+            &panel,
+            &new_key(),
+            &body,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let order = reply.body;
+        let [line] = lines(&order) else {
+            panic!("one line expected: {order}");
+        };
+        assert_line(
+            line,
+            "spazio-1gb",
+            "on_existing_base",
+            "5.00",
+            ["5.00", "1.10", "6.10"],
+        );
+        assert_eq!(line["ends_on"], fe.expires_on.to_string());
+        pay_by_card(app, &order).await;
+        let status = panel_status(app, &panel).await;
+        assert_eq!(
+            status["expires_on"],
+            fe.expires_on.to_string(),
+            "unchanged: {status}"
+        );
+    }
+);
+
+// --- case 2: an FE customer buys Incassi e pagamenti -------------------------------
+
+/// Where case 2 starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryPoint {
+    /// Customer area home: "Aggiungi modulo incassi e pagamenti".
+    CustomerArea,
+    /// Panel home, "Stato servizio": "Attiva".
+    PanelAttiva,
+    /// Android app: "Moduli aggiuntivi" → "Acquista".
+    AndroidApp,
+    /// Panel menu "Servizi aggiuntivi" → "Acquista".
+    PanelMenu,
+}
+
+impl EntryPoint {
+    fn channel(self) -> &'static str {
+        match self {
+            EntryPoint::CustomerArea => "customer_area",
+            EntryPoint::PanelAttiva | EntryPoint::PanelMenu => "panel",
+            EntryPoint::AndroidApp => "android_app",
+        }
+    }
+}
+
+/// Case 2 from `entry`, for a customer whose FE was bought (with
+/// Incassi e pagamenti left out) and paid by bank transfer ten days ago.
+async fn existing_customer_buys_incassi_pagamenti(
+    app: &TestApp,
+    entry: EntryPoint,
+    partita_iva: &str,
+) {
+    // The FE, bought alone ten days ago and paid by bank transfer.
+    let operator = operator_token(app).await;
+    let customer = customer(app, partita_iva).await;
+    let cart = app.create_cart("web").await;
+    add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
+    let fe_order = placed(app, &customer, &cart, "bank_transfer").await;
+    let paid_on = days_before(today(), 10);
+    let registered = register_payment(
+        app,
+        &operator,
+        &fe_order,
+        &new_key(),
+        &transfer(&fe_order, paid_on),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    let fe = owned_fe(app, customer, &fe_order).await;
+    assert_eq!(fe.expires_on, years_after(paid_on, 1));
+    let customer = &fe.customer;
+
+    // The offer: I&P available, to purchase, on the customer area and the panel.
+    let before = service(app, customer, &fe.service_id).await;
+    assert_modules(&before, "available", &["purchase"]);
+    let panel = match entry {
+        EntryPoint::CustomerArea => None,
+        _ => Some(panel_of(app, &fe).await),
+    };
+    if let Some(panel) = &panel {
+        let status = panel_status(app, panel).await;
+        assert_modules(&status, "available", &["purchase"]);
+        if entry == EntryPoint::PanelMenu {
+            // "Servizi aggiuntivi" lists every add-on of FE, each to buy.
+            for code in FE_ADDONS {
+                assert_module(&status, code, "available", &["purchase"]);
+            }
+        }
+    }
+
+    // "Acquista": co-termination is on by default.
+    let key = new_key();
+    let reply = match (entry, &panel) {
+        (EntryPoint::CustomerArea, _) => {
+            let body = json!({"product_code": "incassi-pagamenti", "payment_method": "card", "accept_terms": true});
+            post_keyed(
+                app,
+                &format!("/v1/services/{}/addons", fe.service_id),
+                &customer.token,
+                &key,
+                &body,
+            )
+            .await
+        }
+        (_, Some(panel)) => {
+            let path = match entry {
+                EntryPoint::AndroidApp => {
+                    "/v1/panel/addons/incassi-pagamenti/purchase?channel=android_app"
+                }
+                _ => "/v1/panel/addons/incassi-pagamenti/purchase",
+            };
+            let body = json!({"payment_method": "card", "accept_terms": true});
+            post_keyed(app, path, panel, &key, &body).await
+        }
+        (_, None) => panic!("no panel session"),
+    };
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let order = reply.body;
+    assert_order_number(&order);
+    assert_eq!(order["status"], "awaiting_payment");
+    assert_eq!(order["channel"], entry.channel(), "{order}");
+    assert_eq!(
+        order["activation_email"],
+        customer.email.as_str(),
+        "{order}"
+    );
+    assert_eq!(order["holder"]["partita_iva"], partita_iva);
+
+    // Two lines: I&P at its price for a full year, and the FE extended
+    // pro rata so that both end a year from today.
+    let full_year = years_after(today(), 1);
+    let days = (full_year - fe.expires_on).num_days();
+    assert!(days > 0, "the FE ends before a year from today");
+    let [addon, extension] = lines(&order) else {
+        panic!("two lines expected: {order}");
+    };
+    assert_line(
+        addon,
+        "incassi-pagamenti",
+        "on_existing_base",
+        "29.00",
+        ["29.00", "6.38", "35.38"],
+    );
+    assert_eq!(addon["years"], 1);
+    assert_eq!(addon["ends_on"], full_year.to_string());
+    assert_eq!(addon["target_service_id"], fe.service_id.as_str());
+    let net = half_up(2500 * days, 365);
+    let vat = vat_of(net);
+    assert_line(
+        extension,
+        "fe",
+        "base_extension",
+        "25.00",
+        [&euro(net), &euro(vat), &euro(net + vat)],
+    );
+    assert_eq!(extension["days"], days, "{extension}");
+    assert_eq!(extension["ends_on"], full_year.to_string());
+    assert_eq!(extension["item_id"], addon["item_id"]);
+    assert_eq!(extension["target_service_id"], fe.service_id.as_str());
+    assert_eq!(
+        extension["description"],
+        format!(
+            "Estensione Fatturazione Elettronica dal {} al {full_year} ({days} giorni)",
+            fe.expires_on
+        )
+    );
+    let total = 3538 + net + vat;
+    assert_totals(&order, &euro(2900 + net), &euro(638 + vat), &euro(total));
+    assert_eq!(order["payment_instructions"]["amount"], euro(total));
+
+    // Until paid, the module waits for the payment and cannot be bought again.
+    let pending = service(app, customer, &fe.service_id).await;
+    assert_module(&pending, "incassi-pagamenti", "pending_payment", &[]);
+    assert_eq!(pending["expires_on"], fe.expires_on.to_string());
+
+    // Paid by card.
+    pay_by_card(app, &order).await;
+    let paid = read_order(app, customer, &order["id"]).await;
+    assert_eq!(paid["status"], "fulfilled", "{paid}");
+    assert_eq!(paid["lines"], order["lines"]);
+
+    // The module needs "Abbina anagrafiche e fatture" first; the FE ends
+    // with it, a year from today.
+    let after = service(app, customer, &fe.service_id).await;
+    assert_eq!(after["expires_on"], full_year.to_string(), "{after}");
+    assert_eq!(after["status"], "awaiting_configuration");
+    assert_modules(&after, "matching_required", &["run_matching"]);
+    assert_eq!(services(app, customer).await.len(), 1, "no new service");
+    if let Some(panel) = &panel {
+        let status = panel_status(app, panel).await;
+        assert_eq!(status["expires_on"], full_year.to_string(), "{status}");
+        assert_modules(&status, "matching_required", &["run_matching"]);
+    }
+
+    // The payment confirmation leads to the matching procedure.
+    let mail = app.wait_for_mail(&customer.email).await;
+    assert_eq!(
+        mail.subject(),
+        format!(
+            "Conferma di pagamento – ordine n. {}",
+            order["number"].as_str().unwrap_or_default()
+        )
+    );
+    for expected in [
+        "- Incassi e pagamenti".to_owned(),
+        format!("attivi fino al {}", mail_date(full_year)),
+        "\"Abbina anagrafiche e fatture\"".to_owned(),
+    ] {
+        assert!(
+            mail.body.contains(&expected),
+            "missing {expected:?} in:\n{}",
+            mail.body
+        );
+    }
+    assert!(!mail.body.contains("Password temporanea"), "{}", mail.body);
+}
+
+both_databases!(
+    existing_customer_buys_incassi_pagamenti_from_the_customer_area,
+    |app| async move {
+        existing_customer_buys_incassi_pagamenti(app, EntryPoint::CustomerArea, "00743110157")
+            .await;
+    }
+);
+
+both_databases!(
+    existing_customer_buys_incassi_pagamenti_with_attiva_in_the_panel,
+    |app| async move {
+        existing_customer_buys_incassi_pagamenti(app, EntryPoint::PanelAttiva, "12345678903").await;
+    }
+);
+
+both_databases!(
+    existing_customer_buys_incassi_pagamenti_from_the_android_app,
+    |app| async move {
+        existing_customer_buys_incassi_pagamenti(app, EntryPoint::AndroidApp, "00488410010").await;
+    }
+);
+
+both_databases!(
+    existing_customer_buys_incassi_pagamenti_from_the_panel_menu,
+    |app| async move {
+        existing_customer_buys_incassi_pagamenti(app, EntryPoint::PanelMenu, "07643520567").await;
+    }
+);
+
+both_databases!(
+    an_addon_purchase_replays_for_its_key_and_refuses_it_for_another_body,
+    |app| async move {
+        let fe = customer_with_fe(app, "01234567897").await;
+        let path = format!("/v1/services/{}/addons", fe.service_id);
+        let key = new_key();
+        let body =
+            json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
+        let first = post_keyed(app, &path, &fe.customer.token, &key, &body).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+        let again = post_keyed(app, &path, &fe.customer.token, &key, &body).await;
+        assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+        assert!(replayed(&again));
+        assert_eq!(again.body, first.body);
+        let other =
+            json!({"product_code": "documenti", "payment_method": "paypal", "accept_terms": true});
+        problem(
+            &post_keyed(app, &path, &fe.customer.token, &key, &other).await,
+            422,
+            "idempotency_key_reused",
+        );
+        let keyless = post_as(app, &path, &fe.customer.token, &body).await;
+        problem(&keyless, 400, "idempotency_key_required");
+        let mut refused = body.clone();
+        refused["accept_terms"] = json!(false);
+        invalid_field(
+            &post_keyed(app, &path, &fe.customer.token, &new_key(), &refused).await,
+            "/accept_terms",
+            "terms_not_accepted",
+        );
+        let orders = get_as(app, "/v1/orders", &fe.customer.token).await;
+        assert_eq!(
+            orders.body["items"].as_array().map(Vec::len),
+            Some(2),
+            "{}",
+            orders.text
+        );
+    }
+);
