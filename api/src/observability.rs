@@ -1,6 +1,7 @@
 //! What every response goes through: a request id, security headers,
 //! Prometheus metrics, and one log line per request.
 
+use actix_web::HttpRequest;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -12,9 +13,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-use uuid::Uuid;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -87,21 +89,68 @@ impl Metrics {
         out
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+    /// Counts a request. The metric handles of a named route are cached per
+    /// worker thread, so the hot path neither allocates nor takes the
+    /// families' locks; unnamed (unmatched) requests take the slow path.
+    fn observe(self: &Arc<Self>, request: &HttpRequest, status: u16, seconds: f64) {
+        let Some(name) = request.match_name() else {
+            let (requests, durations) = self.handles(request, status);
+            requests.inc();
+            durations.observe(seconds);
+            return;
+        };
+        let owner = Arc::as_ptr(self) as usize;
+        HANDLES.with_borrow_mut(|cache| {
+            let entries = cache.entry((owner, name.to_owned())).or_default();
+            if let Some(entry) = entries
+                .iter()
+                .find(|e| e.status == status && e.method == request.method())
+            {
+                entry.requests.inc();
+                entry.durations.observe(seconds);
+                return;
+            }
+            let (requests, durations) = self.handles(request, status);
+            requests.inc();
+            durations.observe(seconds);
+            entries.push(CachedHandles {
+                method: request.method().clone(),
                 status,
-            })
-            .inc();
-        self.durations
-            .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-            })
-            .observe(seconds);
+                requests,
+                durations,
+            });
+        });
     }
+
+    fn handles(&self, request: &HttpRequest, status: u16) -> (Counter, Histogram) {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let method = request.method().as_str().to_owned();
+        let requests = self.requests.get_or_create_owned(&RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        });
+        let durations = self
+            .durations
+            .get_or_create_owned(&RouteLabels { method, route });
+        (requests, durations)
+    }
+}
+
+/// Metric handles of one (route, method, status).
+struct CachedHandles {
+    method: Method,
+    status: u16,
+    requests: Counter,
+    durations: Histogram,
+}
+
+type HandleCache = HashMap<(usize, String), Vec<CachedHandles>>;
+
+thread_local! {
+    static HANDLES: RefCell<HandleCache> = RefCell::new(HashMap::new());
 }
 
 /// Accepts a caller's request id if it is short and printable; otherwise
@@ -111,7 +160,14 @@ fn request_id_of(req: &ServiceRequest) -> String {
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned)
+        .map_or_else(new_request_id, str::to_owned)
+}
+
+/// A v4 UUID from the thread's user-space RNG (no system call per request).
+fn new_request_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 /// The one middleware of the app (a single layer keeps the hot path short).
@@ -188,26 +244,23 @@ pub async fn observe(
     }
 
     let request = response.request();
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(
-            request.method().as_str(),
-            &route,
+        metrics.observe(request, status, elapsed.as_secs_f64());
+    }
+    if tracing::enabled!(tracing::Level::INFO) {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info!(
+            request_id = %request_id,
+            method = %request.method(),
+            path = %request.path(),
+            route = %route,
             status,
-            elapsed.as_secs_f64(),
+            micros = elapsed.as_micros() as u64,
+            "request"
         );
     }
-    tracing::info!(
-        request_id = %request_id,
-        method = %request.method(),
-        path = %request.path(),
-        route = %route,
-        status,
-        micros = elapsed.as_micros() as u64,
-        "request"
-    );
     Ok(response)
 }

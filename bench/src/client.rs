@@ -35,35 +35,45 @@ fn invalid(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
 }
 
+/// Parses a response head (status line and headers, ending in CRLF CRLF):
+/// only the status and `content-length` matter here.
 fn parse_head(head: &[u8]) -> io::Result<Head> {
-    let text = std::str::from_utf8(head).map_err(|_| invalid("response head is not UTF-8"))?;
-    let mut lines = text.split("\r\n");
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
     let status_line = lines.next().unwrap_or_default();
-    let status: u16 = status_line
-        .strip_prefix("HTTP/1.1 ")
+    let status = status_line
+        .strip_prefix(b"HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| invalid(format!("bad status line {status_line:?}")))?;
+        .and_then(|code| std::str::from_utf8(code).ok()?.parse::<u16>().ok())
+        .ok_or_else(|| {
+            invalid(format!(
+                "bad status line {:?}",
+                String::from_utf8_lossy(status_line)
+            ))
+        })?;
     let mut length = None;
     for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
         };
-        if name.eq_ignore_ascii_case("content-length") {
-            length = Some(
-                value
-                    .trim()
-                    .parse::<usize>()
-                    .map_err(|_| invalid(format!("bad content-length {value:?}")))?,
-            );
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or_else(|| invalid("bad content-length"))?;
+            length = Some(parsed);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             return Err(invalid("chunked responses are not supported"));
         }
     }
     let content_length = match length {
         Some(n) => n,
         None if status == 204 || status == 304 || (100..200).contains(&status) => 0,
-        None => return Err(invalid(format!("{status} response without content-length"))),
+        None => {
+            return Err(invalid(format!("{status} response without content-length")));
+        }
     };
     Ok(Head {
         status,

@@ -116,8 +116,6 @@ pub struct Usage {
     pub server_seconds: Option<f64>,
     /// The load generator, in percent of one core.
     pub client_pct: Option<f64>,
-    /// The whole machine, in percent of all its cores.
-    pub machine_pct: Option<f64>,
     /// Everything outside this process (other programs, PostgreSQL), in
     /// percent of one core.
     pub outside_pct: Option<f64>,
@@ -145,7 +143,6 @@ impl Usage {
             server_pct: server_seconds.map(|s| s / wall * 100.0),
             server_seconds,
             client_pct: client_seconds.map(|s| s / wall * 100.0),
-            machine_pct,
             outside_pct,
         }
     }

@@ -4,7 +4,7 @@
 //! generator's runtime. Request handling happens on actix's own worker
 //! threads (`actix-server worker N`), whose CPU time is accounted.
 
-use crate::cpu;
+use crate::{cpu, diag};
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -187,6 +187,33 @@ pub async fn catalog_handler(
             .listen(listener)?
             .run()
         };
+        let handle = server.handle();
+        Ok((address, handle, serve(server)))
+    })
+    .await
+}
+
+/// Diagnosis: Attiva's catalog handler behind one piece of its middleware.
+pub async fn catalog_piece(catalog_path: &Path, piece: diag::Piece) -> anyhow::Result<Hosted> {
+    let catalog = api::catalog_file::load(catalog_path)?;
+    let view = web::Data::new(CatalogView::new(catalog)?);
+    host(piece.name(), 1, move || async move {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let families = diag::Families::new();
+        let server = HttpServer::new(move || {
+            let families = families.clone();
+            App::new()
+                .app_data(view.clone())
+                .wrap(from_fn(move |req, next| {
+                    diag::around(piece, families.clone(), req, next)
+                }))
+                .service(catalog::list_products)
+        })
+        .workers(1)
+        .shutdown_timeout(1)
+        .listen(listener)?
+        .run();
         let handle = server.handle();
         Ok((address, handle, serve(server)))
     })

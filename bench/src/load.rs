@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// accepted (201) and shown as an `addon_requires_base` violation.
 pub const ADD_ITEM_BODY: &str = r#"{"product_code":"spazio-1gb","quantity":1}"#;
 
+/// CPU taken outside this process, in percent of one core, above which a
+/// run counts as disturbed.
+pub const DISTURBED_PCT: f64 = 25.0;
+
 /// A cart the load can add items to.
 #[derive(Debug, Clone)]
 pub struct CartRef {
@@ -190,6 +194,12 @@ impl Measured {
         self.latencies
             .last()
             .map_or(f64::NAN, |&ns| ns as f64 / 1e6)
+    }
+
+    /// Other processes took more than a quarter of a core during the run:
+    /// its throughput says more about them than about the server.
+    pub fn disturbed(&self) -> bool {
+        self.cpu.outside_pct.is_some_and(|pct| pct > DISTURBED_PCT)
     }
 
     /// Server worker CPU time per answered request, in microseconds.

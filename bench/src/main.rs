@@ -10,6 +10,7 @@
 
 mod client;
 mod cpu;
+mod diag;
 mod host;
 mod load;
 
@@ -32,6 +33,38 @@ enum Only {
     Carts,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Diagnose {
+    Off,
+    All,
+    Only(Vec<String>),
+}
+
+impl Diagnose {
+    fn from_env() -> Self {
+        let value = std::env::var("BENCH_DIAGNOSE").unwrap_or_default();
+        match value.trim() {
+            "" | "0" => Diagnose::Off,
+            "1" | "all" => Diagnose::All,
+            names => Diagnose::Only(
+                names
+                    .split(',')
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            ),
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        match self {
+            Diagnose::Off => false,
+            Diagnose::All => true,
+            Diagnose::Only(names) => names.iter().any(|n| n == name),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Config {
     seconds: Duration,
@@ -44,7 +77,8 @@ struct Config {
     items_per_cart: u32,
     client_threads: usize,
     postgres_url: String,
-    diagnose: bool,
+    /// Diagnostic catalog targets to add: none, all (`1`), or by name.
+    diagnose: Diagnose,
     only: Only,
 }
 
@@ -86,7 +120,7 @@ impl Config {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".to_owned()),
-            diagnose: env_or("BENCH_DIAGNOSE", 0u8)? == 1,
+            diagnose: Diagnose::from_env(),
             only,
         };
         anyhow::ensure!(
@@ -167,7 +201,9 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// One line of detail per run.
-fn describe(label: &str, m: &Measured) -> String {
+/// `outside_is_noise`: false when the database server runs outside (its
+/// CPU is then part of the system under test, not a disturbance).
+fn describe(label: &str, m: &Measured, outside_is_noise: bool) -> String {
     let per_request = m
         .server_us_per_request()
         .map_or_else(|| "-".to_owned(), |us| format!("{us:.1}"));
@@ -182,6 +218,9 @@ fn describe(label: &str, m: &Measured) -> String {
         pct(m.cpu.client_pct),
         pct(m.cpu.outside_pct),
     );
+    if outside_is_noise && m.disturbed() {
+        line.push_str("  DISTURBED");
+    }
     if let Some(error) = &m.first_error {
         line.push_str(&format!("\n    first error: {error}"));
     }
@@ -211,13 +250,25 @@ impl CatalogResult {
             .map_or(&[], |(_, runs)| runs.as_slice())
     }
 
+    /// The runs the figures are taken from: the undisturbed ones when there
+    /// are any, else all (and `false`).
+    fn used(&self, name: &str) -> (Vec<&Measured>, bool) {
+        let runs = self.runs(name);
+        let clean: Vec<&Measured> = runs.iter().filter(|m| !m.disturbed()).collect();
+        if clean.is_empty() {
+            (runs.iter().collect(), false)
+        } else {
+            (clean, true)
+        }
+    }
+
     fn median_rate(&self, name: &str) -> f64 {
-        let mut rates: Vec<f64> = self.runs(name).iter().map(Measured::rate).collect();
+        let mut rates: Vec<f64> = self.used(name).0.iter().map(|m| m.rate()).collect();
         median(&mut rates)
     }
 
     fn median_of(&self, name: &str, f: impl Fn(&Measured) -> Option<f64>) -> Option<f64> {
-        let mut values: Vec<f64> = self.runs(name).iter().filter_map(f).collect();
+        let mut values: Vec<f64> = self.used(name).0.into_iter().filter_map(f).collect();
         (!values.is_empty()).then(|| median(&mut values))
     }
 
@@ -258,9 +309,32 @@ async fn bench_catalog(config: &Config) -> anyhow::Result<CatalogResult> {
     );
 
     let mut servers = vec![minimal, attiva];
-    if config.diagnose {
-        servers.push(host::catalog_handler("handler-only", &catalog_file(), false).await?);
-        servers.push(host::catalog_handler("handler+middleware", &catalog_file(), true).await?);
+    for (name, with_middleware) in [("handler-only", false), ("handler+middleware", true)] {
+        if config.diagnose.wants(name) {
+            servers.push(host::catalog_handler(name, &catalog_file(), with_middleware).await?);
+        }
+    }
+    for piece in diag::Piece::ALL {
+        if config.diagnose.wants(piece.name()) {
+            servers.push(host::catalog_piece(&catalog_file(), piece).await?);
+        }
+    }
+    if let Diagnose::Only(names) = &config.diagnose
+        && let Some(unknown) = names
+            .iter()
+            .find(|n| !servers.iter().any(|s| s.name == n.as_str()))
+    {
+        let known: Vec<&str> = ["handler-only", "handler+middleware"]
+            .into_iter()
+            .chain(diag::Piece::ALL.iter().map(|p| p.name()))
+            .collect();
+        for server in servers {
+            server.stop().await;
+        }
+        anyhow::bail!(
+            "BENCH_DIAGNOSE: unknown target `{unknown}`; known: {}",
+            known.join(", ")
+        );
     }
 
     let mut targets: Vec<(&'static str, Vec<Measured>)> =
@@ -281,7 +355,7 @@ async fn bench_catalog(config: &Config) -> anyhow::Result<CatalogResult> {
                 let measured = load::run(plan, sources, &watch(server)).await?;
                 println!(
                     "{}",
-                    describe(&format!("round {round} {}", server.name), &measured)
+                    describe(&format!("round {round} {}", server.name), &measured, true)
                 );
                 runs.push(measured);
             }
@@ -380,7 +454,10 @@ async fn cart_load(config: &Config, server: &host::Hosted) -> anyhow::Result<Mea
         &watch,
     )
     .await?;
-    println!("{}", describe(server.name, &measured));
+    println!(
+        "{}",
+        describe(server.name, &measured, server.name != "postgres")
+    );
     if measured.carts_created_inline > 0 {
         println!(
             "    ({} carts had to be created during the run)",
@@ -525,14 +602,58 @@ async fn run(config: Config) -> anyhow::Result<bool> {
         } else {
             "BELOW"
         };
+        let quiet = catalog.used("attiva").1 && catalog.used("minimal").1;
         println!(
-            "catalog GET    attiva: {} req/s  minimal: {} req/s  ratio {ratio:.2} (target >= {TARGET_RATIO:.2}) {verdict}",
+            "catalog GET    attiva: {} req/s  minimal: {} req/s  ratio {ratio:.2} (target >= {TARGET_RATIO:.2}) {verdict}{}",
             thousands(attiva),
             thousands(minimal),
+            if quiet {
+                ""
+            } else {
+                "  NOISY: other processes took CPU during every run of a target; run again on a quiet machine"
+            }
         );
+        let clean = |name: &str| catalog.runs(name).iter().filter(|m| !m.disturbed()).count();
+        println!(
+            "  from undisturbed runs when there are any (attiva {}/{}, minimal {}/{} undisturbed: others took < {:.0}% of a core)",
+            clean("attiva"),
+            catalog.runs("attiva").len(),
+            clean("minimal"),
+            catalog.runs("minimal").len(),
+            load::DISTURBED_PCT
+        );
+        let pairs: Vec<(f64, bool)> = catalog
+            .runs("attiva")
+            .iter()
+            .zip(catalog.runs("minimal"))
+            .map(|(a, m)| (a.rate() / m.rate(), a.disturbed() || m.disturbed()))
+            .collect();
+        let listed = pairs
+            .iter()
+            .map(|(r, disturbed)| format!("{r:.2}{}", if *disturbed { "*" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut paired: Vec<f64> = pairs.iter().map(|(r, _)| *r).collect();
+        println!(
+            "  per round (attiva / the minimal run just before it; * = disturbed): {listed}; median {:.2}",
+            median(&mut paired)
+        );
+        let cpu_a = catalog.median_of("attiva", Measured::server_us_per_request);
+        let cpu_m = catalog.median_of("minimal", Measured::server_us_per_request);
+        if let (Some(a), Some(m)) = (cpu_a, cpu_m) {
+            println!(
+                "  server worker CPU per request: attiva {a:.1} us, minimal {m:.1} us (minimal/attiva {:.2})",
+                m / a
+            );
+        }
         for (name, runs) in &catalog.targets {
             let p = |q: f64| {
-                let mut v: Vec<f64> = runs.iter().map(|m| m.percentile_ms(q)).collect();
+                let mut v: Vec<f64> = catalog
+                    .used(name)
+                    .0
+                    .iter()
+                    .map(|m| m.percentile_ms(q))
+                    .collect();
                 median(&mut v)
             };
             let us = catalog
@@ -544,10 +665,12 @@ async fn run(config: Config) -> anyhow::Result<bool> {
                 thousands(catalog.median_rate(name)),
                 p(50.0),
                 p(99.0),
-                catalog
-                    .runs(name)
-                    .iter()
-                    .map(|m| thousands(m.rate()))
+                runs.iter()
+                    .map(|m| format!(
+                        "{}{}",
+                        thousands(m.rate()),
+                        if m.disturbed() { "*" } else { "" }
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -562,13 +685,18 @@ async fn run(config: Config) -> anyhow::Result<bool> {
         match &result.measured {
             Some(m) => {
                 println!(
-                    "cart add-item  {:<9} {} req/s  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  errors {}",
+                    "cart add-item  {:<9} {} req/s  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  errors {}{}",
                     format!("{}:", result.backend),
                     thousands(m.rate()),
                     m.percentile_ms(50.0),
                     m.percentile_ms(99.0),
                     m.max_ms(),
-                    m.errors
+                    m.errors,
+                    if result.backend == "sqlite" && m.disturbed() {
+                        "  (disturbed: other processes took CPU)"
+                    } else {
+                        ""
+                    }
                 );
                 if m.errors > 0 {
                     healthy = false;
