@@ -8,7 +8,7 @@ use crate::jobs::outbox::OutboxHandle;
 use crate::json::Json;
 use crate::problem::{ApiError, Problem};
 use crate::routes::identity::{
-    TokenResponse, UsernameLoginRequest, client_address, invalid_credentials, session,
+    TokenResponse, UsernameLoginRequest, authenticate, client_address, session,
 };
 use crate::settings::OrderSettings;
 use crate::state::Lifetimes;
@@ -51,20 +51,17 @@ pub async fn login(
     let username = request.username.trim().to_lowercase();
     let keys = LoginKeys::new(Audience::Backoffice, &username, &client_address(&req));
     throttle.check(&db, &keys).await?;
-    let operator = db.find_operator_by_username(&username).await?;
-    let ok = hasher
-        .verify(
-            &request.password,
-            operator.as_ref().map(|o| o.password_hash.as_str()),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(operator) = operator.filter(|_| ok) else {
-        throttle.failed(&db, &keys).await?;
-        tracing::info!(audience = "backoffice", "login failed");
-        return Err(invalid_credentials());
-    };
-    throttle.succeeded(&db, &keys).await?;
+    let found = db.find_operator_by_username(&username).await?;
+    let operator = authenticate(
+        &db,
+        &hasher,
+        &throttle,
+        &keys,
+        &request.password,
+        found,
+        |o| o.password_hash.as_str(),
+    )
+    .await?;
     let (response, _) =
         session(&db, &tokens, Audience::Backoffice, operator.id, None, None).await?;
     tracing::info!(operator_id = %operator.id, "operator logged in");

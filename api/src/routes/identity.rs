@@ -203,7 +203,7 @@ pub struct SignUpRequest {
 }
 
 /// A plausible email address: one `@`, a dot in the domain, no spaces.
-fn email_error(email: &str) -> Option<FieldError> {
+pub fn email_error(pointer: &str, email: &str) -> Option<FieldError> {
     let valid = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -214,7 +214,7 @@ fn email_error(email: &str) -> Option<FieldError> {
                 && !domain.ends_with('.')
                 && !domain.contains('@')
         });
-    (!valid).then(|| FieldError::new("/email", "invalid_email", "not an email address"))
+    (!valid).then(|| FieldError::new(pointer, "invalid_email", "not an email address"))
 }
 
 impl HolderDto {
@@ -260,7 +260,7 @@ impl Validate for SignUpRequest {
         if !length_errors.is_empty() {
             return length_errors;
         }
-        let mut errors: Vec<FieldError> = email_error(&self.email).into_iter().collect();
+        let mut errors: Vec<FieldError> = email_error("/email", &self.email).into_iter().collect();
         if let Err(error) = PasswordPolicy::new().check_with_context(&self.password, &[&self.email])
         {
             errors.push(FieldError::new(
@@ -487,6 +487,35 @@ pub async fn session(
     ))
 }
 
+/// The second half of every password login: verifies `password` against
+/// the account found (or a decoy when none was: same time, same answer),
+/// and counts the failure or clears the account's count.
+pub async fn authenticate<T>(
+    db: &Database,
+    hasher: &PasswordHasher,
+    throttle: &Throttle,
+    keys: &LoginKeys,
+    password: &str,
+    found: Option<T>,
+    hash_of: impl Fn(&T) -> &str,
+) -> Result<T, ApiError> {
+    let ok = hasher
+        .verify(password, found.as_ref().map(&hash_of))
+        .await
+        .map_err(ApiError::internal)?;
+    match found.filter(|_| ok) {
+        Some(account) => {
+            throttle.succeeded(db, keys).await?;
+            Ok(account)
+        }
+        None => {
+            throttle.failed(db, keys).await?;
+            tracing::info!(throttle_key = %keys.address, "login failed");
+            Err(invalid_credentials())
+        }
+    }
+}
+
 pub fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "wrong username or password")
 }
@@ -530,20 +559,17 @@ pub async fn customer_login(
     let normalized = request.email.trim().to_lowercase();
     let keys = LoginKeys::new(Audience::CustomerArea, &normalized, &client_address(&req));
     throttle.check(&db, &keys).await?;
-    let customer = db.find_customer_by_email(&normalized).await?;
-    let ok = hasher
-        .verify(
-            &request.password,
-            customer.as_ref().map(|c| c.password_hash.as_str()),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(customer) = customer.filter(|_| ok) else {
-        throttle.failed(&db, &keys).await?;
-        tracing::info!(audience = "customer_area", "login failed");
-        return Err(invalid_credentials());
-    };
-    throttle.succeeded(&db, &keys).await?;
+    let found = db.find_customer_by_email(&normalized).await?;
+    let customer = authenticate(
+        &db,
+        &hasher,
+        &throttle,
+        &keys,
+        &request.password,
+        found,
+        |c| c.password_hash.as_str(),
+    )
+    .await?;
     let (response, _) = session(
         &db,
         &tokens,

@@ -10,7 +10,7 @@ use crate::purchase::{OrderRequest, place_order};
 use crate::routes::carts::CART_TOKEN;
 use crate::routes::carts::TotalsDto;
 use crate::routes::catalog::CatalogView;
-use crate::routes::identity::HolderDto;
+use crate::routes::identity::{HolderDto, email_error};
 use crate::settings::OrderSettings;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -61,20 +61,6 @@ pub struct CheckoutRequest {
     pub activation_email: String,
     /// The holder of the services; optional when the account has one.
     pub holder: Option<HolderDto>,
-}
-
-pub fn email_error(pointer: &str, email: &str) -> Option<FieldError> {
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && local.len() <= 64
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        });
-    (!valid).then(|| FieldError::new(pointer, "invalid_email", "not an email address"))
 }
 
 pub fn terms_error(accepted: bool) -> Option<FieldError> {

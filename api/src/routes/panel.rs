@@ -6,7 +6,7 @@ use crate::auth::{PanelPasswordChange, PanelSession, PasswordHasher, TokenKind, 
 use crate::json::{Json, Validate};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::routes::identity::{
-    TokenResponse, UsernameLoginRequest, client_address, invalid_credentials, session,
+    TokenResponse, UsernameLoginRequest, authenticate, client_address, session,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -54,20 +54,17 @@ pub async fn login(
     let username = request.username.trim().to_lowercase();
     let keys = LoginKeys::new(Audience::Panel, &username, &client_address(&req));
     throttle.check(&db, &keys).await?;
-    let user = db.find_panel_user_by_username(&username).await?;
-    let ok = hasher
-        .verify(
-            &request.password,
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(user) = user.filter(|_| ok) else {
-        throttle.failed(&db, &keys).await?;
-        tracing::info!(audience = "panel", "login failed");
-        return Err(invalid_credentials());
-    };
-    throttle.succeeded(&db, &keys).await?;
+    let found = db.find_panel_user_by_username(&username).await?;
+    let user = authenticate(
+        &db,
+        &hasher,
+        &throttle,
+        &keys,
+        &request.password,
+        found,
+        |u| u.password_hash.as_str(),
+    )
+    .await?;
     if user.must_change_password {
         if user
             .temporary_password_expires_at
