@@ -50,6 +50,10 @@ impl Database {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10) + busy)
+            // No ping before every checkout: it doubled the round trips of
+            // each statement run outside a transaction. A dead connection
+            // fails its query and leaves the pool.
+            .test_before_acquire(false)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(move |opts| {
                 opts.create_if_missing(true)
