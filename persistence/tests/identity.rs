@@ -10,113 +10,13 @@ use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use persistence::identity::{Audience, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
 use persistence::service::NewService;
 use persistence::{Database, DatabaseSettings, StoreError};
-use sea_orm::ConnectionTrait;
-use std::fmt::Debug;
 use std::future::Future;
 use uuid::Uuid;
 
 // --- harness ---
 
-trait Must<T> {
-    fn must(self, what: &str) -> T;
-}
-
-impl<T, E: Debug> Must<T> for Result<T, E> {
-    fn must(self, what: &str) -> T {
-        match self {
-            Ok(value) => value,
-            Err(error) => panic!("{what}: {error:?}"),
-        }
-    }
-}
-
-impl<T> Must<T> for Option<T> {
-    fn must(self, what: &str) -> T {
-        match self {
-            Some(value) => value,
-            None => panic!("{what}: nothing found"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Sqlite,
-    Postgres,
-}
-
-fn postgres_base() -> String {
-    std::env::var("ATTIVA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
-
-fn postgres_required() -> bool {
-    std::env::var("ATTIVA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-}
-
-/// A database made for one scenario.
-struct TestDatabase {
-    url: String,
-    postgres_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDatabase {
-    async fn create(kind: Kind) -> Option<TestDatabase> {
-        match kind {
-            Kind::Sqlite => {
-                let dir = tempfile::tempdir().must("tempdir");
-                Some(TestDatabase {
-                    url: format!("sqlite://{}/identity.db?mode=rwc", dir.path().display()),
-                    postgres_name: None,
-                    _dir: Some(dir),
-                })
-            }
-            Kind::Postgres => {
-                let admin = match sea_orm::Database::connect(format!(
-                    "{}/postgres",
-                    postgres_base()
-                ))
-                .await
-                {
-                    Ok(admin) => admin,
-                    Err(error) if !postgres_required() => {
-                        eprintln!(
-                            "SKIPPED on PostgreSQL (unreachable: {error}); set ATTIVA_REQUIRE_POSTGRES=1 to fail instead"
-                        );
-                        return None;
-                    }
-                    Err(error) => panic!(
-                        "PostgreSQL is required (ATTIVA_REQUIRE_POSTGRES=1) but unreachable: {error}"
-                    ),
-                };
-                let name = format!("attiva_ptest_{}", Uuid::new_v4().simple());
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .must("creating the test database");
-                let _ = admin.close().await;
-                Some(TestDatabase {
-                    url: format!("{}/{name}", postgres_base()),
-                    postgres_name: Some(name),
-                    _dir: None,
-                })
-            }
-        }
-    }
-
-    async fn drop_database(&self) {
-        if let Some(name) = &self.postgres_name
-            && let Ok(admin) =
-                sea_orm::Database::connect(format!("{}/postgres", postgres_base())).await
-        {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-            let _ = admin.close().await;
-        }
-    }
-}
+mod common;
+use common::{Kind, Must, TestDatabase};
 
 /// Runs `scenario` on a fresh, migrated database of `kind`, then drops the
 /// database even when the scenario panicked.
