@@ -319,6 +319,11 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// True when `token` is this cart's token (compared in constant time).
+pub fn token_opens(cart: &Cart, token: &str) -> bool {
+    same_digest(&hash_token(token), &cart.token_hash)
+}
+
 /// Constant-time comparison of two equal-length hex digests.
 fn same_digest(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -349,7 +354,7 @@ async fn authorized_cart(db: &Database, req: &HttpRequest, id: Uuid) -> Result<C
         .find_cart(id)
         .await?
         .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {id}")))?;
-    if !same_digest(&hash_token(token), &cart.token_hash) {
+    if !token_opens(&cart, token) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "cart_token_invalid",

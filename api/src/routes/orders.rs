@@ -18,7 +18,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use persistence::Database;
 use persistence::order::{OrderRecord, OrderStatus};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -251,10 +250,6 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
     }
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Check out a cart.
 ///
 /// Turns the cart into an order `awaiting_payment` with frozen priced lines
@@ -319,7 +314,7 @@ pub async fn checkout(
                     .get(CART_TOKEN)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
-                if hash_token(token) != cart.token_hash {
+                if !crate::routes::carts::token_opens(&cart, token) {
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         "cart_token_invalid",
