@@ -4,7 +4,6 @@
 //! and a confirmation email) and written by `confirm_payment` in the same
 //! transaction as the payment.
 
-use crate::auth::PasswordHasher;
 use crate::emails::{
     ActivationEmail, PaymentConfirmationEmail, activation_email, payment_confirmation_email,
 };
@@ -18,7 +17,6 @@ use persistence::order::{
     Fulfilment, NewFulfilledService, OrderRecord, OrderStatus, PaymentInput, PaymentOutcome,
 };
 use persistence::outbox::NewEmail;
-use rand::RngCore;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -26,7 +24,6 @@ use uuid::Uuid;
 pub struct Context<'a> {
     pub db: &'a Database,
     pub view: &'a CatalogView,
-    pub hasher: &'a PasswordHasher,
     pub orders: &'a OrderSettings,
     pub temporary_password_ttl: Duration,
 }
@@ -52,11 +49,7 @@ fn product_name(view: &CatalogView, code: &str) -> String {
 }
 
 /// Plans what paying `order` on `paid_at` creates.
-async fn plan(
-    ctx: &Context<'_>,
-    order: &OrderRecord,
-    paid_at: DateTime<Utc>,
-) -> Result<Fulfilment, ApiError> {
+fn plan(ctx: &Context<'_>, order: &OrderRecord, paid_at: DateTime<Utc>) -> Fulfilment {
     let mut fulfilment = Fulfilment::default();
     let base = order.lines.iter().find(|l| l.context == "base");
     if let Some(base) = base {
@@ -65,20 +58,10 @@ async fn plan(
             .date_naive()
             .checked_add_months(Months::new(12 * base.years.max(1)))
             .unwrap_or(paid_at.date_naive());
-        let mut entropy = [0u8; 24];
-        rand::rng().fill_bytes(&mut entropy);
-        let temporary_password = domain::credentials::temporary_password(&entropy);
-        let password_hash = ctx
-            .hasher
-            .hash(&temporary_password)
-            .await
-            .map_err(ApiError::internal)?;
-        let username = domain::credentials::panel_username(&order.holder_tax_id);
-        // From now, when the email leaves (a transfer may be registered
-        // weeks after its value date).
-        let temporary_password_expires_at = Utc::now()
-            + chrono::Duration::from_std(ctx.temporary_password_ttl)
-                .unwrap_or(chrono::Duration::days(14));
+        // The temporary password's clock starts now, when the email
+        // leaves (a transfer may be registered weeks after its value date).
+        let (credentials, password_hash) =
+            crate::credentials::mint(&order.holder_tax_id, ctx.temporary_password_ttl);
         let modules: Vec<String> = order
             .lines
             .iter()
@@ -91,9 +74,9 @@ async fn plan(
         let email = activation_email(&ActivationEmail {
             holder_name: holder_name(order),
             order_number: order.number.clone(),
-            username: username.clone(),
-            temporary_password,
-            temporary_password_expires_at,
+            username: credentials.username.clone(),
+            temporary_password: credentials.temporary_password,
+            temporary_password_expires_at: credentials.expires_at,
             panel_url: ctx.orders.panel_url.clone(),
             service_expires_on: expires_on,
             modules: modules.iter().map(|c| product_name(ctx.view, c)).collect(),
@@ -112,9 +95,9 @@ async fn plan(
             codice_destinatario: ctx.orders.codice_destinatario.clone(),
             expires_on,
             panel_user_id: Uuid::new_v4(),
-            username,
+            username: credentials.username,
             password_hash,
-            temporary_password_expires_at,
+            temporary_password_expires_at: credentials.expires_at,
         });
     }
     let mut confirmed_items = Vec::new();
@@ -158,7 +141,7 @@ async fn plan(
             order_id: Some(order.id),
         });
     }
-    Ok(fulfilment)
+    fulfilment
 }
 
 /// Registers a payment for `order` and fulfils it if the amount matches.
@@ -172,7 +155,7 @@ pub async fn pay(
     let fulfilment = if order.status == OrderStatus::AwaitingPayment
         && input.amount_cents == order.total_cents
     {
-        plan(ctx, order, input.paid_at).await?
+        plan(ctx, order, input.paid_at)
     } else {
         Fulfilment::default()
     };

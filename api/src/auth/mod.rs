@@ -8,5 +8,5 @@ pub mod throttle;
 pub mod tokens;
 
 pub use extract::{CustomerAuth, OperatorAuth, PanelPasswordChange, PanelSession};
-pub use passwords::PasswordHasher;
+pub use passwords::{PasswordHasher, hash_temporary};
 pub use tokens::{TokenKind, Tokens};

@@ -1,6 +1,15 @@
 //! argon2id with OWASP parameters (19 MiB, t=2, p=1), never on the async
 //! executor: hashes run on a small pool of dedicated blocking threads, one
-//! per allowed concurrent hash. A fixed set of threads keeps memory bounded
+//! per allowed concurrent hash.
+//!
+//! Temporary panel passwords are the exception: the server draws them (80
+//! random bits), they expire within days and must be changed at first
+//! login, so they are stored as salted SHA-256 ([`hash_temporary`]), like
+//! any other high-entropy server-issued secret (refresh tokens, cart
+//! tokens). A slow hash protects guessable, human-chosen passwords; against
+//! 2^80 candidates it adds nothing, while on every fulfilment it would cost
+//! ~20 ms of CPU. Verifying one still runs an argon2 verification (the
+//! decoy), so a login takes the same time whatever the account holds. A fixed set of threads keeps memory bounded
 //! (each thread reuses its own 19 MiB; on tokio's elastic blocking pool
 //! every new thread kept another copy, measured at 720 MiB under 32
 //! concurrent logins). Verifying an unknown user costs the same as a wrong
@@ -46,6 +55,45 @@ fn verify_now(password: &str, hash: &str) -> bool {
         return false;
     };
     argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// Marks a temporary password's hash: `$attiva-tmp-sha256$<salt>$<digest>`
+/// (hex; digest = SHA-256(salt ‖ password)).
+const TEMPORARY_SCHEME: &str = "$attiva-tmp-sha256$";
+
+/// The stored form of a server-issued temporary password (see the module
+/// documentation for why it is not argon2id). Cheap: no pool needed.
+pub fn hash_temporary(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt);
+    format!(
+        "{TEMPORARY_SCHEME}{}${}",
+        hex::encode(salt),
+        hex::encode(temporary_digest(&salt, password))
+    )
+}
+
+fn temporary_digest(salt: &[u8], password: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(salt);
+    digest.update(password.as_bytes());
+    digest.finalize().into()
+}
+
+/// `Some(matches)` when `hash` is a temporary password's hash.
+fn verify_temporary(password: &str, hash: &str) -> Option<bool> {
+    let (salt, digest) = hash.strip_prefix(TEMPORARY_SCHEME)?.split_once('$')?;
+    let (salt, digest) = (hex::decode(salt).ok()?, hex::decode(digest).ok()?);
+    let computed = temporary_digest(&salt, password);
+    // Constant time: every byte is compared.
+    let same = digest.len() == computed.len()
+        && digest
+            .iter()
+            .zip(computed.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    Some(same)
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -129,19 +177,59 @@ impl PasswordHasher {
     }
 
     /// True when `password` matches `hash`; with no hash (unknown user) it
-    /// verifies against the decoy and returns false.
+    /// verifies against the decoy and returns false. A temporary password's
+    /// hash is checked directly, and the decoy verified too, so that every
+    /// case costs one argon2 run.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, HashError> {
+        let temporary = hash.and_then(|h| verify_temporary(password, h));
         let password = password.to_owned();
         let known = hash.is_some();
-        let hash = hash.map_or_else(|| self.decoy.as_str().to_owned(), str::to_owned);
+        let hash = match (temporary, hash) {
+            (None, Some(hash)) => hash.to_owned(),
+            _ => self.decoy.as_str().to_owned(),
+        };
         let matches = self.pool.run(move || verify_now(&password, &hash)).await?;
-        Ok(known && matches)
+        Ok(known && temporary.unwrap_or(matches))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn temporary_passwords_are_salted_sha256_and_verify() {
+        let hasher = PasswordHasher::new(1).unwrap_or_else(|e| panic!("{e}"));
+        let password = "abcd-efgh-jkmn-pqrs";
+        let (first, second) = (hash_temporary(password), hash_temporary(password));
+        assert!(first.starts_with(TEMPORARY_SCHEME), "{first}");
+        assert_ne!(first, second, "each hash has its own salt");
+        assert!(!first.contains(password));
+        for hash in [&first, &second] {
+            assert!(hasher.verify(password, Some(hash)).await.unwrap_or(false));
+            assert!(
+                !hasher
+                    .verify("abcd-efgh-jkmn-pqrt", Some(hash))
+                    .await
+                    .unwrap_or(true)
+            );
+        }
+        // A damaged hash never matches (and is not taken for argon2).
+        let last = if first.ends_with('0') { '1' } else { '0' };
+        let damaged = format!("{}{last}", &first[..first.len() - 1]);
+        assert!(
+            !hasher
+                .verify(password, Some(&damaged))
+                .await
+                .unwrap_or(true)
+        );
+        assert!(
+            !hasher
+                .verify(password, Some("$attiva-tmp-sha256$zz$zz"))
+                .await
+                .unwrap_or(true)
+        );
+    }
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {

@@ -102,7 +102,6 @@ pub struct ReissuedDto {
 pub async fn reissue_credentials(
     id: web::Path<Uuid>,
     db: web::Data<Database>,
-    hasher: web::Data<PasswordHasher>,
     lifetimes: web::Data<Lifetimes>,
     orders: web::Data<OrderSettings>,
     outbox: web::Data<OutboxHandle>,
@@ -112,8 +111,7 @@ pub async fn reissue_credentials(
         .find_service(*id)
         .await?
         .ok_or_else(|| ApiError::not_found("service_not_found", format!("no service {}", *id)))?;
-    let issued =
-        issue_panel_credentials(&db, &hasher, &service, lifetimes.temporary_password).await?;
+    let issued = issue_panel_credentials(&db, &service, lifetimes.temporary_password).await?;
     // The new temporary password goes to the holder, never to the operator:
     // to the address that received the activation email.
     let customer = db.find_customer(service.customer_id).await?;

@@ -2,7 +2,7 @@
 //! of bank transfers and postal slips. Both end in the same exactly-once
 //! payment and fulfilment.
 
-use crate::auth::{OperatorAuth, PasswordHasher};
+use crate::auth::OperatorAuth;
 use crate::fulfilment::{self, Context};
 use crate::idempotency;
 use crate::jobs::outbox::OutboxHandle;
@@ -132,7 +132,6 @@ pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
 pub struct Fulfiller<'a> {
     pub db: &'a Database,
     pub view: &'a CatalogView,
-    pub hasher: &'a PasswordHasher,
     pub settings: &'a OrderSettings,
     pub lifetimes: &'a Lifetimes,
     /// Woken after a fulfilment so the activation email leaves at once.
@@ -148,7 +147,6 @@ impl Fulfiller<'_> {
         let ctx = Context {
             db: self.db,
             view: self.view,
-            hasher: self.hasher,
             orders: self.settings,
             temporary_password_ttl: self.lifetimes.temporary_password,
         };
@@ -190,7 +188,6 @@ pub async fn webhook(
     body: crate::json::RawJson,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
-    hasher: web::Data<PasswordHasher>,
     settings: web::Data<OrderSettings>,
     lifetimes: web::Data<Lifetimes>,
     outbox: web::Data<OutboxHandle>,
@@ -230,7 +227,6 @@ pub async fn webhook(
     let fulfiller = Fulfiller {
         db: &db,
         view: &view,
-        hasher: &hasher,
         settings: &settings,
         lifetimes: &lifetimes,
         outbox: &outbox,
@@ -363,7 +359,6 @@ pub async fn register(
     id: web::Path<Uuid>,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
-    hasher: web::Data<PasswordHasher>,
     settings: web::Data<OrderSettings>,
     lifetimes: web::Data<Lifetimes>,
     outbox: web::Data<OutboxHandle>,
@@ -388,8 +383,7 @@ pub async fn register(
         let fulfiller = Fulfiller {
             db: &db,
             view: &view,
-            hasher: &hasher,
-            settings: &settings,
+                settings: &settings,
             lifetimes: &lifetimes,
             outbox: &outbox,
         };

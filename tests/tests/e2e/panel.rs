@@ -5,11 +5,11 @@
 //! expiry, reissue by an operator, operators created from the command line,
 //! and areas that refuse each other's tokens.
 //!
-//! No API creates services yet (checkout and fulfilment come with a later
-//! issue), so each scenario arranges its FE service below HTTP through
-//! `app.store()`, for a customer that signed up through the API, and issues
-//! the credentials with `api::credentials::issue_panel_credentials`, the
-//! function fulfilment will call (the real flow emails the password).
+//! Each scenario arranges its FE service below HTTP through `app.store()`,
+//! for a customer that signed up through the API, and issues the
+//! credentials with `api::credentials::issue_panel_credentials` (the back
+//! office's reissue; fulfilment mints them the same way, and the purchase
+//! scenarios cover that flow end to end, email included).
 
 use crate::errors::{assert_invalid_field, assert_rfc9457};
 use crate::identity::{
@@ -17,7 +17,6 @@ use crate::identity::{
     assert_security_headers, assert_session, assert_throttled, client_at, company,
     customer_session, get_as, person, post_as, post_from, refresh, sign_up, verified,
 };
-use api::auth::PasswordHasher;
 use api::credentials::{IssuedCredentials, issue_panel_credentials};
 use domain::{PasswordPolicy, ServiceStatus};
 use persistence::Database;
@@ -29,6 +28,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 use tests::{Reply, TestApp, both_databases};
 use uuid::Uuid;
+
+/// How a temporary password is stored (api::auth::passwords).
+const TEMPORARY_HASH: &str = "$attiva-tmp-sha256$";
 
 /// What the panel user chooses at the first login.
 const CHOSEN: &str = "la mia nuova password del pannello";
@@ -64,8 +66,7 @@ async fn arrange_service(app: &TestApp, store: &Database, tax_id: &str) -> Servi
 }
 
 async fn issue(store: &Database, service: &ServiceRecord, ttl: Duration) -> IssuedCredentials {
-    let hasher = PasswordHasher::new(1).unwrap_or_else(|e| panic!("{e}"));
-    issue_panel_credentials(store, &hasher, service, ttl)
+    issue_panel_credentials(store, service, ttl)
         .await
         .unwrap_or_else(|e| panic!("issuing panel credentials: {e}"))
 }
@@ -249,8 +250,10 @@ both_databases!(
             .unwrap_or_else(|| panic!("no panel user stored"));
         assert_eq!(stored.service_id, company_service.id);
         assert!(stored.must_change_password);
+        // Server-drawn and high-entropy: a salted SHA-256, not argon2id
+        // (see api::auth::passwords); the password itself is not stored.
         assert!(
-            stored.password_hash.starts_with(ARGON2ID_OWASP),
+            stored.password_hash.starts_with(TEMPORARY_HASH),
             "{}",
             stored.password_hash
         );
