@@ -159,7 +159,7 @@ pub async fn pay(
     } else {
         Fulfilment::default()
     };
-    let outcome = ctx.db.confirm_payment(&input, &fulfilment).await?;
+    let outcome = ctx.db.confirm_payment(order, &input, &fulfilment).await?;
     match &outcome {
         PaymentOutcome::Fulfilled(order) => tracing::info!(
             order_id = %order.id, number = %order.number, source = %input.source,

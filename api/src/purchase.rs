@@ -13,16 +13,19 @@ use persistence::order::{NewOrder, OrderLineRecord, OrderRecord, PlaceOrderError
 use persistence::service::ServiceRecord;
 use uuid::Uuid;
 
-/// The buyer as the rules see it; `holder` when known (checkout).
+/// The buyer as the rules see it, for buying `lines`: the rules look up
+/// only the services the lines target, so only those of the customer's
+/// are loaded; and whether the holder (when known) already has an FE.
 pub async fn buyer(
     db: &Database,
-    customer: Option<Uuid>,
+    customer: Uuid,
     holder: Option<&Holder>,
+    lines: &[CartLine],
 ) -> Result<Buyer, ApiError> {
-    let services = match customer {
-        Some(customer) => db.services_of_customer(customer).await?,
-        None => Vec::new(),
-    };
+    let mut targets: Vec<Uuid> = lines.iter().filter_map(|l| l.target_service_id).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let services = db.services_of_customer_among(customer, &targets).await?;
     let owned = owned_services(db, &services).await?;
     let holder_has_fe = match holder {
         Some(holder) => db.holder_has_base(holder.tax_id(), "fe").await?,
@@ -40,6 +43,9 @@ pub async fn owned_services(
     db: &Database,
     services: &[ServiceRecord],
 ) -> Result<Vec<OwnedService>, ApiError> {
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<Uuid> = services.iter().map(|s| s.id).collect();
     let modules = db.modules_of(&ids).await?;
     let pending = db.pending_addons(&ids).await?;
@@ -70,6 +76,9 @@ pub async fn owned_services(
         })
         .collect())
 }
+
+/// The code of the conflict when a cart changes during its checkout.
+pub const CART_CHANGED: &str = "cart_changed";
 
 /// What an order is made from.
 pub struct OrderRequest<'a> {
@@ -102,7 +111,7 @@ pub async fn place_order(
         ));
     }
     let today = Utc::now().date_naive();
-    let buyer = buyer(db, Some(request.customer_id), Some(request.holder)).await?;
+    let buyer = buyer(db, request.customer_id, Some(request.holder), request.lines).await?;
     let violations = domain::check(request.lines, &view.catalog, &buyer, today);
     if !violations.is_empty() {
         let count = violations.len();
@@ -156,6 +165,7 @@ pub async fn place_order(
         id: Uuid::new_v4(),
         customer_id: request.customer_id,
         cart_id: request.cart_id,
+        cart_items: request.lines.iter().map(|l| l.id).collect(),
         channel: request.channel.to_owned(),
         payment_method: request.payment_method.to_owned(),
         activation_email: request.activation_email.to_owned(),
@@ -177,6 +187,10 @@ pub async fn place_order(
         Err(PlaceOrderError::CartNotOpen) => Err(ApiError::conflict(
             "cart_not_open",
             "the cart has already been checked out",
+        )),
+        Err(PlaceOrderError::CartChanged) => Err(ApiError::conflict(
+            CART_CHANGED,
+            "the cart changed while it was checked out; review it and retry",
         )),
         Err(PlaceOrderError::AddonPending {
             service_id,

@@ -6,6 +6,7 @@ mod m0001_carts;
 mod m0002_identity;
 mod m0003_orders;
 mod m0004_outbox;
+mod m0005_order_numbers;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_identity::Migration),
             Box::new(m0003_orders::Migration),
             Box::new(m0004_outbox::Migration),
+            Box::new(m0005_order_numbers::Migration),
         ]
     }
 }

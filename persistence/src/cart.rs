@@ -5,8 +5,7 @@ use crate::{Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use domain::{CartLine, Channel};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -41,8 +40,11 @@ pub struct Cart {
     pub customer_id: Option<Uuid>,
     pub status: CartStatus,
     pub created_at: DateTime<Utc>,
+    /// The last change: the cart's own, or its newest line's.
     pub updated_at: DateTime<Utc>,
     pub lines: Vec<CartLine>,
+    /// Where the next line goes (positions are unique per cart).
+    next_position: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,8 @@ pub enum CartChangeError {
     Full(usize),
     #[error("no such line in this cart")]
     LineNotFound,
+    #[error("the cart kept changing while the line was added")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -95,6 +99,15 @@ fn to_line(row: cart_item::Model) -> StoreResult<CartLine> {
 }
 
 fn to_cart(row: cart::Model, items: Vec<cart_item::Model>) -> StoreResult<Cart> {
+    let updated_at = items
+        .iter()
+        .map(|item| item.created_at)
+        .fold(row.updated_at, DateTime::max);
+    let next_position = items
+        .iter()
+        .map(|item| item.position + 1)
+        .max()
+        .unwrap_or(0);
     Ok(Cart {
         id: parse_id(&row.id)?,
         channel: Channel::parse(&row.channel)
@@ -104,21 +117,23 @@ fn to_cart(row: cart::Model, items: Vec<cart_item::Model>) -> StoreResult<Cart> 
         status: CartStatus::parse(&row.status)
             .ok_or_else(|| StoreError::Corrupt(format!("cart status `{}`", row.status)))?,
         created_at: row.created_at,
-        updated_at: row.updated_at,
+        updated_at,
         lines: items.into_iter().map(to_line).collect::<StoreResult<_>>()?,
+        next_position,
     })
 }
 
+/// The cart with its lines, in one query.
 async fn load<C: ConnectionTrait>(conn: &C, id: Uuid) -> StoreResult<Option<Cart>> {
-    let Some(row) = cart::Entity::find_by_id(id.to_string()).one(conn).await? else {
-        return Ok(None);
-    };
-    let items = cart_item::Entity::find()
-        .filter(cart_item::Column::CartId.eq(id.to_string()))
+    cart::Entity::find_by_id(id.to_string())
+        .find_with_related(cart_item::Entity)
         .order_by_asc(cart_item::Column::Position)
         .all(conn)
-        .await?;
-    to_cart(row, items).map(Some)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(row, items)| to_cart(row, items))
+        .transpose()
 }
 
 fn column(value: u32) -> i32 {
@@ -146,58 +161,98 @@ impl Database {
         load(self.conn(), id).await
     }
 
-    /// Appends a line, in one write transaction: the cart must be open and
-    /// hold fewer than `max_lines`.
+    /// Appends a line to `cart` (as just read) with one statement: the
+    /// row is inserted only while the cart is still open, at the position
+    /// after the last line read. A concurrent addition that took that
+    /// position first makes this one read the cart again and retry (each
+    /// lost race is another line added, so this ends); a
+    /// concurrent checkout makes it fail with `NotOpen` (on PostgreSQL the
+    /// statement holds the cart row `FOR SHARE`, so the two are ordered).
+    /// Returns the cart with the new line.
     pub async fn add_cart_line(
         &self,
-        cart_id: Uuid,
+        mut cart: Cart,
         line: &CartLine,
         max_lines: usize,
     ) -> Result<Cart, CartChangeError> {
-        let tx = self.begin_write().await?;
-        let mut select = cart::Entity::find_by_id(cart_id.to_string());
+        // Each lost race is another addition that landed, so at most
+        // `max_lines` of them can happen before the cart is full.
+        for _ in 0..=max_lines {
+            if cart.status != CartStatus::Open {
+                return Err(CartChangeError::NotOpen);
+            }
+            if cart.lines.len() >= max_lines {
+                return Err(CartChangeError::Full(max_lines));
+            }
+            let now = Utc::now();
+            match self.insert_line_if_open(&cart, line, now).await {
+                Ok(true) => {
+                    cart.lines.push(line.clone());
+                    cart.next_position += 1;
+                    cart.updated_at = cart.updated_at.max(now);
+                    return Ok(cart);
+                }
+                Ok(false) => return Err(CartChangeError::NotOpen),
+                Err(StoreError::Conflict(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+            cart = load(self.conn(), cart.id)
+                .await?
+                .ok_or(CartChangeError::CartNotFound)?;
+        }
+        Err(CartChangeError::Busy)
+    }
+
+    /// `INSERT INTO cart_items (…) SELECT <line> WHERE EXISTS (the cart,
+    /// open)`: false when the cart is no longer open.
+    async fn insert_line_if_open(
+        &self,
+        cart: &Cart,
+        line: &CartLine,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        use sea_orm::sea_query::{Expr, Query};
+        let mut open = Query::select();
+        open.expr(Expr::val(1))
+            .from(cart::Entity)
+            .and_where(cart::Column::Id.eq(cart.id.to_string()))
+            .and_where(cart::Column::Status.eq(CartStatus::Open.as_str()));
         if self.backend() == crate::Backend::Postgres {
-            select = select.lock_exclusive();
+            open.lock_shared();
         }
-        let cart_row = select
-            .one(&tx)
-            .await?
-            .ok_or(CartChangeError::CartNotFound)?;
-        if cart_row.status != CartStatus::Open.as_str() {
-            return Err(CartChangeError::NotOpen);
-        }
-        let positions: Vec<i32> = cart_item::Entity::find()
-            .select_only()
-            .column(cart_item::Column::Position)
-            .filter(cart_item::Column::CartId.eq(cart_id.to_string()))
-            .into_tuple()
-            .all(&tx)
-            .await?;
-        if positions.len() >= max_lines {
-            return Err(CartChangeError::Full(positions.len()));
-        }
-        let now = Utc::now();
-        let position = positions.iter().max().map_or(0, |p| p + 1);
-        cart_item::ActiveModel {
-            id: Set(line.id.to_string()),
-            cart_id: Set(cart_id.to_string()),
-            position: Set(position),
-            product_code: Set(line.product_code.clone()),
-            years: Set(line.years.map(column)),
-            quantity: Set(column(line.quantity)),
-            base_item_id: Set(line.base_item_id.map(|id| id.to_string())),
-            target_service_id: Set(line.target_service_id.map(|id| id.to_string())),
-            extend_base: Set(line.extend_base),
-            created_at: Set(now),
-        }
-        .insert(&tx)
-        .await?;
-        touch(&tx, cart_row, now).await?;
-        let cart = load(&tx, cart_id)
-            .await?
-            .ok_or(CartChangeError::CartNotFound)?;
-        tx.commit().await?;
-        Ok(cart)
+        let values: [Expr; 10] = [
+            Expr::val(line.id.to_string()),
+            Expr::val(cart.id.to_string()),
+            Expr::val(cart.next_position),
+            Expr::val(line.product_code.clone()),
+            Expr::val(line.years.map(column)),
+            Expr::val(column(line.quantity)),
+            Expr::val(line.base_item_id.map(|id| id.to_string())),
+            Expr::val(line.target_service_id.map(|id| id.to_string())),
+            Expr::val(line.extend_base),
+            Expr::val(now),
+        ];
+        let mut row = Query::select();
+        row.exprs(values).and_where(Expr::exists(open));
+        let mut insert = Query::insert();
+        insert
+            .into_table(cart_item::Entity)
+            .columns([
+                cart_item::Column::Id,
+                cart_item::Column::CartId,
+                cart_item::Column::Position,
+                cart_item::Column::ProductCode,
+                cart_item::Column::Years,
+                cart_item::Column::Quantity,
+                cart_item::Column::BaseItemId,
+                cart_item::Column::TargetServiceId,
+                cart_item::Column::ExtendBase,
+                cart_item::Column::CreatedAt,
+            ])
+            .select_from(row)
+            .map_err(|e| StoreError::Corrupt(format!("building the line insert: {e}")))?;
+        let inserted = self.conn().execute(&insert).await?;
+        Ok(inserted.rows_affected() == 1)
     }
 
     pub async fn remove_cart_line(

@@ -6,7 +6,7 @@ use crate::entity::idempotency_key;
 use crate::{Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,55 +30,63 @@ impl Database {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<IdempotencyBegin> {
         let now = Utc::now();
-        // Forget an expired use of the key first (replays last 24 h).
-        idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::Scope.eq(scope))
-            .filter(idempotency_key::Column::IdemKey.eq(key))
-            .filter(idempotency_key::Column::ExpiresAt.lt(now))
-            .exec(self.conn())
-            .await?;
-        let inserted = idempotency_key::ActiveModel {
-            id: Set(Uuid::new_v4().to_string()),
-            scope: Set(scope.to_owned()),
-            idem_key: Set(key.to_owned()),
-            request_hash: Set(request_hash.to_owned()),
-            status: Set("in_flight".to_owned()),
-            response_status: Set(None),
-            response_body: Set(None),
-            created_at: Set(now),
-            expires_at: Set(expires_at),
+        // Usually the key is new: one insert. An expired use of the key
+        // (replays last 24 h) is forgotten and the insert tried again.
+        for _ in 0..2 {
+            let inserted = idempotency_key::ActiveModel {
+                id: Set(Uuid::new_v4().to_string()),
+                scope: Set(scope.to_owned()),
+                idem_key: Set(key.to_owned()),
+                request_hash: Set(request_hash.to_owned()),
+                status: Set("in_flight".to_owned()),
+                response_status: Set(None),
+                response_body: Set(None),
+                created_at: Set(now),
+                expires_at: Set(expires_at),
+            };
+            match idempotency_key::Entity::insert(inserted)
+                .exec_without_returning(self.conn())
+                .await
+                .map_err(StoreError::from)
+            {
+                Ok(_) => return Ok(IdempotencyBegin::Started),
+                Err(StoreError::Conflict(_)) => {}
+                Err(error) => return Err(error),
+            }
+            let Some(existing) = idempotency_key::Entity::find()
+                .filter(idempotency_key::Column::Scope.eq(scope))
+                .filter(idempotency_key::Column::IdemKey.eq(key))
+                .one(self.conn())
+                .await?
+            else {
+                // Deleted meanwhile (the first attempt failed): treat as running.
+                return Ok(IdempotencyBegin::InFlight);
+            };
+            if existing.expires_at < now {
+                idempotency_key::Entity::delete_many()
+                    .filter(idempotency_key::Column::Id.eq(existing.id))
+                    .filter(idempotency_key::Column::ExpiresAt.lt(now))
+                    .exec(self.conn())
+                    .await?;
+                continue;
+            }
+            if existing.request_hash != request_hash {
+                return Ok(IdempotencyBegin::Mismatch);
+            }
+            return match (
+                existing.status.as_str(),
+                existing.response_status,
+                existing.response_body,
+            ) {
+                ("done", Some(status), Some(body)) => Ok(IdempotencyBegin::Replay {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }),
+                _ => Ok(IdempotencyBegin::InFlight),
+            };
         }
-        .insert(self.conn())
-        .await
-        .map_err(StoreError::from);
-        match inserted {
-            Ok(_) => return Ok(IdempotencyBegin::Started),
-            Err(StoreError::Conflict(_)) => {}
-            Err(error) => return Err(error),
-        }
-        let Some(existing) = idempotency_key::Entity::find()
-            .filter(idempotency_key::Column::Scope.eq(scope))
-            .filter(idempotency_key::Column::IdemKey.eq(key))
-            .one(self.conn())
-            .await?
-        else {
-            // Deleted meanwhile (the first attempt failed): treat as running.
-            return Ok(IdempotencyBegin::InFlight);
-        };
-        if existing.request_hash != request_hash {
-            return Ok(IdempotencyBegin::Mismatch);
-        }
-        match (
-            existing.status.as_str(),
-            existing.response_status,
-            existing.response_body,
-        ) {
-            ("done", Some(status), Some(body)) => Ok(IdempotencyBegin::Replay {
-                status: u16::try_from(status).unwrap_or(500),
-                body,
-            }),
-            _ => Ok(IdempotencyBegin::InFlight),
-        }
+        // Expired and replaced by another request between our two tries.
+        Ok(IdempotencyBegin::InFlight)
     }
 
     /// Stores the response to replay.

@@ -1,6 +1,7 @@
 //! Storage: sea-orm entities and the repositories the api calls. SQL lives
 //! here and nowhere else; database errors are mapped to [`StoreError`].
 
+mod batch;
 pub mod cart;
 mod database;
 mod entity;

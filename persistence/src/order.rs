@@ -2,19 +2,20 @@
 //! cancelling them, expiring the unpaid ones, and confirming a payment with
 //! its fulfilment — exactly once, in one transaction.
 
+use crate::batch::WriteBatch;
 use crate::entity::{
-    addon_claim, cart, counter, module, order, order_line, panel_user, payment, payment_event,
-    service,
+    addon_claim, cart, cart_item, counter, module, order, order_line, panel_user, payment,
+    payment_event, service,
 };
-use crate::outbox::{NewEmail, enqueue_email};
+use crate::outbox::{NewEmail, email_insert};
 use crate::service::parse_id;
-use crate::{Database, StoreError, StoreResult};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::{Backend, Database, StoreError, StoreResult};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::{ModuleState, ServiceStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    NotSet, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -102,6 +103,10 @@ pub struct NewOrder {
     pub customer_id: Uuid,
     /// The cart it comes from; it is checked out in the same transaction.
     pub cart_id: Option<Uuid>,
+    /// The cart's items the order was priced from. Should the cart hold
+    /// others by the time it is checked out (an item added or removed
+    /// meanwhile), nothing is written: [`PlaceOrderError::CartChanged`].
+    pub cart_items: Vec<Uuid>,
     pub channel: String,
     pub payment_method: String,
     pub activation_email: String,
@@ -121,6 +126,8 @@ pub struct NewOrder {
 pub enum PlaceOrderError {
     #[error("the cart is no longer open")]
     CartNotOpen,
+    #[error("the cart changed while it was checked out")]
+    CartChanged,
     #[error("{product} is already in another unpaid order for service {service_id}")]
     AddonPending { service_id: Uuid, product: String },
     #[error(transparent)]
@@ -189,33 +196,45 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> StoreResult<Ord
     })
 }
 
+/// The order with its lines, in one query.
 async fn load_order<C: ConnectionTrait>(conn: &C, id: &str) -> StoreResult<Option<OrderRecord>> {
-    let Some(row) = order::Entity::find_by_id(id.to_owned()).one(conn).await? else {
-        return Ok(None);
-    };
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.eq(id))
+    load_order_where(conn, order::Column::Id.eq(id)).await
+}
+
+async fn load_order_where<C: ConnectionTrait>(
+    conn: &C,
+    condition: impl sea_orm::sea_query::IntoCondition,
+) -> StoreResult<Option<OrderRecord>> {
+    order::Entity::find()
+        .filter(condition)
+        .find_with_related(order_line::Entity)
         .order_by_asc(order_line::Column::Position)
         .all(conn)
-        .await?;
-    to_order(row, lines).map(Some)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(row, lines)| to_order(row, lines))
+        .transpose()
 }
 
 /// The next human order number, `ATV-<year>-<n>`, from the `order` counter
-/// (the update locks the counter row until the transaction ends).
+/// in one statement (the update locks the counter row until the
+/// transaction ends, so call it late in the transaction).
 async fn next_number(tx: &DatabaseTransaction, year: i32) -> StoreResult<String> {
-    counter::Entity::update_many()
-        .col_expr(
+    use sea_orm::sea_query::Query;
+    let mut update = Query::update();
+    update
+        .table(counter::Entity)
+        .value(
             counter::Column::Value,
             Expr::col(counter::Column::Value).add(1),
         )
-        .filter(counter::Column::Name.eq("order"))
-        .exec(tx)
-        .await?;
-    let value = counter::Entity::find_by_id("order".to_owned())
-        .one(tx)
-        .await?
-        .map_or(0, |c| c.value);
+        .and_where(counter::Column::Name.eq("order"))
+        .returning_col(counter::Column::Value);
+    let value: i64 = match tx.query_one(&update).await? {
+        Some(row) => row.try_get("", "value")?,
+        None => return Err(StoreError::Corrupt("the order counter is missing".into())),
+    };
     Ok(format!("ATV-{year}-{value:06}"))
 }
 
@@ -242,6 +261,15 @@ pub struct Fulfilment {
     /// Owned services whose expiry moves (co-termination).
     pub extensions: Vec<(Uuid, NaiveDate)>,
     pub emails: Vec<NewEmail>,
+}
+
+impl Fulfilment {
+    pub fn is_empty(&self) -> bool {
+        self.new_service.is_none()
+            && self.modules.is_empty()
+            && self.extensions.is_empty()
+            && self.emails.is_empty()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -273,11 +301,18 @@ pub enum PaymentOutcome {
     NotFound,
 }
 
+/// `at` truncated to the microsecond, the precision both databases keep.
+fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
 impl Database {
     /// Places an order: checks the cart out (if any), numbers the order,
     /// stores its lines and its add-on claims — one write transaction.
     pub async fn place_order(&self, new: &NewOrder) -> Result<OrderRecord, PlaceOrderError> {
-        let now = Utc::now();
+        // Stored and returned at the precision both databases keep.
+        let now = to_micros(Utc::now());
+        let expires_at = to_micros(new.expires_at);
         let tx = self.begin_write().await?;
         if let Some(cart_id) = new.cart_id {
             let checked_out = cart::Entity::update_many()
@@ -294,20 +329,33 @@ impl Database {
             if checked_out.rows_affected == 0 {
                 return Err(PlaceOrderError::CartNotOpen);
             }
+            // The cart row is now locked (PostgreSQL) or the database is
+            // (SQLite): an addition still running has committed, a later
+            // one finds the cart checked out. Its items now are final.
+            let mut items: Vec<String> = cart_item::Entity::find()
+                .select_only()
+                .column(cart_item::Column::Id)
+                .filter(cart_item::Column::CartId.eq(cart_id.to_string()))
+                .into_tuple()
+                .all(&tx)
+                .await?;
+            let mut priced: Vec<String> = new.cart_items.iter().map(Uuid::to_string).collect();
+            items.sort_unstable();
+            priced.sort_unstable();
+            if items != priced {
+                return Err(PlaceOrderError::CartChanged);
+            }
         }
-        let number = next_number(
-            &tx,
-            now.date_naive()
-                .format("%Y")
-                .to_string()
-                .parse()
-                .unwrap_or(2026),
-        )
-        .await?;
+        // PostgreSQL numbers the order itself (the column's default, from a
+        // sequence); SQLite takes the counter.
+        let number = match self.backend() {
+            Backend::Postgres => None,
+            Backend::Sqlite => Some(next_number(&tx, now.year()).await?),
+        };
         let id = new.id.to_string();
-        order::ActiveModel {
+        let row = order::ActiveModel {
             id: Set(id.clone()),
-            number: Set(number),
+            number: number.clone().map_or(NotSet, Set),
             customer_id: Set(new.customer_id.to_string()),
             cart_id: Set(new.cart_id.map(|c| c.to_string())),
             kind: Set(if new.claims.is_empty() {
@@ -330,13 +378,17 @@ impl Database {
             review_reason: Set(None),
             service_id: Set(None),
             created_at: Set(now),
-            expires_at: Set(new.expires_at),
+            expires_at: Set(expires_at),
             paid_at: Set(None),
             fulfilled_at: Set(None),
             cancelled_at: Set(None),
-        }
-        .insert(&tx)
-        .await?;
+        };
+        // The order and its lines travel together (one statement on
+        // PostgreSQL); the order's insert returns its number.
+        let mut batch = WriteBatch::new();
+        let mut insert_order = order::Entity::insert(row).into_query();
+        insert_order.returning_col(order::Column::Number);
+        batch.insert_returning(insert_order);
         if !new.lines.is_empty() {
             let lines =
                 new.lines
@@ -362,16 +414,25 @@ impl Database {
                         base_item_id: Set(line.base_item_id.map(|b| b.to_string())),
                         target_service_id: Set(line.target_service_id.map(|t| t.to_string())),
                     });
-            order_line::Entity::insert_many(lines).exec(&tx).await?;
+            batch.insert(order_line::Entity::insert_many(lines).into_query());
         }
+        let returned = batch.run(&tx, self.backend()).await?;
+        let number = match number {
+            Some(number) => number,
+            None => returned
+                .first()
+                .map(|row| row.try_get::<String>("", "number"))
+                .transpose()?
+                .ok_or_else(|| StoreError::Corrupt("the order insert returned no number".into()))?,
+        };
         for (service_id, product) in &new.claims {
-            let claimed = addon_claim::ActiveModel {
+            let claimed = addon_claim::Entity::insert(addon_claim::ActiveModel {
                 service_id: Set(service_id.to_string()),
                 product_code: Set(product.clone()),
                 order_id: Set(id.clone()),
                 created_at: Set(now),
-            }
-            .insert(&tx)
+            })
+            .exec_without_returning(&tx)
             .await;
             match claimed.map_err(StoreError::from) {
                 Ok(_) => {}
@@ -384,11 +445,31 @@ impl Database {
                 Err(error) => return Err(error.into()),
             }
         }
-        let order = load_order(&tx, &id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
         tx.commit().await?;
-        Ok(order)
+        Ok(OrderRecord {
+            id: new.id,
+            number,
+            customer_id: new.customer_id,
+            cart_id: new.cart_id,
+            channel: new.channel.clone(),
+            status: OrderStatus::AwaitingPayment,
+            payment_method: new.payment_method.clone(),
+            activation_email: new.activation_email.clone(),
+            holder_json: new.holder_json.clone(),
+            holder_tax_id: new.holder_tax_id.clone(),
+            net_cents: new.net_cents,
+            vat_cents: new.vat_cents,
+            total_cents: new.total_cents,
+            flagged_for_review: false,
+            review_reason: None,
+            service_id: None,
+            created_at: now,
+            expires_at,
+            paid_at: None,
+            fulfilled_at: None,
+            cancelled_at: None,
+            lines: new.lines.clone(),
+        })
     }
 
     pub async fn find_order(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
@@ -400,25 +481,15 @@ impl Database {
         &self,
         service_id: Uuid,
     ) -> StoreResult<Option<OrderRecord>> {
-        let Some(row) = order::Entity::find()
-            .filter(order::Column::ServiceId.eq(service_id.to_string()))
-            .one(self.conn())
-            .await?
-        else {
-            return Ok(None);
-        };
-        load_order(self.conn(), &row.id).await
+        load_order_where(
+            self.conn(),
+            order::Column::ServiceId.eq(service_id.to_string()),
+        )
+        .await
     }
 
     pub async fn find_order_by_number(&self, number: &str) -> StoreResult<Option<OrderRecord>> {
-        let Some(row) = order::Entity::find()
-            .filter(order::Column::Number.eq(number))
-            .one(self.conn())
-            .await?
-        else {
-            return Ok(None);
-        };
-        load_order(self.conn(), &row.id).await
+        load_order_where(self.conn(), order::Column::Number.eq(number)).await
     }
 
     /// A page of orders, newest first; `after` is the (created_at, id) of
@@ -583,12 +654,105 @@ impl Database {
         Ok(found.is_some())
     }
 
-    /// Registers a payment and fulfils the order, exactly once: the event
-    /// is recorded (a repeated id changes nothing), the order moves from
-    /// `awaiting_payment` by a conditional update (a racing payment finds
-    /// it moved), and the services, modules, panel user and emails of
-    /// `fulfilment` are written in the same transaction.
+    /// Registers a payment and fulfils the order, exactly once: the order
+    /// moves from `awaiting_payment` by a conditional update (a racing
+    /// payment finds it moved), the event is recorded (a repeated id
+    /// changes nothing), and the services, modules, panel user and emails
+    /// of `fulfilment` are written in the same transaction.
+    ///
+    /// `order` is the order as the caller read it and planned `fulfilment`
+    /// from. When that plan still holds (the order is unpaid and the amount
+    /// is its total), one transaction writes it all without reading
+    /// anything; otherwise (or when the holder's panel username turns out
+    /// to be taken) the careful path reads the order under lock and
+    /// decides.
     pub async fn confirm_payment(
+        &self,
+        order: &OrderRecord,
+        input: &PaymentInput,
+        fulfilment: &Fulfilment,
+    ) -> StoreResult<PaymentOutcome> {
+        if !fulfilment.is_empty()
+            && let Some(outcome) = self.fulfil_as_planned(order, input, fulfilment).await?
+        {
+            return Ok(outcome);
+        }
+        self.confirm_payment_carefully(input, fulfilment).await
+    }
+
+    /// The common case in one transaction of writes only; `None` when the
+    /// plan no longer holds (nothing is written then).
+    async fn fulfil_as_planned(
+        &self,
+        order: &OrderRecord,
+        input: &PaymentInput,
+        fulfilment: &Fulfilment,
+    ) -> StoreResult<Option<PaymentOutcome>> {
+        let now = to_micros(Utc::now());
+        let paid_at = to_micros(input.paid_at);
+        let id = order.id.to_string();
+        let service_id = fulfilment.new_service.as_ref().map(|s| s.service_id);
+        let tx = self.begin_write().await?;
+        let moved = order::Entity::update_many()
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Fulfilled.as_str()),
+            )
+            .col_expr(order::Column::PaidAt, Expr::value(paid_at))
+            .col_expr(order::Column::FulfilledAt, Expr::value(now))
+            .col_expr(order::Column::FlaggedForReview, Expr::value(false))
+            .col_expr(
+                order::Column::ServiceId,
+                Expr::value(service_id.map(|s| s.to_string())),
+            )
+            .filter(order::Column::Id.eq(id.clone()))
+            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .filter(order::Column::TotalCents.eq(input.amount_cents))
+            .exec(&tx)
+            .await?;
+        if moved.rows_affected == 0 {
+            return Ok(None);
+        }
+        if let Some(event_id) = &input.event_id {
+            let recorded = payment_event::Entity::insert(payment_event::ActiveModel {
+                event_id: Set(event_id.clone()),
+                order_number: Set(order.number.clone()),
+                event_type: Set(input.event_type.clone()),
+                outcome: Set("fulfilled".to_owned()),
+                received_at: Set(now),
+            })
+            .exec_without_returning(&tx)
+            .await
+            .map_err(StoreError::from);
+            match recorded {
+                Ok(_) => {}
+                // Seen before: the transaction is dropped, nothing changes.
+                Err(StoreError::Conflict(_)) => return Ok(Some(PaymentOutcome::DuplicateEvent)),
+                Err(error) => return Err(error),
+            }
+        }
+        match write_fulfilment(&tx, self.backend(), order, input, fulfilment, now).await {
+            Ok(()) => {}
+            // The holder's panel username is taken (another FE paid
+            // meanwhile): the careful path flags the order.
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+        tx.commit().await?;
+        Ok(Some(PaymentOutcome::Fulfilled(OrderRecord {
+            status: OrderStatus::Fulfilled,
+            paid_at: Some(paid_at),
+            fulfilled_at: Some(now),
+            flagged_for_review: false,
+            service_id,
+            ..order.clone()
+        })))
+    }
+
+    /// Reads the order in a write transaction and decides: a duplicate
+    /// event, already paid, not payable, a different amount or a taken
+    /// username (flagged), or fulfilled.
+    async fn confirm_payment_carefully(
         &self,
         input: &PaymentInput,
         fulfilment: &Fulfilment,
@@ -730,33 +894,61 @@ impl Database {
                 .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
             return Ok(PaymentOutcome::AlreadyPaid(now_current));
         }
-        payment::ActiveModel {
+        write_fulfilment(tx, self.backend(), &current, input, fulfilment, now).await?;
+        let done = load_order(tx, &id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
+        Ok(PaymentOutcome::Fulfilled(done))
+    }
+}
+
+/// Writes what paying `order` creates (the order itself has been moved to
+/// `fulfilled` by the caller): the payment, the new service with its panel
+/// user, the modules, the co-terminated expiries, the released add-on
+/// claims and the queued emails. A taken panel username is
+/// [`StoreError::Conflict`].
+async fn write_fulfilment(
+    tx: &DatabaseTransaction,
+    backend: Backend,
+    order: &OrderRecord,
+    input: &PaymentInput,
+    fulfilment: &Fulfilment,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let id = order.id.to_string();
+    // None of these writes reads another's: one batch (one statement on
+    // PostgreSQL).
+    let mut batch = WriteBatch::new();
+    batch.insert(
+        payment::Entity::insert(payment::ActiveModel {
             id: Set(Uuid::new_v4().to_string()),
             order_id: Set(id.clone()),
             source: Set(input.source.clone()),
             reference: Set(input.reference.clone()),
             amount_cents: Set(input.amount_cents),
-            paid_at: Set(input.paid_at),
+            paid_at: Set(to_micros(input.paid_at)),
             created_at: Set(now),
-        }
-        .insert(tx)
-        .await?;
-        if let Some(new) = &fulfilment.new_service {
-            service::ActiveModel {
+        })
+        .into_query(),
+    );
+    if let Some(new) = &fulfilment.new_service {
+        batch.insert(
+            service::Entity::insert(service::ActiveModel {
                 id: Set(new.service_id.to_string()),
-                customer_id: Set(current.customer_id.to_string()),
+                customer_id: Set(order.customer_id.to_string()),
                 product_code: Set(new.product_code.clone()),
                 status: Set(ServiceStatus::AwaitingConfiguration.as_str().to_owned()),
-                holder_tax_id: Set(current.holder_tax_id.clone()),
+                holder_tax_id: Set(order.holder_tax_id.clone()),
                 codice_destinatario: Set(new.codice_destinatario.clone()),
                 expires_on: Set(new.expires_on),
                 created_at: Set(now),
                 updated_at: Set(now),
                 matching_completed_at: Set(None),
-            }
-            .insert(tx)
-            .await?;
-            panel_user::ActiveModel {
+            })
+            .into_query(),
+        );
+        batch.insert(
+            panel_user::Entity::insert(panel_user::ActiveModel {
                 id: Set(new.panel_user_id.to_string()),
                 service_id: Set(new.service_id.to_string()),
                 username: Set(new.username.clone()),
@@ -766,12 +958,15 @@ impl Database {
                 credentials_version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
-            }
-            .insert(tx)
-            .await?;
-        }
-        for (service_id, product, with_base) in &fulfilment.modules {
-            module::ActiveModel {
+            })
+            .into_query(),
+        );
+    }
+    if !fulfilment.modules.is_empty() {
+        let modules = fulfilment
+            .modules
+            .iter()
+            .map(|(service_id, product, with_base)| module::ActiveModel {
                 id: Set(Uuid::new_v4().to_string()),
                 service_id: Set(service_id.to_string()),
                 product_code: Set(product.clone()),
@@ -780,31 +975,38 @@ impl Database {
                 order_id: Set(id.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
-            }
-            .insert(tx)
-            .await?;
-        }
-        for (service_id, expires_on) in &fulfilment.extensions {
+            });
+        batch.insert(module::Entity::insert_many(modules).into_query());
+    }
+    // One update per service (a statement must not update a row twice).
+    let mut extensions = std::collections::BTreeMap::new();
+    for (service_id, expires_on) in &fulfilment.extensions {
+        let latest = extensions.entry(*service_id).or_insert(*expires_on);
+        *latest = Ord::max(*latest, *expires_on);
+    }
+    for (service_id, expires_on) in &extensions {
+        batch.update(
             service::Entity::update_many()
                 .col_expr(service::Column::ExpiresOn, Expr::value(*expires_on))
                 .col_expr(service::Column::UpdatedAt, Expr::value(now))
                 .filter(service::Column::Id.eq(service_id.to_string()))
                 .filter(service::Column::ExpiresOn.lt(*expires_on))
-                .exec(tx)
-                .await?;
-        }
-        addon_claim::Entity::delete_many()
-            .filter(addon_claim::Column::OrderId.eq(id.clone()))
-            .exec(tx)
-            .await?;
-        for email in &fulfilment.emails {
-            enqueue_email(tx, email).await?;
-        }
-        let done = load_order(tx, &id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
-        Ok(PaymentOutcome::Fulfilled(done))
+                .into_query(),
+        );
     }
+    // Claims exist for add-ons bought for owned services only.
+    if order.lines.iter().any(|l| l.target_service_id.is_some()) {
+        batch.delete(
+            addon_claim::Entity::delete_many()
+                .filter(addon_claim::Column::OrderId.eq(id.clone()))
+                .into_query(),
+        );
+    }
+    for email in &fulfilment.emails {
+        batch.insert(email_insert(email));
+    }
+    batch.run(tx, backend).await?;
+    Ok(())
 }
 
 /// Flags an unpaid order for an operator's review; it is not fulfilled.

@@ -19,10 +19,10 @@ use crate::entity::outbox_email;
 use crate::service::parse_id;
 use crate::{Backend, Database, StoreResult};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, LockBehavior, LockType, Order, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use std::fmt;
 use std::time::Duration;
@@ -121,6 +121,12 @@ fn to_email(row: outbox_email::Model) -> StoreResult<OutboxEmail> {
 /// (`&DatabaseTransaction`) so that the e-mail exists only if it commits.
 /// A duplicate id is [`crate::StoreError::Conflict`].
 pub async fn enqueue_email<C: ConnectionTrait>(conn: &C, email: &NewEmail) -> StoreResult<()> {
+    conn.execute(&email_insert(email)).await?;
+    Ok(())
+}
+
+/// The insert that queues `email`, due at once.
+pub(crate) fn email_insert(email: &NewEmail) -> InsertStatement {
     let now = Utc::now();
     let row = outbox_email::ActiveModel {
         id: Set(email.id.to_string()),
@@ -137,10 +143,7 @@ pub async fn enqueue_email<C: ConnectionTrait>(conn: &C, email: &NewEmail) -> St
         last_error: Set(None),
         order_id: Set(email.order_id.map(|id| id.to_string())),
     };
-    outbox_email::Entity::insert(row)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    outbox_email::Entity::insert(row).into_query()
 }
 
 /// Unsent, due, and not under a live lease at `now`.
@@ -182,51 +185,50 @@ impl Database {
         let until = now
             .checked_add_signed(lease)
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        // Most polls find nothing: they need not take the write lock.
-        let due = outbox_email::Entity::find()
-            .select_only()
-            .column(outbox_email::Column::Id)
-            .filter(claimable(now))
-            .limit(1)
-            .into_tuple::<String>()
-            .one(self.conn())
-            .await?;
-        if due.is_none() {
-            return Ok(Vec::new());
+        if self.backend() == Backend::Sqlite {
+            // Most polls find nothing: on SQLite a read needs no write lock,
+            // while the claim's UPDATE would take it even to change nothing.
+            let due = outbox_email::Entity::find()
+                .select_only()
+                .column(outbox_email::Column::Id)
+                .filter(claimable(now))
+                .limit(1)
+                .into_tuple::<String>()
+                .one(self.conn())
+                .await?;
+            if due.is_none() {
+                return Ok(Vec::new());
+            }
         }
-        let tx = self.begin_write().await?;
-        let mut select = outbox_email::Entity::find()
-            .filter(claimable(now))
-            .order_by_asc(outbox_email::Column::NextAttemptAt)
-            .order_by_asc(outbox_email::Column::Id)
+        // One statement: lease the oldest due rows and return them. On
+        // PostgreSQL rows another claimer holds are skipped, not waited
+        // for, and a row it has just leased no longer matches once re-read;
+        // on SQLite the statement runs alone under the write lock.
+        let mut due = Query::select();
+        due.column(outbox_email::Column::Id)
+            .from(outbox_email::Entity)
+            .cond_where(claimable(now))
+            .order_by(outbox_email::Column::NextAttemptAt, Order::Asc)
+            .order_by(outbox_email::Column::Id, Order::Asc)
             .limit(limit);
         if self.backend() == Backend::Postgres {
-            // Rows another claimer holds are skipped, not waited for; a row
-            // it has just leased no longer matches once it commits.
-            select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let rows = select.all(&tx).await?;
-        if rows.is_empty() {
-            tx.rollback().await?;
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-        outbox_email::Entity::update_many()
-            .col_expr(outbox_email::Column::ClaimedUntil, Expr::value(until))
-            .col_expr(outbox_email::Column::ClaimedBy, Expr::value(worker))
-            .filter(outbox_email::Column::Id.is_in(ids))
-            .exec(&tx)
-            .await?;
-        tx.commit().await?;
-        rows.into_iter()
-            .map(|row| {
-                to_email(outbox_email::Model {
-                    claimed_until: Some(until),
-                    claimed_by: Some(worker.to_owned()),
-                    ..row
-                })
-            })
-            .collect()
+        let mut claim = Query::update();
+        claim
+            .table(outbox_email::Entity)
+            .value(outbox_email::Column::ClaimedUntil, until)
+            .value(outbox_email::Column::ClaimedBy, worker)
+            .and_where(outbox_email::Column::Id.in_subquery(due))
+            .returning_all();
+        let rows = self.conn().query_all(&claim).await?;
+        let mut emails = rows
+            .iter()
+            .map(|row| outbox_email::Model::from_query_result(row, "").map_err(Into::into))
+            .map(|model| model.and_then(to_email))
+            .collect::<StoreResult<Vec<_>>>()?;
+        emails.sort_by_key(|e| (e.next_attempt_at, e.id));
+        Ok(emails)
     }
 
     /// Marks a delivered e-mail sent at `now`, replaces its body with

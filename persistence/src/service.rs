@@ -94,4 +94,25 @@ impl Database {
             .map(to_record)
             .collect()
     }
+
+    /// Those of `ids` that belong to the customer.
+    pub async fn services_of_customer_among(
+        &self,
+        customer_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<ServiceRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        service::Entity::find()
+            .filter(service::Column::CustomerId.eq(customer_id.to_string()))
+            .filter(service::Column::Id.is_in(ids.iter().map(ToString::to_string)))
+            .order_by_asc(service::Column::CreatedAt)
+            .order_by_asc(service::Column::Id)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
 }

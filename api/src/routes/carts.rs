@@ -550,6 +550,10 @@ fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
         CartChangeError::LineNotFound => {
             ApiError::not_found("cart_item_not_found", "no such item in this cart")
         }
+        CartChangeError::Busy => ApiError::conflict(
+            "cart_busy",
+            "the cart kept changing while the item was added; retry",
+        ),
         CartChangeError::Store(error) => ApiError::internal(error),
     }
 }
@@ -575,7 +579,7 @@ fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
         (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The cart is checked out (`cart_not_open`) or full (`cart_full`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The cart is checked out (`cart_not_open`), full (`cart_full`), or changed by concurrent removals and additions too often to add to (`cart_busy`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown product; years or quantity above the catalog's bounds", body = Problem, content_type = "application/problem+json"),
@@ -592,10 +596,11 @@ pub async fn add_item(
 ) -> Result<HttpResponse, ApiError> {
     let cart = authorized_cart(&db, &req, *id).await?;
     let line = checked_line(body.0, &view)?;
+    let cart_id = cart.id;
     let cart = db
-        .add_cart_line(cart.id, &line, limits.max_cart_items)
+        .add_cart_line(cart, &line, limits.max_cart_items)
         .await
-        .map_err(|e| change_error(e, cart.id))?;
+        .map_err(|e| change_error(e, cart_id))?;
     tracing::info!(cart_id = %cart.id, item_id = %line.id, product = %line.product_code, "cart item added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/carts/{}", cart.id)))

@@ -6,7 +6,7 @@ use crate::idempotency;
 use crate::json::{Json, Validate};
 use crate::money::cents_text;
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::purchase::{OrderRequest, place_order};
+use crate::purchase::{CART_CHANGED, OrderRequest, place_order};
 use crate::routes::carts::CART_TOKEN;
 use crate::routes::carts::TotalsDto;
 use crate::routes::catalog::CatalogView;
@@ -273,7 +273,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
         (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not this customer's cart, or a token of another audience", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already checked out, an add-on pending elsewhere, or the key in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already checked out (`cart_not_open`), an add-on pending elsewhere (`addon_already_pending`), the cart kept changing during the checkout (`cart_changed`), or the key in flight", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, `cart_not_eligible` (with `violations`), `cart_empty`, `holder_required`, or the key reused with another body", body = Problem, content_type = "application/problem+json"),
     )
@@ -295,72 +295,87 @@ pub async fn checkout(
     let cart_id = *id;
     let request = body.0;
     idempotency::run_once(&db, &scope, &key, &fingerprint, || async {
-        let cart = db
-            .find_cart(cart_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {cart_id}")))?;
-        match cart.customer_id {
-            Some(owner) if owner == auth.customer_id => {}
-            Some(_) => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "cart_not_yours",
-                    "this cart belongs to another customer",
-                ));
-            }
-            None => {
-                let token = req
-                    .headers()
-                    .get(CART_TOKEN)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                if !crate::routes::carts::token_opens(&cart, token) {
+        // An item added or removed while the order is placed makes the
+        // placing fail unwritten; the cart is read and priced again.
+        let mut attempt = 1;
+        loop {
+            let cart = db.find_cart(cart_id).await?.ok_or_else(|| {
+                ApiError::not_found("cart_not_found", format!("no cart {cart_id}"))
+            })?;
+            match cart.customer_id {
+                Some(owner) if owner == auth.customer_id => {}
+                Some(_) => {
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
-                        "cart_token_invalid",
-                        "send the cart's X-Cart-Token to claim an anonymous cart",
+                        "cart_not_yours",
+                        "this cart belongs to another customer",
                     ));
                 }
+                None => {
+                    let token = req
+                        .headers()
+                        .get(CART_TOKEN)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    if !crate::routes::carts::token_opens(&cart, token) {
+                        return Err(ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            "cart_token_invalid",
+                            "send the cart's X-Cart-Token to claim an anonymous cart",
+                        ));
+                    }
+                }
+            }
+            let holder_dto = match &request.holder {
+                Some(holder) => holder.clone(),
+                None => {
+                    let customer = db.find_customer(auth.customer_id).await?.ok_or_else(|| {
+                        ApiError::unauthorized("invalid_token", "the account no longer exists")
+                    })?;
+                    crate::routes::identity::holder_dto(&customer.holder)
+                }
+            };
+            let holder = holder_dto.parse("/holder").map_err(|errors| {
+                if request.holder.is_none() {
+                    ApiError::field(
+                        "/holder",
+                        "holder_required",
+                        "the account has no valid holder; send one",
+                    )
+                } else {
+                    ApiError::validation(errors)
+                }
+            })?;
+            let placed = place_order(
+                &db,
+                &view,
+                &settings,
+                OrderRequest {
+                    customer_id: auth.customer_id,
+                    cart_id: Some(cart.id),
+                    channel: cart.channel.as_str(),
+                    lines: &cart.lines,
+                    holder: &holder,
+                    holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
+                    activation_email: request.activation_email.trim(),
+                    payment_method: request.payment_method.as_str(),
+                },
+            )
+            .await;
+            match placed {
+                Ok(order) => return Ok((StatusCode::CREATED, order_dto(&order, &settings))),
+                Err(error) if error.code() == CART_CHANGED && attempt < CHECKOUT_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
             }
         }
-        let customer = db.find_customer(auth.customer_id).await?.ok_or_else(|| {
-            ApiError::unauthorized("invalid_token", "the account no longer exists")
-        })?;
-        let holder_dto = match &request.holder {
-            Some(holder) => holder.clone(),
-            None => crate::routes::identity::holder_dto(&customer.holder),
-        };
-        let holder = holder_dto.parse("/holder").map_err(|errors| {
-            if request.holder.is_none() {
-                ApiError::field(
-                    "/holder",
-                    "holder_required",
-                    "the account has no valid holder; send one",
-                )
-            } else {
-                ApiError::validation(errors)
-            }
-        })?;
-        let order = place_order(
-            &db,
-            &view,
-            &settings,
-            OrderRequest {
-                customer_id: auth.customer_id,
-                cart_id: Some(cart.id),
-                channel: cart.channel.as_str(),
-                lines: &cart.lines,
-                holder: &holder,
-                holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
-                activation_email: request.activation_email.trim(),
-                payment_method: request.payment_method.as_str(),
-            },
-        )
-        .await?;
-        Ok((StatusCode::CREATED, order_dto(&order, &settings)))
     })
     .await
 }
+
+/// How many times a checkout reads the cart again when it changed under it.
+const CHECKOUT_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -17,6 +17,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::cart::Entity",
+        from = "Column::CartId",
+        to = "super::cart::Column::Id"
+    )]
+    Cart,
+}
+
+impl Related<super::cart::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Cart.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -32,6 +32,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::order_line::Entity")]
+    Lines,
+}
+
+impl Related<super::order_line::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Lines.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -2284,3 +2284,53 @@ both_databases!(
         );
     }
 );
+
+both_databases!(
+    items_added_while_the_cart_is_checked_out_are_in_the_order_or_refused,
+    |app| async move {
+        let customer = customer(app, &partita_iva("0743110157")).await;
+        let addons = ["incassi-pagamenti", "documenti", "spazio-1gb"];
+        for round in 0..5 {
+            let cart = app.create_cart("web").await;
+            let (_, fe) = add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
+            let body = checkout_request("card", &customer.activation_email());
+            let key = new_key();
+            let items: Vec<Value> = addons
+                .iter()
+                .map(|code| json!({"product_code": code, "base_item_id": fe}))
+                .collect();
+            let additions = join_all(items.iter().map(|item| app.add_item(&cart, item)));
+            let (replies, order) = tokio::join!(
+                additions,
+                check_out(app, &customer.token, &cart, &key, &body)
+            );
+            assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+            let ordered: BTreeSet<String> = order.body["lines"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no lines: {}", order.text))
+                .iter()
+                .filter_map(|line| line["item_id"].as_str().map(str::to_owned))
+                .collect();
+            let mut expected = BTreeSet::from([fe.clone()]);
+            for reply in &replies {
+                match reply.status {
+                    // Added before the checkout took the cart: in the order.
+                    StatusCode::CREATED => {
+                        let own = reply.body["items"]
+                            .as_array()
+                            .and_then(|items| items.last())
+                            .and_then(|item| item["id"].as_str())
+                            .unwrap_or_else(|| panic!("no item: {}", reply.text));
+                        expected.insert(own.to_owned());
+                    }
+                    // Too late: refused, not silently dropped.
+                    StatusCode::CONFLICT => {
+                        assert_eq!(reply.body["code"], "cart_not_open", "{}", reply.text)
+                    }
+                    other => panic!("round {round}: addition got {other}: {}", reply.text),
+                }
+            }
+            assert_eq!(ordered, expected, "round {round}: {}", order.text);
+        }
+    }
+);
