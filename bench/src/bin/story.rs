@@ -1,16 +1,21 @@
 //! The purchase story benchmark (issue 4): cart, two items (FE + Incassi e
 //! pagamenti), checkout, signed payment webhook, fulfilment — at
-//! concurrency 16, on SQLite and on PostgreSQL. Prints stories/s, p50/p99,
-//! SQL round trips per story on PostgreSQL (counted by a wire-protocol
-//! proxy between the server and PostgreSQL: every Sync or simple Query
-//! message is one round trip, BEGIN and COMMIT included), and the peak
-//! memory of this process (server and load generator share it).
+//! concurrency 16, on SQLite and on PostgreSQL.
+//!
+//! The server is the real `attiva` binary, started as its own process (as
+//! in production, logging at `info` to a discarded stdout), so its peak
+//! memory (VmHWM) is its own. The load generator runs here, on the same
+//! 2-core machine. Prints, per database: stories/s, p50/p99, the server's
+//! peak memory; on PostgreSQL also the SQL round trips per story, counted
+//! by a wire-protocol proxy between the server and PostgreSQL (every Sync
+//! or simple Query message is one round trip, BEGIN and COMMIT included),
+//! first step by step for one story, then over a timed run with the same
+//! concurrency. The timed run that gives stories/s and p99 talks to
+//! PostgreSQL directly, so the proxy's CPU does not count against it.
 //!
 //! `cargo run --release -p bench --bin story` (env: BENCH_SECONDS,
-//! BENCH_STORY_CONCURRENCY).
+//! BENCH_STORY_CONCURRENCY). It builds the `attiva` binary first.
 
-use api::Application;
-use api::settings::Settings;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,8 +38,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// Peak resident memory of process `pid` (VmHWM), MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
@@ -71,9 +77,34 @@ fn partita_iva(n: u64) -> String {
     )
 }
 
-/// Counts PostgreSQL round trips: frontend `Q` (simple query) and `S`
-/// (sync, ending an extended-protocol exchange) messages.
-async fn proxy(upstream: String, counter: Arc<AtomicU64>) -> anyhow::Result<u16> {
+/// Round trips seen by the proxy.
+#[derive(Default)]
+struct Trips {
+    /// A simple `Q`uery, or a `S`ync ending an extended-protocol exchange
+    /// (Parse/Bind/Execute...): SQL sent and answered, BEGIN and COMMIT
+    /// included.
+    sql: AtomicU64,
+    /// A `S`ync with nothing before it: sqlx's pool pings every connection
+    /// it gets back (`PoolConnection` release), which cannot be turned off.
+    pings: AtomicU64,
+}
+
+impl Trips {
+    fn read(&self) -> (u64, u64) {
+        (
+            self.sql.load(Ordering::SeqCst),
+            self.pings.load(Ordering::SeqCst),
+        )
+    }
+
+    fn reset(&self) {
+        self.sql.store(0, Ordering::SeqCst);
+        self.pings.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Counts PostgreSQL round trips (see [`Trips`]) on the frontend stream.
+async fn proxy(upstream: String, counter: Arc<Trips>) -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     tokio::spawn(async move {
@@ -92,6 +123,7 @@ async fn proxy(upstream: String, counter: Arc<AtomicU64>) -> anyhow::Result<u16>
                 // Frontend stream: the startup message has no type byte.
                 let mut buffer = Vec::new();
                 let mut started = false;
+                let mut exchange_open = false;
                 let mut chunk = vec![0u8; 64 * 1024];
                 while let Ok(n) = client_read.read(&mut chunk).await {
                     if n == 0 || server_write.write_all(&chunk[..n]).await.is_err() {
@@ -114,8 +146,25 @@ async fn proxy(upstream: String, counter: Arc<AtomicU64>) -> anyhow::Result<u16>
                         if buffer.len() < total {
                             break;
                         }
-                        if started && matches!(buffer[0], b'Q' | b'S') {
-                            counter.fetch_add(1, Ordering::Relaxed);
+                        if started {
+                            match buffer[0] {
+                                b'Q' => {
+                                    counter.sql.fetch_add(1, Ordering::Relaxed);
+                                }
+                                b'S' if exchange_open => {
+                                    counter.sql.fetch_add(1, Ordering::Relaxed);
+                                    exchange_open = false;
+                                }
+                                b'S' => {
+                                    counter.pings.fetch_add(1, Ordering::Relaxed);
+                                }
+                                _ => exchange_open = true,
+                            }
+                        }
+                        if started && std::env::var_os("BENCH_PRINT_SQL").is_some() {
+                            let text = String::from_utf8_lossy(&buffer[5..total]);
+                            let text: String = text.chars().take(400).collect();
+                            eprintln!("{} {}", buffer[0] as char, text.replace('\0', " "));
                         }
                         // SSLRequest/startup: the next message is the real start.
                         let code = if started {
@@ -136,54 +185,80 @@ async fn proxy(upstream: String, counter: Arc<AtomicU64>) -> anyhow::Result<u16>
     Ok(port)
 }
 
-struct Outcome {
-    stories: Vec<Duration>,
-    errors: u64,
-    elapsed: Duration,
-    /// PostgreSQL round trips during the measured window.
-    round_trips: Option<u64>,
+/// The `attiva` server as its own process.
+struct Server {
+    child: std::process::Child,
+    base: String,
 }
 
-async fn run(
-    database_url: &str,
-    seconds: u64,
-    concurrency: usize,
-    seed: u64,
-    trips: Option<&AtomicU64>,
-) -> anyhow::Result<Outcome> {
-    let dir = tempfile::tempdir()?;
-    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog/catalog.toml");
-    let mail = dir.path().join("mail").display().to_string();
-    let pairs = [
-        ("ATTIVA_BIND", "127.0.0.1:0"),
-        ("DATABASE_URL", database_url),
-        ("ATTIVA_CATALOG", catalog),
-        ("ATTIVA_WORKERS", "2"),
-        ("ATTIVA_DB_MAX_CONNECTIONS", "16"),
-        ("ATTIVA_MAIL_DIR", mail.as_str()),
-    ];
-    let settings = Settings::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    })?;
-    let app = Application::build(&settings).await?;
-    let base = format!("http://{}", app.address());
-    let handle = app.handle();
-    let server = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
+impl Server {
+    async fn start(database_url: &str, mail_dir: &std::path::Path) -> anyhow::Result<Server> {
+        let binary = std::env::current_exe()?.with_file_name("attiva");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog/catalog.toml");
+        let child = std::process::Command::new(&binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("ATTIVA_BIND", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", database_url)
+            .env("ATTIVA_CATALOG", catalog)
+            .env("ATTIVA_WORKERS", "2")
+            // Fixed, so a token from one run works on the next server.
+            .env(
+                "ATTIVA_JWT_SECRET",
+                "bench-only-jwt-secret-0123456789abcdef",
+            )
+            .env("ATTIVA_MAIL_DIR", mail_dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting {}: {e}", binary.display()))?;
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = client
+                .get(format!("{}/health/ready", server.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return Ok(server);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the server did not get ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn peak_mib(&self) -> f64 {
+        peak_rss_mib(self.child.id())
+    }
+
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn holder(piva: &str) -> Value {
+    json!({"kind": "persona_giuridica", "denominazione": "Bench S.r.l.", "codice_fiscale": piva, "partita_iva": piva,
+        "address": {"indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121", "comune": "Milano", "provincia": "MI", "nazione": "IT"}})
+}
+
+/// Signs up and logs in the buying customer; returns the access token.
+async fn customer(client: &reqwest::Client, base: &str, seed: u64) -> anyhow::Result<String> {
     let password = "tramonto-sul-lago-di-como-42";
-    let holder = |piva: &str| {
-        json!({"kind": "persona_giuridica", "denominazione": "Bench S.r.l.", "codice_fiscale": piva, "partita_iva": piva,
-            "address": {"indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121", "comune": "Milano", "provincia": "MI", "nazione": "IT"}})
-    };
-    let account = partita_iva(seed);
     let signup = client
         .post(format!("{base}/v1/customers"))
-        .json(&json!({"email": "story@example.com", "password": password, "holder": holder(&account)}))
+        .json(&json!({"email": "story@example.com", "password": password, "holder": holder(&partita_iva(seed))}))
         .send()
         .await?;
     anyhow::ensure!(
@@ -198,23 +273,134 @@ async fn run(
         .await?
         .json()
         .await?;
-    let token = login["access_token"]
+    Ok(login["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// One purchase story; `step` is called after each request with its name.
+async fn story(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    piva: &str,
+    mut step: impl FnMut(&'static str),
+) -> anyhow::Result<()> {
+    let cart: Value = client
+        .post(format!("{base}/v1/carts"))
+        .json(&json!({"channel": "web"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    step("create cart");
+    let (id, cart_token) = (
+        cart["id"].as_str().unwrap_or_default(),
+        cart["token"].as_str().unwrap_or_default(),
+    );
+    let items = format!("{base}/v1/carts/{id}/items");
+    let with_fe: Value = client
+        .post(&items)
+        .header("x-cart-token", cart_token)
+        .json(&json!({"product_code": "fe", "years": 1}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    step("add fe");
+    let fe = with_fe["items"][0]["id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let next = Arc::new(AtomicU64::new(seed + 1));
-    // Count the stories only, not start-up (migrations), sign-up and login.
-    if let Some(trips) = trips {
-        trips.store(0, Ordering::Relaxed);
-    }
+    let added = client
+        .post(&items)
+        .header("x-cart-token", cart_token)
+        .json(&json!({"product_code": "incassi-pagamenti", "base_item_id": fe}))
+        .send()
+        .await?;
+    anyhow::ensure!(added.status().as_u16() == 201, "add: {}", added.status());
+    step("add incassi-pagamenti");
+    let order = client
+        .post(format!("{base}/v1/carts/{id}/checkout"))
+        .bearer_auth(token)
+        .header("x-cart-token", cart_token)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"payment_method": "card", "accept_terms": true, "activation_email": "amm@example.com", "holder": holder(piva)}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        order.status().as_u16() == 201,
+        "checkout: {}",
+        order.status()
+    );
+    let order: Value = order.json().await?;
+    step("checkout");
+    let body = serde_json::to_vec(
+        &json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "type": "payment.succeeded",
+        "order_number": order["number"], "amount": order["totals"]["total"], "currency": "EUR", "provider_payment_id": "pi_bench"}),
+    )?;
+    let signature = api::routes::payments::sign("dev-webhook-secret", unix_now(), &body);
+    let paid: Value = client
+        .post(format!("{base}/v1/payments/webhook"))
+        .header("payment-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    anyhow::ensure!(paid["outcome"] == "fulfilled", "webhook: {paid}");
+    step("webhook + fulfilment");
+    Ok(())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `.eml` files written so far.
+fn mails(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+            .count()
+    })
+}
+
+struct Outcome {
+    stories: Vec<Duration>,
+    errors: u64,
+    elapsed: Duration,
+    /// Activation emails delivered by the end of the run (and a grace
+    /// period): delivery is part of the work the server keeps up with.
+    delivered: usize,
+}
+
+/// Runs stories at `concurrency` for `seconds`.
+async fn timed(
+    base: &str,
+    token: &str,
+    mail_dir: &std::path::Path,
+    seconds: u64,
+    concurrency: usize,
+    next: Arc<AtomicU64>,
+) -> anyhow::Result<Outcome> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let before = mails(mail_dir);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut workers = Vec::new();
     for _ in 0..concurrency {
         let (client, base, token, next) = (
             client.clone(),
-            base.clone(),
-            token.clone(),
+            base.to_owned(),
+            token.to_owned(),
             Arc::clone(&next),
         );
         workers.push(tokio::spawn(async move {
@@ -222,34 +408,14 @@ async fn run(
             while Instant::now() < deadline {
                 let t0 = Instant::now();
                 let piva = partita_iva(next.fetch_add(1, Ordering::Relaxed));
-                let result: anyhow::Result<()> = async {
-                    let cart: Value = client.post(format!("{base}/v1/carts")).json(&json!({"channel": "web"})).send().await?.json().await?;
-                    let (id, cart_token) = (cart["id"].as_str().unwrap_or_default(), cart["token"].as_str().unwrap_or_default());
-                    let items = format!("{base}/v1/carts/{id}/items");
-                    let with_fe: Value = client.post(&items).header("x-cart-token", cart_token).json(&json!({"product_code": "fe", "years": 1})).send().await?.json().await?;
-                    let fe = with_fe["items"][0]["id"].as_str().unwrap_or_default().to_owned();
-                    let added = client.post(&items).header("x-cart-token", cart_token)
-                        .json(&json!({"product_code": "incassi-pagamenti", "base_item_id": fe})).send().await?;
-                    anyhow::ensure!(added.status().as_u16() == 201, "add: {}", added.status());
-                    let order = client.post(format!("{base}/v1/carts/{id}/checkout"))
-                        .bearer_auth(&token).header("x-cart-token", cart_token).header("idempotency-key", uuid::Uuid::new_v4().to_string())
-                        .json(&json!({"payment_method": "card", "accept_terms": true, "activation_email": "amm@example.com", "holder": holder(&piva)}))
-                        .send().await?;
-                    anyhow::ensure!(order.status().as_u16() == 201, "checkout: {}", order.status());
-                    let order: Value = order.json().await?;
-                    let body = serde_json::to_vec(&json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "type": "payment.succeeded",
-                        "order_number": order["number"], "amount": order["totals"]["total"], "currency": "EUR", "provider_payment_id": "pi_bench"}))?;
-                    let now = chrono_now();
-                    let signature = api::routes::payments::sign("dev-webhook-secret", now, &body);
-                    let paid: Value = client.post(format!("{base}/v1/payments/webhook")).header("payment-signature", signature)
-                        .header("content-type", "application/json").body(body).send().await?.json().await?;
-                    anyhow::ensure!(paid["outcome"] == "fulfilled", "webhook: {paid}");
-                    Ok(())
-                }
-                .await;
-                match result {
+                match story(&client, &base, &token, &piva, |_| {}).await {
                     Ok(()) => stories.push(t0.elapsed()),
-                    Err(_) => errors += 1,
+                    Err(error) => {
+                        if errors == 0 {
+                            eprintln!("story failed: {error:#}");
+                        }
+                        errors += 1;
+                    }
                 }
             }
             (stories, errors)
@@ -263,51 +429,166 @@ async fn run(
         errors += failed;
     }
     let elapsed = started.elapsed();
-    let round_trips = trips.map(|t| t.load(Ordering::Relaxed));
     stories.sort();
-    handle.stop(true).await;
-    let _ = server.await;
+    // Let the outbox catch up (bounded), then count the emails out.
+    let expected = before + stories.len();
+    let grace = Instant::now() + Duration::from_secs(10);
+    while mails(mail_dir) < expected && Instant::now() < grace {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     Ok(Outcome {
         stories,
         errors,
         elapsed,
-        round_trips,
+        delivered: mails(mail_dir) - before,
     })
 }
 
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn report(name: &str, outcome: &Outcome) {
+fn report(name: &str, outcome: &Outcome, peak_mib: f64) {
     let count = outcome.stories.len();
-    let per_story = outcome
-        .round_trips
-        .map_or("n/a (in process)".to_owned(), |rt| {
-            format!("{:.1}", rt as f64 / count.max(1) as f64)
-        });
     println!(
-        "story {name:9} {:7.1} stories/s  p50 {:7.1} ms  p99 {:7.1} ms  errors {}  SQL round trips/story {per_story}",
+        "story {name:9} {:7.1} stories/s  p50 {:6.1} ms  p99 {:6.1} ms  errors {}  emails delivered {}/{count}  server peak memory {peak_mib:.1} MiB",
         count as f64 / outcome.elapsed.as_secs_f64(),
         percentile(&outcome.stories, 50.0),
         percentile(&outcome.stories, 99.0),
-        outcome.errors
+        outcome.errors,
+        outcome.delivered,
     );
+}
+
+/// Round trips of one story, step by step (after warm-up, so each
+/// connection has its statements prepared), and of its email's delivery.
+async fn trace(
+    base: &str,
+    token: &str,
+    mail_dir: &std::path::Path,
+    next: &AtomicU64,
+    trips: &Trips,
+) -> anyhow::Result<()> {
+    const WARM_UP: usize = 40;
+    let client = reqwest::Client::new();
+    let before_warm_up = mails(mail_dir);
+    for _ in 0..WARM_UP {
+        let piva = partita_iva(next.fetch_add(1, Ordering::Relaxed));
+        story(&client, base, token, &piva, |_| {}).await?;
+    }
+    // Wait for the warm-up's emails, so their delivery is not counted below.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mails(mail_dir) < before_warm_up + WARM_UP && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before_mail = mails(mail_dir);
+    let mut steps: Vec<(&str, (u64, u64))> = Vec::new();
+    let mut last = trips.read();
+    let piva = partita_iva(next.fetch_add(1, Ordering::Relaxed));
+    story(&client, base, token, &piva, |name| {
+        let now = trips.read();
+        steps.push((name, (now.0 - last.0, now.1 - last.1)));
+        last = now;
+    })
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mails(mail_dir) <= before_mail && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let now = trips.read();
+    steps.push((
+        "email delivery (background)",
+        (now.0 - last.0, now.1 - last.1),
+    ));
+    let sql: u64 = steps.iter().map(|(_, (n, _))| n).sum();
+    let pings: u64 = steps.iter().map(|(_, (_, p))| p).sum();
+    let listed: Vec<String> = steps
+        .iter()
+        .map(|(n, (c, p))| format!("{n} {c} (+{p})"))
+        .collect();
+    println!(
+        "SQL round trips of one story (postgres), (+pool pings): {} = {sql} (+{pings})",
+        listed.join(", ")
+    );
+    Ok(())
+}
+
+/// One database: the timed run, and on PostgreSQL the counted ones.
+async fn bench_database(
+    name: &str,
+    direct_url: &str,
+    counted_url: Option<(&str, &Trips)>,
+    seconds: u64,
+    concurrency: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let next = Arc::new(AtomicU64::new(seed + 1));
+    let dir = tempfile::tempdir()?;
+    let mail_dir = dir.path().join("mail");
+    let server = Server::start(direct_url, &mail_dir).await?;
+    let token = customer(&reqwest::Client::new(), &server.base, seed).await?;
+    let outcome = timed(
+        &server.base,
+        &token,
+        &mail_dir,
+        seconds,
+        concurrency,
+        Arc::clone(&next),
+    )
+    .await;
+    let peak = server.peak_mib();
+    server.stop();
+    report(name, &outcome?, peak);
+    let Some((url, trips)) = counted_url else {
+        return Ok(());
+    };
+    // The same database through the counting proxy: one story step by step,
+    // then a shorter run at the same concurrency.
+    let server = Server::start(url, &mail_dir).await?;
+    trace(&server.base, &token, &mail_dir, &next, trips).await?;
+    let counted_seconds = seconds.div_ceil(2).max(3);
+    trips.reset();
+    let counted = timed(
+        &server.base,
+        &token,
+        &mail_dir,
+        counted_seconds,
+        concurrency,
+        Arc::clone(&next),
+    )
+    .await?;
+    let (sql, pings) = trips.read();
+    server.stop();
+    let stories = counted.stories.len().max(1) as f64;
+    println!(
+        "SQL round trips at concurrency {concurrency} over {counted_seconds}s through the proxy: {:.1} per story, plus {:.1} pool pings ({} stories; email delivery and background jobs included)",
+        sql as f64 / stories,
+        pings as f64 / stories,
+        counted.stories.len(),
+    );
+    Ok(())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let seconds = env_number("BENCH_SECONDS", 10);
     let concurrency = env_number("BENCH_STORY_CONCURRENCY", 16) as usize;
+    if let Ok(cargo) = std::env::var("CARGO") {
+        let built = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "api",
+                "--bin",
+                "attiva",
+            ])
+            .status()?;
+        anyhow::ensure!(built.success(), "building the attiva binary failed");
+    }
     println!(
-        "== purchase story: cart + fe + incassi-pagamenti + checkout + signed webhook + fulfilment, concurrency {concurrency}, {seconds}s, 2 server workers"
+        "== purchase story: cart + fe + incassi-pagamenti + checkout + signed webhook + fulfilment, concurrency {concurrency}, {seconds}s, server: attiva process with 2 workers"
     );
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}/story.db?mode=rwc", dir.path().display());
-    let outcome = run(&sqlite, seconds, concurrency, 1_000_000, None).await?;
-    report("sqlite", &outcome);
+    bench_database("sqlite", &sqlite, None, seconds, concurrency, 1_000_000).await?;
 
     let admin = sea_orm::Database::connect("postgres://postgres@127.0.0.1:5432/postgres").await;
     match admin {
@@ -318,21 +599,26 @@ async fn main() -> anyhow::Result<()> {
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await?;
-            let counter = Arc::new(AtomicU64::new(0));
+            let counter = Arc::new(Trips::default());
             let port = proxy("127.0.0.1:5432".to_owned(), Arc::clone(&counter)).await?;
+            let direct = format!("postgres://postgres@127.0.0.1:5432/{name}");
             // Plain text, so the proxy can read the protocol.
-            let url = format!("postgres://postgres@127.0.0.1:{port}/{name}?sslmode=disable");
-            let outcome = run(&url, seconds, concurrency, 5_000_000, Some(&counter)).await;
+            let counted = format!("postgres://postgres@127.0.0.1:{port}/{name}?sslmode=disable");
+            let outcome = bench_database(
+                "postgres",
+                &direct,
+                Some((&counted, &counter)),
+                seconds,
+                concurrency,
+                5_000_000,
+            )
+            .await;
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                 .await;
-            report("postgres", &outcome?);
+            outcome?;
         }
     }
-    println!(
-        "peak memory (VmHWM, servers + load generator in one process): {:.1} MiB",
-        peak_rss_mib()
-    );
     println!(
         "targets (PostgreSQL): >= 150 stories/s, p99 <= 150 ms, <= 25 round trips/story, server memory < 100 MiB"
     );
