@@ -122,8 +122,8 @@ impl Settings {
         },
         Variable {
             name: "ATTIVA_DB_MAX_CONNECTIONS",
-            default: "16",
-            meaning: "size of the database connection pool",
+            default: "16 (PostgreSQL), 1 (SQLite)",
+            meaning: "size of the database connection pool; SQLite writes one at a time anyway, and one connection queues them fairly instead of in SQLite's busy-wait",
         },
         Variable {
             name: "ATTIVA_DB_BUSY_TIMEOUT_MS",
@@ -329,8 +329,12 @@ impl Settings {
                 "expected a sqlite:// or postgres:// URL",
             ));
         }
-        let (max_connections, _) = get("ATTIVA_DB_MAX_CONNECTIONS");
-        let database_max_connections: u32 = number("ATTIVA_DB_MAX_CONNECTIONS", &max_connections)?;
+        let (max_connections, set) = get("ATTIVA_DB_MAX_CONNECTIONS");
+        let database_max_connections: u32 = match (set, database_url.starts_with("sqlite:")) {
+            (true, _) => number("ATTIVA_DB_MAX_CONNECTIONS", &max_connections)?,
+            (false, true) => 1,
+            (false, false) => 16,
+        };
         if database_max_connections == 0 {
             return Err(bad(
                 "ATTIVA_DB_MAX_CONNECTIONS",
@@ -555,6 +559,25 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_pool_defaults_to_one_connection_on_sqlite_and_sixteen_on_postgres() {
+        let pool = |pairs: &[(&str, &str)]| {
+            with(pairs)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .database_max_connections
+        };
+        assert_eq!(pool(&[]), 1);
+        assert_eq!(pool(&[("DATABASE_URL", "postgres://u@h/db")]), 16);
+        assert_eq!(pool(&[("ATTIVA_DB_MAX_CONNECTIONS", "4")]), 4);
+        assert_eq!(
+            pool(&[
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("ATTIVA_DB_MAX_CONNECTIONS", "40")
+            ]),
+            40
+        );
     }
 
     #[test]

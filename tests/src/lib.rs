@@ -140,9 +140,13 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("DATABASE_URL".into(), database_url.into()),
         ("ATTIVA_CATALOG".into(), catalog),
         ("ATTIVA_WORKERS".into(), "2".into()),
-        ("ATTIVA_DB_MAX_CONNECTIONS".into(), "5".into()),
         ("ATTIVA_SHUTDOWN_TIMEOUT_SECS".into(), "1".into()),
     ];
+    // SQLite runs on its default pool (one connection), as deployed;
+    // PostgreSQL on a small one, as every test has its own database.
+    if !database_url.starts_with("sqlite:") {
+        pairs.push(("ATTIVA_DB_MAX_CONNECTIONS".into(), "5".into()));
+    }
     for (k, v) in extra {
         pairs.retain(|(name, _)| name != k);
         pairs.push(((*k).into(), (*v).into()));

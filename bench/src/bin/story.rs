@@ -14,7 +14,9 @@
 //! PostgreSQL directly, so the proxy's CPU does not count against it.
 //!
 //! `cargo run --release -p bench --bin story` (env: BENCH_SECONDS,
-//! BENCH_STORY_CONCURRENCY). It builds the `attiva` binary first.
+//! BENCH_STORY_CONCURRENCY, BENCH_DB_CONNECTIONS to override the server's
+//! pool size, BENCH_PRINT_SQL=1 to print every message sent to
+//! PostgreSQL). It builds the `attiva` binary first.
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -198,9 +200,16 @@ impl Server {
             .local_addr()?
             .port();
         let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog/catalog.toml");
-        let child = std::process::Command::new(&binary)
+        // Only what is set here: nothing from the caller's environment.
+        let mut command = std::process::Command::new(&binary);
+        command
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        // The server's own pool size unless BENCH_DB_CONNECTIONS says.
+        if let Ok(connections) = std::env::var("BENCH_DB_CONNECTIONS") {
+            command.env("ATTIVA_DB_MAX_CONNECTIONS", connections);
+        }
+        let child = command
             .env("ATTIVA_BIND", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
             .env("ATTIVA_CATALOG", catalog)
