@@ -14,8 +14,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::{ModuleState, ServiceStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    NotSet, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -714,21 +714,10 @@ impl Database {
             return Ok(None);
         }
         if let Some(event_id) = &input.event_id {
-            let recorded = payment_event::Entity::insert(payment_event::ActiveModel {
-                event_id: Set(event_id.clone()),
-                order_number: Set(order.number.clone()),
-                event_type: Set(input.event_type.clone()),
-                outcome: Set("fulfilled".to_owned()),
-                received_at: Set(now),
-            })
-            .exec_without_returning(&tx)
-            .await
-            .map_err(StoreError::from);
-            match recorded {
-                Ok(_) => {}
+            let event_type = input.event_type.as_str();
+            if !record_event(&tx, event_id, &order.number, event_type, "fulfilled").await? {
                 // Seen before: the transaction is dropped, nothing changes.
-                Err(StoreError::Conflict(_)) => return Ok(Some(PaymentOutcome::DuplicateEvent)),
-                Err(error) => return Err(error),
+                return Ok(Some(PaymentOutcome::DuplicateEvent));
             }
         }
         match write_fulfilment(&tx, self.backend(), order, input, fulfilment, now).await {
@@ -763,20 +752,9 @@ impl Database {
             return Ok(PaymentOutcome::NotFound);
         };
         if let Some(event_id) = &input.event_id {
-            let inserted = payment_event::ActiveModel {
-                event_id: Set(event_id.clone()),
-                order_number: Set(current.number.clone()),
-                event_type: Set(input.event_type.clone()),
-                outcome: Set("received".to_owned()),
-                received_at: Set(now),
-            }
-            .insert(&tx)
-            .await
-            .map_err(StoreError::from);
-            match inserted {
-                Ok(_) => {}
-                Err(StoreError::Conflict(_)) => return Ok(PaymentOutcome::DuplicateEvent),
-                Err(error) => return Err(error),
+            let event_type = input.event_type.as_str();
+            if !record_event(&tx, event_id, &current.number, event_type, "received").await? {
+                return Ok(PaymentOutcome::DuplicateEvent);
             }
         }
         let outcome = self
@@ -808,21 +786,7 @@ impl Database {
         order_number: &str,
         event_type: &str,
     ) -> StoreResult<bool> {
-        let inserted = payment_event::ActiveModel {
-            event_id: Set(event_id.to_owned()),
-            order_number: Set(order_number.to_owned()),
-            event_type: Set(event_type.to_owned()),
-            outcome: Set("recorded".to_owned()),
-            received_at: Set(Utc::now()),
-        }
-        .insert(self.conn())
-        .await
-        .map_err(StoreError::from);
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(error) => Err(error),
-        }
+        record_event(self.conn(), event_id, order_number, event_type, "recorded").await
     }
 
     async fn apply_payment(
@@ -1007,6 +971,33 @@ async fn write_fulfilment(
     }
     batch.run(tx, backend).await?;
     Ok(())
+}
+
+/// Records a provider event with its outcome; false when its id was seen
+/// before (a unique violation: on PostgreSQL the transaction, if any, can
+/// then only be rolled back).
+async fn record_event<C: ConnectionTrait>(
+    conn: &C,
+    event_id: &str,
+    order_number: &str,
+    event_type: &str,
+    outcome: &str,
+) -> StoreResult<bool> {
+    let inserted = payment_event::Entity::insert(payment_event::ActiveModel {
+        event_id: Set(event_id.to_owned()),
+        order_number: Set(order_number.to_owned()),
+        event_type: Set(event_type.to_owned()),
+        outcome: Set(outcome.to_owned()),
+        received_at: Set(Utc::now()),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map_err(StoreError::from);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// Flags an unpaid order for an operator's review; it is not fulfilled.

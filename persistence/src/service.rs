@@ -4,7 +4,10 @@ use crate::entity::service;
 use crate::{Database, StoreError, StoreResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::ServiceStatus;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::IntoCondition;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,18 +87,11 @@ impl Database {
 
     /// The customer's services, oldest first.
     pub async fn services_of_customer(&self, customer_id: Uuid) -> StoreResult<Vec<ServiceRecord>> {
-        service::Entity::find()
-            .filter(service::Column::CustomerId.eq(customer_id.to_string()))
-            .order_by_asc(service::Column::CreatedAt)
-            .order_by_asc(service::Column::Id)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(to_record)
-            .collect()
+        self.services_where(service::Column::CustomerId.eq(customer_id.to_string()))
+            .await
     }
 
-    /// Those of `ids` that belong to the customer.
+    /// Those of `ids` that belong to the customer, oldest first.
     pub async fn services_of_customer_among(
         &self,
         customer_id: Uuid,
@@ -104,9 +100,20 @@ impl Database {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        self.services_where(
+            Condition::all()
+                .add(service::Column::CustomerId.eq(customer_id.to_string()))
+                .add(service::Column::Id.is_in(ids.iter().map(ToString::to_string))),
+        )
+        .await
+    }
+
+    async fn services_where(
+        &self,
+        condition: impl IntoCondition,
+    ) -> StoreResult<Vec<ServiceRecord>> {
         service::Entity::find()
-            .filter(service::Column::CustomerId.eq(customer_id.to_string()))
-            .filter(service::Column::Id.is_in(ids.iter().map(ToString::to_string)))
+            .filter(condition)
             .order_by_asc(service::Column::CreatedAt)
             .order_by_asc(service::Column::Id)
             .all(self.conn())
