@@ -12,6 +12,7 @@ use crate::routes::carts::TotalsDto;
 use crate::routes::catalog::CatalogView;
 use crate::routes::identity::{HolderDto, email_error};
 use crate::settings::OrderSettings;
+use crate::state::Limits;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -273,7 +274,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
         (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not this customer's cart, or a token of another audience", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already checked out (`cart_not_open`), an add-on pending elsewhere (`addon_already_pending`), the cart kept changing during the checkout (`cart_changed`), or the key in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already checked out (`cart_not_open`), an add-on pending elsewhere (`addon_already_pending`), the cart kept changing during the checkout (`cart_changed`: added to and removed from without end), or the key in flight", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, `cart_not_eligible` (with `violations`), `cart_empty`, `holder_required`, or the key reused with another body", body = Problem, content_type = "application/problem+json"),
     )
@@ -286,6 +287,7 @@ pub async fn checkout(
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
     settings: web::Data<OrderSettings>,
+    limits: web::Data<Limits>,
     auth: CustomerAuth,
     body: Json<CheckoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -296,8 +298,11 @@ pub async fn checkout(
     let request = body.0;
     idempotency::run_once(&db, &scope, &key, &fingerprint, || async {
         // An item added or removed while the order is placed makes the
-        // placing fail unwritten; the cart is read and priced again.
-        let mut attempt = 1;
+        // placing fail unwritten; the cart is read and priced again. Each
+        // retry follows a change of the cart, and a cart takes at most
+        // `max_cart_items` additions: only a client adding and removing
+        // without end gets 409 `cart_changed`.
+        let mut attempt: usize = 1;
         loop {
             let cart = db.find_cart(cart_id).await?.ok_or_else(|| {
                 ApiError::not_found("cart_not_found", format!("no cart {cart_id}"))
@@ -364,7 +369,7 @@ pub async fn checkout(
             .await;
             match placed {
                 Ok(order) => return Ok((StatusCode::CREATED, order_dto(&order, &settings))),
-                Err(error) if error.code() == CART_CHANGED && attempt < CHECKOUT_ATTEMPTS => {
+                Err(error) if error.code() == CART_CHANGED && attempt <= limits.max_cart_items => {
                     attempt += 1;
                 }
                 Err(error) => return Err(error),
@@ -373,9 +378,6 @@ pub async fn checkout(
     })
     .await
 }
-
-/// How many times a checkout reads the cart again when it changed under it.
-const CHECKOUT_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
