@@ -1,7 +1,8 @@
 //! `Idempotency-Key` on POSTs that create or pay something (api.md): the
 //! first response is stored and replayed for 24 h; the same key with a
 //! different body → 422; while the first request runs, a repeat waits for
-//! its response (briefly), then → 409.
+//! its response (briefly), then → 409; a first request unanswered after
+//! two minutes died with its server, and a repeat runs in its place.
 
 use crate::problem::ApiError;
 use actix_web::http::StatusCode;
@@ -19,6 +20,10 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 const TTL_HOURS: i64 = 24;
 /// How long a repeat waits for the first request's response.
 const WAIT: Duration = Duration::from_secs(10);
+/// A first request still unanswered after this died with its server (no
+/// request runs that long: database waits time out well before): a repeat
+/// takes its key over and runs.
+const ABANDONED_AFTER_SECS: i64 = 120;
 
 /// The key of the request: 1 to 255 visible ASCII characters.
 pub fn key_of(req: &HttpRequest) -> Result<String, ApiError> {
@@ -79,8 +84,10 @@ where
     let expires_at = chrono::Utc::now() + chrono::Duration::hours(TTL_HOURS);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
+        let now = chrono::Utc::now();
+        let abandoned_before = now - chrono::Duration::seconds(ABANDONED_AFTER_SECS);
         match db
-            .begin_idempotent(scope, key, fingerprint, expires_at)
+            .begin_idempotent(scope, key, fingerprint, now, expires_at, abandoned_before)
             .await?
         {
             IdempotencyBegin::Started => break,

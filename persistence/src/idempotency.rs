@@ -1,6 +1,8 @@
 //! Idempotency keys: the first response to a (scope, key) is stored and
 //! replayed; the same key with another body is refused; a key whose first
-//! request is still running is reported as such.
+//! request is still running is reported as such, unless that request
+//! started so long ago that it must have died with its server (the key is
+//! then taken over, so a crash does not block the key for a day).
 
 use crate::entity::idempotency_key;
 use crate::{Database, StoreError, StoreResult};
@@ -22,14 +24,18 @@ pub enum IdempotencyBegin {
 }
 
 impl Database {
+    /// Starts the request with `key` at `now`, or says why not. A request
+    /// still marked in flight that started before `abandoned_before` never
+    /// answered (its server stopped): this one takes the key over.
     pub async fn begin_idempotent(
         &self,
         scope: &str,
         key: &str,
         request_hash: &str,
+        now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
     ) -> StoreResult<IdempotencyBegin> {
-        let now = Utc::now();
         // Usually the key is new: one insert. An expired use of the key
         // (replays last 24 h) is forgotten and the insert tried again.
         for _ in 0..2 {
@@ -72,6 +78,22 @@ impl Database {
             }
             if existing.request_hash != request_hash {
                 return Ok(IdempotencyBegin::Mismatch);
+            }
+            if existing.status == "in_flight" && existing.created_at < abandoned_before {
+                // Of two requests taking over at once, one moves the start
+                // time past `abandoned_before`; the other then finds none.
+                let taken = idempotency_key::Entity::update_many()
+                    .col_expr(idempotency_key::Column::CreatedAt, Expr::value(now))
+                    .filter(idempotency_key::Column::Id.eq(existing.id))
+                    .filter(idempotency_key::Column::Status.eq("in_flight"))
+                    .filter(idempotency_key::Column::CreatedAt.lt(abandoned_before))
+                    .exec(self.conn())
+                    .await?;
+                return Ok(if taken.rows_affected == 1 {
+                    IdempotencyBegin::Started
+                } else {
+                    IdempotencyBegin::InFlight
+                });
             }
             return match (
                 existing.status.as_str(),
