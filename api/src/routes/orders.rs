@@ -264,7 +264,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
     security(("customer_area" = [])),
     params(
         ("id" = Uuid, Path, description = "Cart id"),
-        ("Idempotency-Key" = String, Header, description = "Unique per checkout attempt; replays for 24 h"),
+        ("Idempotency-Key" = String, Header, description = "Unique per checkout attempt; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
         ("X-Cart-Token" = Option<String>, Header, description = "The token of an anonymous cart"),
     ),
     request_body(content = CheckoutRequest, content_type = "application/json"),
