@@ -1,7 +1,7 @@
 //! Carts and their lines.
 
 use crate::entity::{cart, cart_item};
-use crate::{Database, StoreError, StoreResult};
+use crate::{Database, StoreError, StoreResult, to_micros};
 use chrono::{DateTime, Utc};
 use domain::{CartLine, Channel};
 use sea_orm::{
@@ -184,7 +184,7 @@ impl Database {
             if cart.lines.len() >= max_lines {
                 return Err(CartChangeError::Full(max_lines));
             }
-            let now = Utc::now();
+            let now = to_micros(Utc::now());
             match self.insert_line_if_open(&cart, line, now).await {
                 Ok(true) => {
                     cart.lines.push(line.clone());

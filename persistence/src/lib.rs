@@ -39,3 +39,10 @@ impl From<sea_orm::DbErr> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// `at` truncated to the microsecond, the precision PostgreSQL keeps: a
+/// time written so is read back equal, and a record returned from memory
+/// equals the one read later.
+pub(crate) fn to_micros(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}

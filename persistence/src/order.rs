@@ -9,7 +9,7 @@ use crate::entity::{
 };
 use crate::outbox::{NewEmail, email_insert};
 use crate::service::parse_id;
-use crate::{Backend, Database, StoreError, StoreResult};
+use crate::{Backend, Database, StoreError, StoreResult, to_micros};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::{ModuleState, ServiceStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -299,11 +299,6 @@ pub enum PaymentOutcome {
     /// Cancelled or expired: not payable.
     NotPayable(OrderRecord),
     NotFound,
-}
-
-/// `at` truncated to the microsecond, the precision both databases keep.
-fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 impl Database {

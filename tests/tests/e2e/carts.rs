@@ -918,3 +918,41 @@ both_databases!(
         assert_totals(&final_cart, "1050.00", "231.00", "1281.00");
     }
 );
+
+both_databases!(
+    the_cart_an_addition_returns_is_the_cart_read_back,
+    |app| async move {
+        let cart = app.create_cart("web").await;
+        let created = app.get_cart(&cart).await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+        let mut previous = created.body["updated_at"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for item in [
+            json!({"product_code": "fe", "years": 1}),
+            json!({"product_code": "spazio-1gb", "quantity": 2}),
+        ] {
+            let added = app.add_item(&cart, &item).await;
+            assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+            // Built from the cart read before the insert plus the new line,
+            // it must be exactly what a read now returns, times included.
+            let read = app.get_cart(&cart).await;
+            assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+            assert_eq!(added.body, read.body);
+            let updated = read.body["updated_at"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let parse = |text: &str| {
+                text.parse::<sea_orm::prelude::DateTimeUtc>()
+                    .unwrap_or_else(|e| panic!("{text}: {e}"))
+            };
+            assert!(
+                parse(&updated) >= parse(&previous),
+                "{updated} < {previous}"
+            );
+            previous = updated;
+        }
+    }
+);
