@@ -16,7 +16,9 @@ use crate::state::Limits;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::Holder;
 use persistence::Database;
+use persistence::cart::Cart;
 use persistence::order::{OrderRecord, OrderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -302,55 +304,15 @@ pub async fn checkout(
         // retry follows a change of the cart, and a cart takes at most
         // `max_cart_items` additions: only a client adding and removing
         // without end gets 409 `cart_changed`.
-        let mut attempt: usize = 1;
+        let mut holder = None;
+        let mut attempt: usize = 0;
         loop {
-            let cart = db.find_cart(cart_id).await?.ok_or_else(|| {
-                ApiError::not_found("cart_not_found", format!("no cart {cart_id}"))
-            })?;
-            match cart.customer_id {
-                Some(owner) if owner == auth.customer_id => {}
-                Some(_) => {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "cart_not_yours",
-                        "this cart belongs to another customer",
-                    ));
-                }
-                None => {
-                    let token = req
-                        .headers()
-                        .get(CART_TOKEN)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    if !crate::routes::carts::token_opens(&cart, token) {
-                        return Err(ApiError::new(
-                            StatusCode::FORBIDDEN,
-                            "cart_token_invalid",
-                            "send the cart's X-Cart-Token to claim an anonymous cart",
-                        ));
-                    }
-                }
-            }
-            let holder_dto = match &request.holder {
-                Some(holder) => holder.clone(),
-                None => {
-                    let customer = db.find_customer(auth.customer_id).await?.ok_or_else(|| {
-                        ApiError::unauthorized("invalid_token", "the account no longer exists")
-                    })?;
-                    crate::routes::identity::holder_dto(&customer.holder)
-                }
+            attempt += 1;
+            let cart = claimable_cart(&db, &req, auth.customer_id, cart_id).await?;
+            let (holder_dto, parsed) = match holder.take() {
+                Some(resolved) => resolved,
+                None => checkout_holder(&db, auth.customer_id, request.holder.as_ref()).await?,
             };
-            let holder = holder_dto.parse("/holder").map_err(|errors| {
-                if request.holder.is_none() {
-                    ApiError::field(
-                        "/holder",
-                        "holder_required",
-                        "the account has no valid holder; send one",
-                    )
-                } else {
-                    ApiError::validation(errors)
-                }
-            })?;
             let placed = place_order(
                 &db,
                 &view,
@@ -360,7 +322,7 @@ pub async fn checkout(
                     cart_id: Some(cart.id),
                     channel: cart.channel.as_str(),
                     lines: &cart.lines,
-                    holder: &holder,
+                    holder: &parsed,
                     holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
                     activation_email: request.activation_email.trim(),
                     payment_method: request.payment_method.as_str(),
@@ -370,13 +332,79 @@ pub async fn checkout(
             match placed {
                 Ok(order) => return Ok((StatusCode::CREATED, order_dto(&order, &settings))),
                 Err(error) if error.code() == CART_CHANGED && attempt <= limits.max_cart_items => {
-                    attempt += 1;
+                    holder = Some((holder_dto, parsed));
                 }
                 Err(error) => return Err(error),
             }
         }
     })
     .await
+}
+
+/// The cart `customer` may check out: theirs, or anonymous with its token.
+async fn claimable_cart(
+    db: &Database,
+    req: &HttpRequest,
+    customer: Uuid,
+    cart_id: Uuid,
+) -> Result<Cart, ApiError> {
+    let cart = db
+        .find_cart(cart_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {cart_id}")))?;
+    match cart.customer_id {
+        Some(owner) if owner == customer => Ok(cart),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cart_not_yours",
+            "this cart belongs to another customer",
+        )),
+        None => {
+            let token = req
+                .headers()
+                .get(CART_TOKEN)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if crate::routes::carts::token_opens(&cart, token) {
+                Ok(cart)
+            } else {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "cart_token_invalid",
+                    "send the cart's X-Cart-Token to claim an anonymous cart",
+                ))
+            }
+        }
+    }
+}
+
+/// The holder of the purchase: the one sent, or the account's.
+async fn checkout_holder(
+    db: &Database,
+    customer: Uuid,
+    sent: Option<&HolderDto>,
+) -> Result<(HolderDto, Holder), ApiError> {
+    let holder_dto = match sent {
+        Some(holder) => holder.clone(),
+        None => {
+            let account = db.find_customer(customer).await?.ok_or_else(|| {
+                ApiError::unauthorized("invalid_token", "the account no longer exists")
+            })?;
+            crate::routes::identity::holder_dto(&account.holder)
+        }
+    };
+    let parsed = holder_dto.parse("/holder").map_err(|errors| {
+        if sent.is_none() {
+            ApiError::field(
+                "/holder",
+                "holder_required",
+                "the account has no valid holder; send one",
+            )
+        } else {
+            ApiError::validation(errors)
+        }
+    })?;
+    Ok((holder_dto, parsed))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
