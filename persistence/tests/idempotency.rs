@@ -4,55 +4,11 @@
 //! SQLite file and on a fresh PostgreSQL database.
 
 use chrono::{DateTime, Duration, Utc};
+use persistence::Database;
 use persistence::idempotency::IdempotencyBegin;
-use persistence::{Database, DatabaseSettings};
-use std::future::Future;
-use std::time::Duration as StdDuration;
 
 mod common;
-use common::{Kind, Must, TestDatabase};
-
-async fn run<F, Fut>(kind: Kind, scenario: F)
-where
-    F: FnOnce(Database) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some(test_db) = TestDatabase::create(kind).await else {
-        return;
-    };
-    let settings = DatabaseSettings {
-        url: test_db.url.clone(),
-        max_connections: 4,
-        busy_timeout: StdDuration::from_secs(10),
-    };
-    let db = Database::connect(&settings).await.must("connecting");
-    db.migrate().await.must("migrating");
-    let outcome = tokio::spawn(scenario(db.clone())).await;
-    db.close().await;
-    test_db.drop_database().await;
-    if let Err(error) = outcome {
-        match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("scenario did not finish: {error}"),
-        }
-    }
-}
-
-macro_rules! both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::run(super::Kind::Sqlite, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::run(super::Kind::Postgres, super::$name).await;
-            }
-        }
-    )*};
-}
+use common::Must;
 
 both_databases!(
     a_key_starts_once_then_replays_and_refuses_another_body,

@@ -9,60 +9,13 @@
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use persistence::identity::{Audience, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
 use persistence::service::NewService;
-use persistence::{Database, DatabaseSettings, StoreError};
-use std::future::Future;
+use persistence::{Database, StoreError};
 use uuid::Uuid;
 
 // --- harness ---
 
 mod common;
-use common::{Kind, Must, TestDatabase};
-
-/// Runs `scenario` on a fresh, migrated database of `kind`, then drops the
-/// database even when the scenario panicked.
-async fn run<F, Fut>(kind: Kind, scenario: F)
-where
-    F: FnOnce(Database) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some(test_db) = TestDatabase::create(kind).await else {
-        return;
-    };
-    let settings = DatabaseSettings {
-        url: test_db.url.clone(),
-        max_connections: 8,
-        busy_timeout: std::time::Duration::from_secs(10),
-    };
-    let db = Database::connect(&settings).await.must("connecting");
-    db.migrate().await.must("migrating");
-    let outcome = tokio::spawn(scenario(db.clone())).await;
-    db.close().await;
-    test_db.drop_database().await;
-    if let Err(error) = outcome {
-        match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("scenario did not finish: {error}"),
-        }
-    }
-}
-
-/// `both_databases!(scenario)`: tests `scenario::sqlite` and
-/// `scenario::postgres` for the async fn `scenario(Database)`.
-macro_rules! both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::run(super::Kind::Sqlite, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::run(super::Kind::Postgres, super::$name).await;
-            }
-        }
-    )*};
-}
+use common::Must;
 
 both_databases!(
     a_normalized_email_belongs_to_one_customer,

@@ -10,17 +10,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 use persistence::outbox::{NewEmail, REDACTED_BODY, enqueue_email};
-use persistence::{Database, DatabaseSettings, StoreError};
+use persistence::{Database, StoreError};
 use sea_orm::TransactionTrait;
 use std::collections::{BTreeSet, HashMap};
-use std::future::Future;
 use std::time::Duration as StdDuration;
 use uuid::Uuid;
 
 // --- harness ---
 
 mod common;
-use common::{Kind, Must, TestDatabase};
+use common::Must;
 
 /// What a scenario gets: the repository and the database URL (for a raw
 /// connection of its own, to run a transaction the way callers do).
@@ -30,54 +29,10 @@ struct Scenario {
     url: String,
 }
 
-/// Runs `scenario` on a fresh, migrated database of `kind`, then drops the
-/// database even when the scenario panicked.
-async fn run<F, Fut>(kind: Kind, scenario: F)
-where
-    F: FnOnce(Scenario) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some(test_db) = TestDatabase::create(kind).await else {
-        return;
-    };
-    let settings = DatabaseSettings {
-        url: test_db.url.clone(),
-        max_connections: 8,
-        busy_timeout: StdDuration::from_secs(10),
-    };
-    let db = Database::connect(&settings).await.must("connecting");
-    db.migrate().await.must("migrating");
-    let outcome = tokio::spawn(scenario(Scenario {
-        db: db.clone(),
-        url: test_db.url.clone(),
-    }))
-    .await;
-    db.close().await;
-    test_db.drop_database().await;
-    if let Err(error) = outcome {
-        match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("scenario did not finish: {error}"),
-        }
+impl common::FromTestDatabase for Scenario {
+    fn from_test_database(db: Database, url: String) -> Self {
+        Scenario { db, url }
     }
-}
-
-/// `both_databases!(scenario)`: tests `scenario::sqlite` and
-/// `scenario::postgres` for the async fn `scenario(Scenario)`.
-macro_rules! both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::run(super::Kind::Sqlite, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::run(super::Kind::Postgres, super::$name).await;
-            }
-        }
-    )*};
 }
 
 both_databases!(

@@ -8,9 +8,72 @@
 
 #![allow(dead_code)]
 
+use persistence::{Database, DatabaseSettings};
 use sea_orm::ConnectionTrait;
 use std::fmt::Debug;
+use std::future::Future;
 use uuid::Uuid;
+
+/// What a scenario is given, made from the migrated database and its URL.
+pub trait FromTestDatabase {
+    fn from_test_database(db: Database, url: String) -> Self;
+}
+
+impl FromTestDatabase for Database {
+    fn from_test_database(db: Database, _url: String) -> Self {
+        db
+    }
+}
+
+/// Runs `scenario` on a fresh, migrated database of `kind`, then drops the
+/// database even when the scenario panicked.
+pub async fn run<S, F, Fut>(kind: Kind, scenario: F)
+where
+    S: FromTestDatabase,
+    F: FnOnce(S) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(test_db) = TestDatabase::create(kind).await else {
+        return;
+    };
+    let settings = DatabaseSettings {
+        url: test_db.url.clone(),
+        max_connections: 8,
+        busy_timeout: std::time::Duration::from_secs(10),
+    };
+    let db = Database::connect(&settings).await.must("connecting");
+    db.migrate().await.must("migrating");
+    let given = S::from_test_database(db.clone(), test_db.url.clone());
+    let outcome = tokio::spawn(scenario(given)).await;
+    db.close().await;
+    test_db.drop_database().await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("scenario did not finish: {error}"),
+        }
+    }
+}
+
+/// `both_databases!(scenario, …)`: tests `scenario::sqlite` and
+/// `scenario::postgres` for each async fn `scenario(S)`, where `S` is made
+/// by [`FromTestDatabase`].
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $crate::common::run($crate::common::Kind::Sqlite, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $crate::common::run($crate::common::Kind::Postgres, super::$name).await;
+            }
+        }
+    )*};
+}
 
 pub trait Must<T> {
     fn must(self, what: &str) -> T;
