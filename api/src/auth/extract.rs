@@ -95,6 +95,24 @@ impl FromRequest for CustomerAuth {
     }
 }
 
+/// The customer of the customer area when the request carries a bearer
+/// token, `None` when it carries none. A token that is sent must be a valid
+/// customer token: a bad one is refused, never read as anonymous.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalCustomer(pub Option<Uuid>);
+
+impl FromRequest for OptionalCustomer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return ready(Ok(OptionalCustomer(None)));
+        }
+        ready(access(req, Audience::CustomerArea).map(|id| OptionalCustomer(Some(id))))
+    }
+}
+
 /// A back-office operator.
 #[derive(Debug, Clone, Copy)]
 pub struct OperatorAuth {

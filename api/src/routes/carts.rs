@@ -2,6 +2,7 @@
 //! against the eligibility rules on every read, so it always shows the
 //! current prices and violations.
 
+use crate::auth::extract::OptionalCustomer;
 use crate::json::{Json, Validate};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::routes::catalog::CatalogView;
@@ -333,35 +334,54 @@ fn same_digest(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Loads a cart the caller may use: the `X-Cart-Token` must match.
-async fn authorized_cart(db: &Database, req: &HttpRequest, id: Uuid) -> Result<Cart, ApiError> {
+/// Loads a cart the caller may use. A cart created by a logged-in customer
+/// is theirs alone: anyone else gets 404, as for a cart that does not
+/// exist. A cart created anonymously opens with its `X-Cart-Token`.
+async fn authorized_cart(
+    db: &Database,
+    req: &HttpRequest,
+    customer: Option<Uuid>,
+    id: Uuid,
+) -> Result<Cart, ApiError> {
     let token = req
         .headers()
         .get(CART_TOKEN)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "cart_token_required",
-                "send the cart's token in X-Cart-Token",
-            )
-            .with_header(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("X-Cart-Token"),
-            )
-        })?;
-    let cart = db
-        .find_cart(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {id}")))?;
-    if !token_opens(&cart, token) {
-        return Err(ApiError::new(
+        .filter(|v| !v.is_empty());
+    if token.is_none() && customer.is_none() {
+        return Err(ApiError::unauthorized(
+            "cart_token_required",
+            "send the cart's token in X-Cart-Token",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("X-Cart-Token"),
+        ));
+    }
+    let not_found = || ApiError::not_found("cart_not_found", format!("no cart {id}"));
+    let cart = db.find_cart(id).await?.ok_or_else(not_found)?;
+    // The token opens only carts created anonymously (a customer's own cart
+    // has a token nobody was told), also after a customer claimed it at
+    // checkout: anonymous carts keep their token.
+    let token_opens_it = token.is_some_and(|token| token_opens(&cart, token));
+    match cart.customer_id {
+        Some(owner) if customer == Some(owner) => Ok(cart),
+        _ if token_opens_it => Ok(cart),
+        Some(_) => Err(not_found()),
+        None if token.is_none() => Err(ApiError::unauthorized(
+            "cart_token_required",
+            "this cart is anonymous: send its token in X-Cart-Token",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("X-Cart-Token"),
+        )),
+        None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "cart_token_invalid",
             "the X-Cart-Token does not open this cart",
-        ));
+        )),
     }
-    Ok(cart)
 }
 
 fn new_token() -> String {
@@ -372,17 +392,22 @@ fn new_token() -> String {
 
 /// Create a cart.
 ///
-/// Starts an anonymous cart for a sales channel. The response carries the
-/// cart's `token`, shown only here: send it as `X-Cart-Token` on every call
-/// about this cart.
+/// Starts a cart for a sales channel. Without a bearer token the cart is
+/// anonymous: the response carries its `token`, shown only here; send it as
+/// `X-Cart-Token` on every call about this cart. With a customer's access
+/// token the cart belongs to that customer from the start: it has no token,
+/// only that customer's bearer token opens it, and anyone else gets 404.
 #[utoipa::path(
     operation_id = "createCart",
     tag = TAG,
+    security((), ("customer_area" = [])),
     request_body(content = CreateCartRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "The new, empty cart, with its token", body = CartDto,
+        (status = 201, description = "The new, empty cart, with its token when anonymous", body = CartDto,
             headers(("Location" = String, description = "The cart's URL"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "An Authorization header whose token is not a valid customer access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A token of another audience (`wrong_audience`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -390,23 +415,27 @@ fn new_token() -> String {
 )]
 #[post("/v1/carts")]
 pub async fn create_cart(
+    customer: OptionalCustomer,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
     body: Json<CreateCartRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // An owned cart still stores a token hash (the column is required), of
+    // a token nobody is told.
     let token = new_token();
     let cart = db
         .create_cart(&NewCart {
             id: Uuid::new_v4(),
             channel: body.0.channel.into(),
             token_hash: hash_token(&token),
-            customer_id: None,
+            customer_id: customer.0,
         })
         .await?;
-    tracing::info!(cart_id = %cart.id, channel = cart.channel.as_str(), "cart created");
+    tracing::info!(cart_id = %cart.id, channel = cart.channel.as_str(), owned = customer.0.is_some(), "cart created");
+    let shown_token = customer.0.is_none().then_some(token);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/carts/{}", cart.id)))
-        .json(render(&cart, &view, Some(token))))
+        .json(render(&cart, &view, shown_token)))
 }
 
 /// Get a cart.
@@ -417,22 +446,23 @@ pub async fn create_cart(
     operation_id = "getCart",
     tag = TAG,
     params(("id" = Uuid, Path, description = "Cart id")),
-    security(("cart_token" = [])),
+    security(("cart_token" = []), ("customer_area" = [])),
     responses(
         (status = 200, description = "The cart", body = CartDto),
-        (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No X-Cart-Token on an anonymous cart, or an invalid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong X-Cart-Token, or a token of another audience", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such cart, or another customer's", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/carts/{id}")]
 pub async fn get_cart(
     req: HttpRequest,
+    customer: OptionalCustomer,
     id: web::Path<Uuid>,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
 ) -> Result<HttpResponse, ApiError> {
-    let cart = authorized_cart(&db, &req, *id).await?;
+    let cart = authorized_cart(&db, &req, customer.0, *id).await?;
     Ok(HttpResponse::Ok().json(render(&cart, &view, None)))
 }
 
@@ -571,14 +601,14 @@ fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
     operation_id = "addCartItem",
     tag = TAG,
     params(("id" = Uuid, Path, description = "Cart id")),
-    security(("cart_token" = [])),
+    security(("cart_token" = []), ("customer_area" = [])),
     request_body(content = AddItemRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "The cart with the new item", body = CartDto),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such cart", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No X-Cart-Token on an anonymous cart, or an invalid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong X-Cart-Token, or a token of another audience", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such cart, or another customer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The cart is checked out (`cart_not_open`), full (`cart_full`), or changed by concurrent removals and additions too often to add to (`cart_busy`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
@@ -588,13 +618,14 @@ fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
 #[post("/v1/carts/{id}/items")]
 pub async fn add_item(
     req: HttpRequest,
+    customer: OptionalCustomer,
     id: web::Path<Uuid>,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
     limits: web::Data<Limits>,
     body: Json<AddItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let cart = authorized_cart(&db, &req, *id).await?;
+    let cart = authorized_cart(&db, &req, customer.0, *id).await?;
     let line = checked_line(body.0, &view)?;
     let cart_id = cart.id;
     let cart = db
@@ -618,24 +649,25 @@ pub async fn add_item(
         ("id" = Uuid, Path, description = "Cart id"),
         ("item_id" = Uuid, Path, description = "Cart item id"),
     ),
-    security(("cart_token" = [])),
+    security(("cart_token" = []), ("customer_area" = [])),
     responses(
         (status = 200, description = "The cart without the item", body = CartDto),
-        (status = 401, description = "No X-Cart-Token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Wrong X-Cart-Token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such cart or item", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No X-Cart-Token on an anonymous cart, or an invalid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong X-Cart-Token, or a token of another audience", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such cart or item, or another customer's cart", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The cart is checked out", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/carts/{id}/items/{item_id}")]
 pub async fn remove_item(
     req: HttpRequest,
+    customer: OptionalCustomer,
     path: web::Path<(Uuid, Uuid)>,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
 ) -> Result<HttpResponse, ApiError> {
     let (cart_id, item_id) = path.into_inner();
-    let cart = authorized_cart(&db, &req, cart_id).await?;
+    let cart = authorized_cart(&db, &req, customer.0, cart_id).await?;
     let cart = db
         .remove_cart_line(cart.id, item_id)
         .await

@@ -354,10 +354,10 @@ async fn claimable_cart(
         .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {cart_id}")))?;
     match cart.customer_id {
         Some(owner) if owner == customer => Ok(cart),
-        Some(_) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cart_not_yours",
-            "this cart belongs to another customer",
+        // Another customer's cart is not there for this one.
+        Some(_) => Err(ApiError::not_found(
+            "cart_not_found",
+            format!("no cart {cart_id}"),
         )),
         None => {
             let token = req

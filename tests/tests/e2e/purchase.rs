@@ -1213,6 +1213,93 @@ both_databases!(
 );
 
 both_databases!(
+    a_logged_in_customers_cart_is_theirs_from_the_start,
+    |app| async move {
+        let mario = customer(app, "01234567897").await;
+        let luigi = customer(app, "00743110157").await;
+
+        // Mario opens a cart while logged in: it is his, and has no token.
+        let created = post_as(app, "/v1/carts", &mario.token, &json!({"channel": "web"})).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        assert!(created.body.get("token").is_none(), "{}", created.text);
+        let cart_id = created.body["id"].as_str().unwrap_or_default().to_owned();
+        let cart = (cart_id.clone(), String::new());
+        let path = format!("/v1/carts/{cart_id}");
+        let added = post_as(
+            app,
+            &format!("{path}/items"),
+            &mario.token,
+            &json!({"product_code": "fe", "years": 1}),
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+        let item = added.body["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mine = get_as(app, &path, &mario.token).await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+        assert_eq!(mine.body["items"][0]["product_code"], "fe", "{}", mine.text);
+
+        // Luigi gets 404 on every call about it, as for a cart that does
+        // not exist; so does a caller with a guessed token.
+        problem(
+            &get_as(app, &path, &luigi.token).await,
+            404,
+            "cart_not_found",
+        );
+        let reply = post_as(
+            app,
+            &format!("{path}/items"),
+            &luigi.token,
+            &json!({"product_code": "fe", "years": 2}),
+        )
+        .await;
+        problem(&reply, 404, "cart_not_found");
+        let reply = app
+            .send(
+                app.request(Method::DELETE, &format!("{path}/items/{item}"))
+                    .bearer_auth(&luigi.token),
+            )
+            .await;
+        problem(&reply, 404, "cart_not_found");
+        let guessed = app
+            .send(
+                app.request(Method::GET, &path)
+                    .header("x-cart-token", "0".repeat(64)),
+            )
+            .await;
+        problem(&guessed, 404, "cart_not_found");
+        let body = checkout_request("card", &luigi.activation_email());
+        let reply = check_out(app, &luigi.token, &cart, &new_key(), &body).await;
+        problem(&reply, 404, "cart_not_found");
+        let theirs = get_as(app, "/v1/orders", &luigi.token).await;
+        assert_eq!(theirs.body["items"], json!([]), "{}", theirs.text);
+
+        // Mario's cart is untouched and he checks it out with his token alone.
+        let mine = get_as(app, &path, &mario.token).await;
+        assert_eq!(
+            mine.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            mine.text
+        );
+        let order = placed(app, &mario, &cart, "card").await;
+        assert_eq!(lines(&order).len(), 1, "{order}");
+        let orders = get_as(app, "/v1/orders", &mario.token).await;
+        assert_eq!(
+            orders.body["items"][0]["id"], order["id"],
+            "{}",
+            orders.text
+        );
+
+        // A bearer token that is sent must be a valid customer token.
+        let reply = post_as(app, "/v1/carts", "not-a-token", &json!({"channel": "web"})).await;
+        problem(&reply, 401, "invalid_token");
+    }
+);
+
+both_databases!(
     an_anonymous_cart_is_claimed_by_the_customer_who_checks_it_out,
     |app| async move {
         let mario = customer(app, "01234567897").await;
@@ -1231,7 +1318,7 @@ both_databases!(
 
         // Now it is Mario's: Luigi cannot, even with the token.
         let reply = check_out(app, &luigi.token, &cart, &new_key(), &body).await;
-        problem(&reply, 403, "cart_not_yours");
+        problem(&reply, 404, "cart_not_found");
         // And it cannot be checked out twice.
         let reply = check_out(app, &mario.token, &cart, &new_key(), &body).await;
         problem(&reply, 409, "cart_not_open");
