@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Contract tests: build the attiva server, start it on a free port with a fresh
-# database, and run schemathesis (default checks and phases) against /openapi.json.
+# database, and run schemathesis (default checks and phases) against /openapi.json,
+# authenticated: tests/contract/setup.py walks the purchase story through the API
+# (a customer, a panel user past the password change, an operator created with
+# `attiva operator create`) and writes the config that gives every secured
+# operation its audience's token and real ids.
 #
 # Environment knobs:
 #   CONTRACT_RELEASE=1         build and run the release binary instead of debug
 #   CONTRACT_SERVER_CMD="..."  run this shell command instead of building attiva; it gets
-#                              the same env (ATTIVA_BIND, DATABASE_URL, ...) and the caller's cwd
+#                              the same env (ATTIVA_BIND, DATABASE_URL, ...) and the caller's cwd,
+#                              and the operator CONTRACT_OPERATOR must already exist on it
 #   CONTRACT_DATABASE_URL=...  database to use instead of a fresh SQLite file
 #   CONTRACT_MAX_EXAMPLES=50   max test cases per operation (fuzzing phase)
 #   CONTRACT_SEED=N            fixed seed for a reproducible run
 #   CONTRACT_WORKERS=1         concurrent schemathesis workers
 #   CONTRACT_READY_TIMEOUT=60  seconds to wait for GET /health/ready
-# Extra arguments are passed on to `schemathesis run`. A tests/contract/schemathesis.toml,
-# if present, is used as schemathesis' config file. Outputs go to target/contract/.
+# Extra arguments are passed on to `schemathesis run`. tests/contract/schemathesis.toml
+# (its documented exceptions) is the base of the generated config. Outputs go to
+# target/contract/.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,6 +52,7 @@ else
   log "building attiva ($profile)"
   (cd "$ROOT" && cargo build --bin attiva ${build_flags[@]+"${build_flags[@]}"})
   server_cmd=("$ROOT/target/$profile/attiva")
+  attiva_bin="$ROOT/target/$profile/attiva"
   server_dir="$TMP" # anything the server writes relative to its cwd (./data/...) stays in the tmpdir
 fi
 
@@ -54,6 +61,11 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 BASE="http://127.0.0.1:$PORT"
 SERVER_LOG="$OUT/server.log"
 server_pid=""
+attiva_bin="${attiva_bin:-}"
+MAIL_DIR="$TMP/mail"
+DATABASE_URL_FOR_SERVER="${CONTRACT_DATABASE_URL:-sqlite://$TMP/contract.db?mode=rwc}"
+export CONTRACT_OPERATOR="${CONTRACT_OPERATOR:-contract-operator}"
+export CONTRACT_OPERATOR_PASSWORD="${CONTRACT_OPERATOR_PASSWORD:-a long contract operator password 42}"
 
 cleanup() {
   local rc=$?
@@ -77,9 +89,10 @@ trap 'exit 143' TERM
 log "starting server on $BASE (log: $SERVER_LOG)"
 (
   cd "$server_dir"
+  # Access tokens outlive the run; the panel's password change is done by setup.py.
   exec env ATTIVA_BIND="127.0.0.1:$PORT" ATTIVA_ENV=development RUST_LOG=warn \
-    ATTIVA_CATALOG="$ROOT/catalog/catalog.toml" \
-    DATABASE_URL="${CONTRACT_DATABASE_URL:-sqlite://$TMP/contract.db?mode=rwc}" \
+    ATTIVA_CATALOG="$ROOT/catalog/catalog.toml" ATTIVA_MAIL_DIR="$MAIL_DIR" \
+    ATTIVA_ACCESS_TOKEN_TTL_SECS=86400 DATABASE_URL="$DATABASE_URL_FOR_SERVER" \
     "${server_cmd[@]}"
 ) >"$SERVER_LOG" 2>&1 &
 server_pid=$!
@@ -99,10 +112,19 @@ until curl -fs -o /dev/null --max-time 2 "$BASE/health/ready"; do
 done
 log "server ready"
 
+# --- Credentials: an operator from the command line, the rest through the API.
+if [[ -n "$attiva_bin" ]]; then
+  printf '%s' "$CONTRACT_OPERATOR_PASSWORD" | env DATABASE_URL="$DATABASE_URL_FOR_SERVER" RUST_LOG=warn \
+    "$attiva_bin" operator create "$CONTRACT_OPERATOR" >>"$SERVER_LOG" 2>&1
+fi
+CONFIG="$OUT/schemathesis.generated.toml"
+log "walking the purchase story for credentials (tests/contract/setup.py)"
+python3 "$HERE/setup.py" "$BASE" "$MAIL_DIR" "$HERE/schemathesis.toml" "$CONFIG"
+
 # --- Schemathesis. Its cwd is target/contract so .hypothesis/ and .schemathesis/
 # (example database, crash cache) never land in the repo.
 st=("$VENV/bin/schemathesis")
-[[ -f "$HERE/schemathesis.toml" ]] && st+=(--config-file "$HERE/schemathesis.toml")
+st+=(--config-file "$CONFIG")
 st+=(run "$BASE/openapi.json"
   --origin "$BASE" # whatever `servers` says, test this process (the schema's base path is kept)
   --max-examples "${CONTRACT_MAX_EXAMPLES:-50}"

@@ -564,6 +564,21 @@ pub fn document_catalog(api: &mut utoipa::openapi::OpenApi, view: &CatalogView) 
             _ => {}
         }
     }
+    // An add-on bought for an owned service names one of the add-ons.
+    let addons: Vec<serde_json::Value> = view
+        .catalog
+        .products()
+        .filter(|p| p.is_addon())
+        .map(|p| serde_json::Value::from(p.code.as_str()))
+        .collect();
+    if let Some(RefOr::T(Schema::Object(request))) = api
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("ServiceAddonRequest"))
+        && let Some(RefOr::T(Schema::Object(property))) = request.properties.get_mut("product_code")
+    {
+        property.enum_values = Some(addons);
+    }
 }
 
 fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {

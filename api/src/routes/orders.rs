@@ -266,7 +266,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
     security(("customer_area" = [])),
     params(
         ("id" = Uuid, Path, description = "Cart id"),
-        ("Idempotency-Key" = String, Header, description = "Unique per checkout attempt; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$", description = "Unique per checkout attempt; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
         ("X-Cart-Token" = Option<String>, Header, description = "The token of an anonymous cart"),
     ),
     request_body(content = CheckoutRequest, content_type = "application/json"),
@@ -414,8 +414,13 @@ pub struct PageQuery {
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    /// `next_cursor` of the previous page. It names a position in the list
+    /// (the microseconds since 1970 and the id of the last item seen), so any
+    /// value of this pattern is a valid cursor.
+    #[param(
+        max_length = 60,
+        pattern = r"^[0-9]{1,16}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     pub cursor: Option<String>,
 }
 

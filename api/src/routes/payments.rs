@@ -337,7 +337,7 @@ impl Validate for RegisterPaymentRequest {
     security(("backoffice" = [])),
     params(
         ("id" = Uuid, Path, description = "Order id"),
-        ("Idempotency-Key" = String, Header, description = "Unique per registration; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$", description = "Unique per registration; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
     ),
     request_body(content = RegisterPaymentRequest, content_type = "application/json"),
     responses(

@@ -315,7 +315,7 @@ async fn buy_addon(
     security(("customer_area" = [])),
     params(
         ("id" = Uuid, Path, description = "Service id"),
-        ("Idempotency-Key" = String, Header, description = "Unique per purchase; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$", description = "Unique per purchase; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
     ),
     request_body(content = ServiceAddonRequest, content_type = "application/json"),
     responses(
@@ -381,7 +381,7 @@ pub struct PanelChannelQuery {
     params(
         ("code" = String, Path, description = "Add-on product code", example = "incassi-pagamenti"),
         ("channel" = Option<String>, Query, description = "`panel` (default) or `android_app`"),
-        ("Idempotency-Key" = String, Header, description = "Unique per purchase; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$", description = "Unique per purchase; replays for 24 h. A first request with this key still unanswered after 2 minutes (its server stopped) no longer blocks it: a repeat runs"),
     ),
     request_body(content = AddonPurchaseRequest, content_type = "application/json"),
     responses(

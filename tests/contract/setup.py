@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Prepares an authenticated contract test.
+
+Walks the purchase story through the API of the server under test, as a user
+would: a customer signs up and buys FE with Incassi e pagamenti, the signed
+webhook pays it, the activation email gives the panel credentials, the
+temporary password is changed; an operator (created beforehand with
+`attiva operator create`) logs in. Then it writes a schemathesis config:
+the static one (tests/contract/schemathesis.toml) plus, for every operation
+of the live OpenAPI document that has a security requirement, the
+credentials of its audience and real ids for its path parameters, so that
+every secured operation is exercised with valid credentials.
+
+An operation that names a security scheme or a path parameter this script
+does not know fails the run: a new operation must be wired here
+(OPERATION_IDS below) when it lands.
+
+Usage: setup.py BASE_URL MAIL_DIR STATIC_CONFIG OUTPUT_CONFIG
+Environment: CONTRACT_OPERATOR, CONTRACT_OPERATOR_PASSWORD,
+ATTIVA_PAYMENT_WEBHOOK_SECRETS (default: the development secret).
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+PASSWORD = "una frase lunga e segreta"
+PANEL_PASSWORD = "la mia nuova password del pannello"
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        expect: int | None = None,
+    ) -> dict:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        if expect is not None and status != expect:
+            sys.exit(f"setup.py: {method} {path} answered {status}, expected {expect}: {text}")
+        return json.loads(text) if text else {}
+
+
+def partita_iva(first_ten: str) -> str:
+    """A valid Partita IVA: ten digits and their check digit."""
+    total = 0
+    for index, char in enumerate(first_ten):
+        digit = int(char)
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return first_ten + str((10 - total % 10) % 10)
+
+
+def company(piva: str) -> dict:
+    return {
+        "kind": "persona_giuridica",
+        "denominazione": f"Contratto {piva} S.r.l.",
+        "codice_fiscale": piva,
+        "partita_iva": piva,
+        "address": {
+            "indirizzo": "Via Roma",
+            "numero_civico": "1",
+            "cap": "20121",
+            "comune": "Milano",
+            "provincia": "MI",
+            "nazione": "IT",
+        },
+    }
+
+
+def customer(api: Api, piva: str) -> str:
+    mail = f"contract-{piva}@example.com"
+    api.call("POST", "/v1/customers", {"email": mail, "password": PASSWORD, "holder": company(piva)}, expect=201)
+    login = api.call("POST", "/v1/auth/customer/login", {"email": mail, "password": PASSWORD}, expect=200)
+    return login["access_token"]
+
+
+def cart_with_fe(api: Api, *, token: str | None = None, addon: bool = False) -> tuple[str, str, str]:
+    """A cart with FE (and Incassi e pagamenti); returns (id, token or '', fe item id)."""
+    created = api.call("POST", "/v1/carts", {"channel": "web"}, token=token, expect=201)
+    cart_id, cart_token = created["id"], created.get("token", "")
+    headers = {"X-Cart-Token": cart_token} if cart_token else {}
+    added = api.call(
+        "POST", f"/v1/carts/{cart_id}/items", {"product_code": "fe", "years": 1},
+        token=token, headers=headers, expect=201,
+    )
+    fe = added["items"][-1]["id"]
+    if addon:
+        api.call(
+            "POST", f"/v1/carts/{cart_id}/items",
+            {"product_code": "incassi-pagamenti", "base_item_id": fe},
+            token=token, headers=headers, expect=201,
+        )
+    return cart_id, cart_token, fe
+
+
+def check_out(api: Api, token: str, cart: tuple[str, str, str], activation: str, holder: dict | None = None) -> dict:
+    body: dict = {"payment_method": "card", "accept_terms": True, "activation_email": activation}
+    if holder:
+        body["holder"] = holder
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    if cart[1]:
+        headers["X-Cart-Token"] = cart[1]
+    return api.call("POST", f"/v1/carts/{cart[0]}/checkout", body, token=token, headers=headers, expect=201)
+
+
+def pay(api: Api, order: dict) -> None:
+    secret = os.environ.get("ATTIVA_PAYMENT_WEBHOOK_SECRETS", "dev-webhook-secret").split(",")[0]
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "type": "payment.succeeded",
+        "order_number": order["number"],
+        "amount": order["totals"]["total"],
+        "currency": "EUR",
+        "provider_payment_id": f"pi_{uuid.uuid4().hex}",
+    }
+    raw = json.dumps(event).encode()
+    stamp = str(int(time.time()))
+    mac = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    reply = api.call("POST", "/v1/payments/webhook", raw=raw, headers={"Payment-Signature": f"t={stamp},v1={mac}"}, expect=200)
+    if reply.get("outcome") != "fulfilled":
+        sys.exit(f"setup.py: the payment of {order['number']} was not fulfilled: {reply}")
+
+
+def fulfilled_service(api: Api, token: str, order: dict) -> str:
+    found = api.call("GET", f"/v1/orders/{order['id']}", token=token, expect=200)
+    if not found.get("service_id"):
+        sys.exit(f"setup.py: order {order['number']} has no service: {found}")
+    return found["service_id"]
+
+
+def activation_credentials(mail_dir: pathlib.Path, recipient: str) -> tuple[str, str]:
+    """Polls the mail folder (with a deadline) for the activation email."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if recipient not in str(message.get("To", "")):
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body else ""
+            fields = {}
+            for line in text.splitlines():
+                for label in ("Nome utente:", "Password temporanea:"):
+                    if line.startswith(label):
+                        fields[label] = line[len(label):].strip()
+            if len(fields) == 2:
+                return fields["Nome utente:"], fields["Password temporanea:"]
+        time.sleep(0.2)
+    sys.exit(f"setup.py: no activation email to {recipient} in {mail_dir} within 30 s")
+
+
+def panel_session(api: Api, username: str, temporary: str) -> str:
+    first = api.call("POST", "/v1/auth/panel/login", {"username": username, "password": temporary}, expect=200)
+    api.call(
+        "POST", "/v1/panel/password",
+        {"current_password": temporary, "new_password": PANEL_PASSWORD, "new_password_confirmation": PANEL_PASSWORD},
+        token=first["access_token"], expect=200,
+    )
+    login = api.call("POST", "/v1/auth/panel/login", {"username": username, "password": PANEL_PASSWORD}, expect=200)
+    if login.get("password_change_required"):
+        sys.exit(f"setup.py: the panel still asks for a password change: {login}")
+    return login["access_token"]
+
+
+def toml_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def main() -> None:
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    base, mail_dir, static_config, output = sys.argv[1:]
+    api = Api(base)
+    mail_dir_path = pathlib.Path(mail_dir)
+
+    # The customer who owns an FE with Incassi e pagamenti, and its panel user.
+    piva_a, piva_b, piva_c = partita_iva("0123456789"), partita_iva("0074311015"), partita_iva("0987654321")
+    customer_token = customer(api, piva_a)
+    bought = check_out(api, customer_token, cart_with_fe(api, token=customer_token, addon=True), "contract-panel@example.com")
+    pay(api, bought)
+    service_id = fulfilled_service(api, customer_token, bought)
+    panel_token = panel_session(api, *activation_credentials(mail_dir_path, "contract-panel@example.com"))
+
+    # Two unpaid orders of the same customer, for another holder: one the
+    # customer may cancel, one the operator registers payments on.
+    cancellable = check_out(api, customer_token, cart_with_fe(api, token=customer_token), "contract-b@example.com", company(piva_b))
+    payable = check_out(api, customer_token, cart_with_fe(api, token=customer_token), "contract-b@example.com", company(piva_b))
+
+    # Another customer's FE, whose credentials the operator may reissue
+    # (reissuing the first one's would end the panel session above).
+    other_token = customer(api, piva_c)
+    other = check_out(api, other_token, cart_with_fe(api, token=other_token), "contract-c@example.com")
+    pay(api, other)
+    reissuable = fulfilled_service(api, other_token, other)
+
+    # An anonymous cart with its token, and one to check out.
+    anonymous = cart_with_fe(api)
+    to_check_out = cart_with_fe(api)
+
+    operator = api.call(
+        "POST", "/v1/backoffice/login",
+        {"username": os.environ["CONTRACT_OPERATOR"], "password": os.environ["CONTRACT_OPERATOR_PASSWORD"]},
+        expect=200,
+    )["access_token"]
+
+    bearer = {
+        "customer_area": {"Authorization": f"Bearer {customer_token}"},
+        "panel": {"Authorization": f"Bearer {panel_token}"},
+        "backoffice": {"Authorization": f"Bearer {operator}"},
+    }
+    # Real values for the path (and declared header) parameters of secured
+    # operations, by operation id.
+    parameters = {
+        "getCart": {"path.id": anonymous[0]},
+        "addCartItem": {"path.id": anonymous[0]},
+        "removeCartItem": {"path.id": anonymous[0], "path.item_id": anonymous[2]},
+        "checkout": {"path.id": to_check_out[0], "header.X-Cart-Token": to_check_out[1]},
+        "getOrder": {"path.id": cancellable["id"]},
+        "cancelOrder": {"path.id": cancellable["id"]},
+        "registerPayment": {"path.id": payable["id"]},
+        "getService": {"path.id": service_id},
+        "buyServiceAddon": {"path.id": service_id},
+        "reissueCredentials": {"path.id": reissuable},
+    }
+    cart_token = {"X-Cart-Token": anonymous[1]}
+
+    schema = api.call("GET", "/openapi.json", expect=200)
+    sections = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            security = [scheme for requirement in operation.get("security", []) for scheme in requirement]
+            if not security:
+                continue
+            op_id = operation["operationId"]
+            headers: dict[str, str] = {}
+            # Alternatives (a cart token or a customer's bearer): the
+            # first listed is the one exercised.
+            scheme = security[0]
+            if scheme == "cart_token":
+                headers.update(cart_token)
+            elif scheme in bearer:
+                headers.update(bearer[scheme])
+            else:
+                sys.exit(f"setup.py: {op_id} names the security scheme {scheme!r}, unknown here")
+            wanted = {
+                f"{p['in']}.{p['name']}"
+                for p in operation.get("parameters", [])
+                if p["in"] == "path" and p["schema"].get("format") == "uuid"
+            }
+            given = parameters.get(op_id, {})
+            missing = wanted - set(given)
+            if missing:
+                sys.exit(f"setup.py: {method.upper()} {path} ({op_id}) needs real values for {sorted(missing)}: add them to `parameters`")
+            lines = ["[[operations]]", f"include-operation-id = {toml_string(op_id)}"]
+            lines.append("headers = { " + ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in headers.items()) + " }")
+            if given:
+                lines.append("parameters = { " + ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in given.items()) + " }")
+            sections.append("\n".join(lines))
+
+    text = pathlib.Path(static_config).read_text()
+    text += "\n# Generated by tests/contract/setup.py: credentials and ids per secured operation.\n\n"
+    text += "\n\n".join(sections) + "\n"
+    pathlib.Path(output).write_text(text)
+    print(f"setup.py: {len(sections)} secured operations get credentials", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
