@@ -14,7 +14,7 @@ use crate::routes::{
     services,
 };
 use crate::settings::Settings;
-use crate::state::{Lifetimes, Limits};
+use crate::state::{BodyDeadline, Lifetimes, Limits};
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
@@ -35,7 +35,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 #[openapi(
     info(
         title = "Attiva API",
-        description = "Order-to-activation backend of the Fatturazione Elettronica (FE) service and its add-on modules, first of all \"Incassi e pagamenti\".\n\nConventions: JSON in and out, `snake_case` fields, RFC 3339 timestamps, ISO dates, money as decimal strings in euro with two decimals. Errors are RFC 9457 `application/problem+json` with a stable `code` and, for validation, `errors[]` with JSON pointers. Every response carries an `X-Request-Id` header.",
+        description = "Order-to-activation backend of the Fatturazione Elettronica (FE) service and its add-on modules, first of all \"Incassi e pagamenti\".\n\nConventions: JSON in and out, `snake_case` fields, RFC 3339 timestamps, ISO dates, money as decimal strings in euro with two decimals. Errors are RFC 9457 `application/problem+json` with a stable `code` and, for validation, `errors[]` with JSON pointers. Every response carries an `X-Request-Id` header. A request body that does not arrive within the server's body timeout (10 s by default) is answered 408 `request_timeout` and the connection is closed.",
         license(name = "Proprietary", identifier = "LicenseRef-Proprietary"),
     ),
     tags(
@@ -264,6 +264,7 @@ struct Shared {
     routes: web::Data<RouteTable>,
     document: web::Data<ApiDocument>,
     body_limit: BodyLimit,
+    body_deadline: BodyDeadline,
     tokens: web::Data<Tokens>,
     hasher: web::Data<PasswordHasher>,
     throttle: web::Data<Throttle>,
@@ -318,6 +319,7 @@ impl Application {
                 json: web::Bytes::from(json),
             }),
             body_limit: BodyLimit(settings.max_body_bytes),
+            body_deadline: BodyDeadline(settings.body_timeout),
             tokens: web::Data::new(Tokens::new(
                 &settings.auth.jwt_secret,
                 &settings.auth.jwt_issuer,
@@ -352,6 +354,7 @@ impl Application {
                 .app_data(shared.routes)
                 .app_data(shared.document)
                 .app_data(shared.body_limit)
+                .app_data(shared.body_deadline)
                 .app_data(shared.tokens)
                 .app_data(shared.hasher)
                 .app_data(shared.throttle)

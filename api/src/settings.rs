@@ -37,6 +37,9 @@ pub struct Settings {
     pub catalog_path: PathBuf,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, from the end of its
+    /// headers; a slower one is answered 408 and its connection closed.
+    pub body_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -144,6 +147,11 @@ impl Settings {
             name: "ATTIVA_MAX_BODY_BYTES",
             default: "65536",
             meaning: "largest accepted request body; larger ones get 413",
+        },
+        Variable {
+            name: "ATTIVA_BODY_TIMEOUT_SECS",
+            default: "10",
+            meaning: "time a request body may take to arrive; a slower one gets 408 and its connection is closed",
         },
         Variable {
             name: "ATTIVA_SHUTDOWN_TIMEOUT_SECS",
@@ -361,6 +369,16 @@ impl Settings {
         if max_body_bytes < 1024 {
             return Err(bad("ATTIVA_MAX_BODY_BYTES", &body, "must be at least 1024"));
         }
+        let (body_timeout, _) = get("ATTIVA_BODY_TIMEOUT_SECS");
+        let body_timeout_secs: u64 = number("ATTIVA_BODY_TIMEOUT_SECS", &body_timeout)?;
+        if body_timeout_secs == 0 {
+            return Err(bad(
+                "ATTIVA_BODY_TIMEOUT_SECS",
+                &body_timeout,
+                "must be at least 1",
+            ));
+        }
+        let body_timeout = Duration::from_secs(body_timeout_secs);
         let (shutdown, _) = get("ATTIVA_SHUTDOWN_TIMEOUT_SECS");
         let shutdown_timeout =
             Duration::from_secs(number("ATTIVA_SHUTDOWN_TIMEOUT_SECS", &shutdown)?);
@@ -537,6 +555,7 @@ impl Settings {
             catalog_path: PathBuf::from(catalog),
             workers,
             max_body_bytes,
+            body_timeout,
             shutdown_timeout,
             log_format,
             log_filter,
@@ -587,6 +606,7 @@ mod tests {
         assert_eq!(settings.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert_eq!(settings.environment, Environment::Development);
         assert_eq!(settings.max_body_bytes, 65536);
+        assert_eq!(settings.body_timeout, Duration::from_secs(10));
         assert_eq!(settings.log_format, LogFormat::Text);
     }
 
