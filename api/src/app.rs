@@ -228,13 +228,28 @@ async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRespons
     error.error_response()
 }
 
-/// Bad path parameters (a malformed id) mean nothing can be there: 404.
-fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::not_found("not_found", format!("no such resource: {error}")).into()
+/// Bad path parameters (a malformed id) mean nothing can be there: 404,
+/// naming the parameter, in our words (the parser's would show internals).
+/// Every path parameter that can fail to parse is an id, a UUID.
+fn path_error(_error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let detail = match req
+        .match_info()
+        .iter()
+        .find(|(_, value)| uuid::Uuid::parse_str(value).is_err())
+    {
+        Some((name, _)) => format!("no such resource: {name} must be a UUID"),
+        None => "no such resource: the path has a parameter that is not valid".to_owned(),
+    };
+    ApiError::not_found("not_found", detail).into()
 }
 
-fn query_error(error: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::field("query", "invalid_query", error.to_string()).into()
+/// Query strings go through [`crate::query::Query`], which names the
+/// parameter; this answers any `web::Query` left, without the parser's text.
+fn query_error(
+    _error: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::field("query", "invalid_query", "the query string is not valid").into()
 }
 
 /// The document and its pre-rendered bytes.

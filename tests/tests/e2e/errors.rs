@@ -486,3 +486,121 @@ both_databases!(
         assert_eq!(answer.body["channel"], "web", "{}", answer.body);
     }
 );
+
+/// Asserts a problem says nothing of the parsers behind it.
+fn assert_own_words(reply: &Reply, what: &str) {
+    let text = reply.text.to_lowercase();
+    for word in [
+        "deserialize",
+        "parsing",
+        "invalid digit",
+        "invalid character",
+        "`",
+    ] {
+        assert!(
+            !text.contains(word),
+            "{what}: the parser speaks ({word}): {}",
+            reply.text
+        );
+    }
+}
+
+both_databases!(
+    a_bad_path_or_query_parameter_is_named_in_our_words,
+    |app| async move {
+        use crate::identity::{customer_session, get_as};
+        let (_, customer, _) = customer_session(app, "params@example.com", "01234567897").await;
+        let cart = app.create_cart("web").await;
+
+        // Paths that cannot name a resource: 404, naming the parameter.
+        for (method, path, detail) in [
+            (
+                Method::GET,
+                "/v1/orders/not-a-uuid".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::POST,
+                "/v1/orders/12345/cancel".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::GET,
+                "/v1/services/not-a-uuid".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::GET,
+                "/v1/carts/not-a-uuid".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::DELETE,
+                format!("/v1/carts/{}/items/not-a-uuid", cart.0),
+                "no such resource: item_id must be a UUID",
+            ),
+        ] {
+            let reply = app
+                .send(
+                    app.request(method.clone(), &path)
+                        .bearer_auth(&customer)
+                        .header("x-cart-token", &cart.1),
+                )
+                .await;
+            let what = format!("{method} {path}");
+            let body = assert_rfc9457(&reply, 404, "not_found");
+            assert_eq!(body["detail"], detail, "{what}: {}", reply.text);
+            assert_own_words(&reply, &what);
+        }
+
+        // Query parameters: 422 with the parameter's pointer, as the
+        // handlers' own checks give (`limit=0` is `/limit` `out_of_range`).
+        for (query, pointer, code, detail) in [
+            (
+                "limit=-1",
+                "/limit",
+                "invalid_value",
+                "limit must be a whole number from 1 to 100",
+            ),
+            (
+                "limit=abc",
+                "/limit",
+                "invalid_value",
+                "limit must be a whole number from 1 to 100",
+            ),
+            (
+                "limit=1.5&cursor=x",
+                "/limit",
+                "invalid_value",
+                "limit must be a whole number from 1 to 100",
+            ),
+            (
+                "limit=2&limit=3",
+                "/limit",
+                "duplicate",
+                "limit must be given once",
+            ),
+            (
+                "colour=red",
+                "/colour",
+                "unknown_field",
+                "colour is not a parameter of this operation",
+            ),
+        ] {
+            let path = format!("/v1/orders?{query}");
+            let reply = get_as(app, &path, &customer).await;
+            let body = assert_rfc9457(&reply, 422, "validation_failed");
+            assert_eq!(
+                body["errors"],
+                json!([{"pointer": pointer, "code": code, "detail": detail}]),
+                "{path}: {}",
+                reply.text
+            );
+            assert_own_words(&reply, &path);
+        }
+        let reply = get_as(app, "/v1/orders?limit=0", &customer).await;
+        assert_invalid_field(&reply, "/limit", "out_of_range");
+        let reply = get_as(app, "/v1/orders?limit=2", &customer).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+);
