@@ -125,13 +125,10 @@ fn operations(config: &mut ServiceConfig) {
         .service(health::metrics);
 }
 
-/// The catalog shipped with this version, which the committed document
-/// describes (product codes, bounds).
-const SHIPPED_CATALOG: &str = include_str!("../../catalog/catalog.toml");
-
-/// The OpenAPI document of the code and the shipped catalog, as committed.
+/// The OpenAPI document of the code and the shipped catalog (product
+/// codes, bounds), as committed.
 pub fn openapi() -> OpenApi {
-    match catalog_file::parse("catalog/catalog.toml", SHIPPED_CATALOG)
+    match catalog_file::parse(catalog_file::SHIPPED_ORIGIN, catalog_file::SHIPPED)
         .ok()
         .and_then(|catalog| CatalogView::new(catalog).ok())
     {
@@ -309,13 +306,16 @@ impl Application {
     /// Loads the catalog (a broken one stops here, naming the problem),
     /// connects to the database, applies migrations and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let catalog = catalog_file::load(&settings.catalog_path)?;
+        let catalog = catalog_file::load_or_shipped(settings.catalog_path.as_deref())?;
         let view = CatalogView::new(catalog).context("rendering the catalog")?;
         let api = openapi_for(&view);
         let db = connect_database(settings).await?;
         tracing::info!(
             backend = db.backend().as_str(),
-            catalog = %settings.catalog_path.display(),
+            catalog = %settings
+                .catalog_path
+                .as_deref()
+                .map_or(catalog_file::SHIPPED_ORIGIN.into(), |p| p.display().to_string()),
             effective_date = %view.catalog.effective_date(),
             products = view.catalog.products().count(),
             "database migrated and catalog loaded"

@@ -34,7 +34,8 @@ pub struct Settings {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub database_busy_timeout: Duration,
-    pub catalog_path: PathBuf,
+    /// A catalog file that replaces the one built into the binary.
+    pub catalog_path: Option<PathBuf>,
     pub workers: usize,
     pub max_body_bytes: usize,
     /// How long a request body may take to arrive, from the end of its
@@ -135,8 +136,8 @@ impl Settings {
         },
         Variable {
             name: "ATTIVA_CATALOG",
-            default: "catalog/catalog.toml",
-            meaning: "the product catalog file, validated at start",
+            default: "the shipped `catalog/catalog.toml`, built into the binary",
+            meaning: "a product catalog file that replaces the built-in one, validated at start",
         },
         Variable {
             name: "ATTIVA_WORKERS",
@@ -353,7 +354,7 @@ impl Settings {
         let (busy, _) = get("ATTIVA_DB_BUSY_TIMEOUT_MS");
         let database_busy_timeout =
             Duration::from_millis(number("ATTIVA_DB_BUSY_TIMEOUT_MS", &busy)?);
-        let (catalog, _) = get("ATTIVA_CATALOG");
+        let (catalog, catalog_set) = get("ATTIVA_CATALOG");
         let (workers_text, set) = get("ATTIVA_WORKERS");
         let workers = if set {
             let workers: usize = number("ATTIVA_WORKERS", &workers_text)?;
@@ -552,7 +553,7 @@ impl Settings {
             database_url: SecretString::from(database_url),
             database_max_connections,
             database_busy_timeout,
-            catalog_path: PathBuf::from(catalog),
+            catalog_path: catalog_set.then(|| PathBuf::from(catalog)),
             workers,
             max_body_bytes,
             body_timeout,
@@ -608,6 +609,8 @@ mod tests {
         assert_eq!(settings.max_body_bytes, 65536);
         assert_eq!(settings.body_timeout, Duration::from_secs(10));
         assert_eq!(settings.log_format, LogFormat::Text);
+        // The catalog built into the binary, wherever it is started from.
+        assert_eq!(settings.catalog_path, None);
     }
 
     #[test]
