@@ -1,6 +1,7 @@
 //! The `attiva` binary as an operator runs it: a separate process, started
 //! from a folder of its own. It needs no repository around it (the catalog
-//! is built in).
+//! is built in), and SIGTERM stops it gracefully: the request in flight is
+//! answered, then the process exits 0.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -221,3 +222,61 @@ fn the_binary_started_from_an_empty_folder_serves_the_built_in_catalog() {
     assert_eq!(status.code(), Some(0), "{:#?}", server.seen);
 }
 
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_the_process_exits_0() {
+    let mut server = Server::start(&[]);
+    let mut stream = server.connect();
+    let body = br#"{"channel":"web"}"#;
+    // `Expect: 100-continue`: the server's "100 Continue" says it has the
+    // request and its handler is waiting for the body.
+    stream
+        .write_all(
+            format!(
+                "POST /v1/carts HTTP/1.1\r\nHost: attiva\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        let n = stream
+            .read(&mut byte)
+            .unwrap_or_else(|e| panic!("waiting for 100 Continue: {e}"));
+        assert_eq!(n, 1, "closed before 100 Continue: {interim:?}");
+        interim.push(byte[0]);
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue"),
+        "{:?}",
+        String::from_utf8_lossy(&interim)
+    );
+
+    server.terminate();
+    server.wait_for_log("SIGTERM received", Duration::from_secs(10));
+    // The body arrives after the signal, a byte at a time.
+    for b in body {
+        stream.write_all(&[*b]).unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("reading the answer: {e}"));
+    let (status, answer) = answer_of(&raw);
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["channel"], "web", "{answer}");
+    assert_eq!(answer["status"], "open", "{answer}");
+    assert!(
+        answer["id"]
+            .as_str()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+        "{answer}"
+    );
+
+    let status = server.wait(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{:#?}", server.seen);
+    server.wait_for_log("server stopped", Duration::from_secs(1));
+}
