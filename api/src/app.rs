@@ -14,7 +14,7 @@ use crate::routes::{
     services,
 };
 use crate::settings::Settings;
-use crate::state::{Lifetimes, Limits};
+use crate::state::{BodyDeadline, Lifetimes, Limits};
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
@@ -35,7 +35,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 #[openapi(
     info(
         title = "Attiva API",
-        description = "Order-to-activation backend of the Fatturazione Elettronica (FE) service and its add-on modules, first of all \"Incassi e pagamenti\".\n\nConventions: JSON in and out, `snake_case` fields, RFC 3339 timestamps, ISO dates, money as decimal strings in euro with two decimals. Errors are RFC 9457 `application/problem+json` with a stable `code` and, for validation, `errors[]` with JSON pointers. Every response carries an `X-Request-Id` header.",
+        description = "Order-to-activation backend of the Fatturazione Elettronica (FE) service and its add-on modules, first of all \"Incassi e pagamenti\".\n\nConventions: JSON in and out, `snake_case` fields, RFC 3339 timestamps, ISO dates, money as decimal strings in euro with two decimals. Errors are RFC 9457 `application/problem+json` with a stable `code` and, for validation, `errors[]` with JSON pointers. Every response carries an `X-Request-Id` header. A request body that does not arrive within the server's body timeout (10 s by default) is answered 408 `request_timeout` and the connection is closed.",
         license(name = "Proprietary", identifier = "LicenseRef-Proprietary"),
     ),
     tags(
@@ -125,13 +125,10 @@ fn operations(config: &mut ServiceConfig) {
         .service(health::metrics);
 }
 
-/// The catalog shipped with this version, which the committed document
-/// describes (product codes, bounds).
-const SHIPPED_CATALOG: &str = include_str!("../../catalog/catalog.toml");
-
-/// The OpenAPI document of the code and the shipped catalog, as committed.
+/// The OpenAPI document of the code and the shipped catalog (product
+/// codes, bounds), as committed.
 pub fn openapi() -> OpenApi {
-    match catalog_file::parse("catalog/catalog.toml", SHIPPED_CATALOG)
+    match catalog_file::parse(catalog_file::SHIPPED_ORIGIN, catalog_file::SHIPPED)
         .ok()
         .and_then(|catalog| CatalogView::new(catalog).ok())
     {
@@ -228,13 +225,28 @@ async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRespons
     error.error_response()
 }
 
-/// Bad path parameters (a malformed id) mean nothing can be there: 404.
-fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::not_found("not_found", format!("no such resource: {error}")).into()
+/// Bad path parameters (a malformed id) mean nothing can be there: 404,
+/// naming the parameter, in our words (the parser's would show internals).
+/// Every path parameter that can fail to parse is an id, a UUID.
+fn path_error(_error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let detail = match req
+        .match_info()
+        .iter()
+        .find(|(_, value)| uuid::Uuid::parse_str(value).is_err())
+    {
+        Some((name, _)) => format!("no such resource: {name} must be a UUID"),
+        None => "no such resource: the path has a parameter that is not valid".to_owned(),
+    };
+    ApiError::not_found("not_found", detail).into()
 }
 
-fn query_error(error: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::field("query", "invalid_query", error.to_string()).into()
+/// Query strings go through [`crate::query::Query`], which names the
+/// parameter; this answers any `web::Query` left, without the parser's text.
+fn query_error(
+    _error: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::field("query", "invalid_query", "the query string is not valid").into()
 }
 
 /// The document and its pre-rendered bytes.
@@ -264,6 +276,7 @@ struct Shared {
     routes: web::Data<RouteTable>,
     document: web::Data<ApiDocument>,
     body_limit: BodyLimit,
+    body_deadline: BodyDeadline,
     tokens: web::Data<Tokens>,
     hasher: web::Data<PasswordHasher>,
     throttle: web::Data<Throttle>,
@@ -293,13 +306,16 @@ impl Application {
     /// Loads the catalog (a broken one stops here, naming the problem),
     /// connects to the database, applies migrations and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let catalog = catalog_file::load(&settings.catalog_path)?;
+        let catalog = catalog_file::load_or_shipped(settings.catalog_path.as_deref())?;
         let view = CatalogView::new(catalog).context("rendering the catalog")?;
         let api = openapi_for(&view);
         let db = connect_database(settings).await?;
         tracing::info!(
             backend = db.backend().as_str(),
-            catalog = %settings.catalog_path.display(),
+            catalog = %settings
+                .catalog_path
+                .as_deref()
+                .map_or(catalog_file::SHIPPED_ORIGIN.into(), |p| p.display().to_string()),
             effective_date = %view.catalog.effective_date(),
             products = view.catalog.products().count(),
             "database migrated and catalog loaded"
@@ -318,6 +334,7 @@ impl Application {
                 json: web::Bytes::from(json),
             }),
             body_limit: BodyLimit(settings.max_body_bytes),
+            body_deadline: BodyDeadline(settings.body_timeout),
             tokens: web::Data::new(Tokens::new(
                 &settings.auth.jwt_secret,
                 &settings.auth.jwt_issuer,
@@ -352,6 +369,7 @@ impl Application {
                 .app_data(shared.routes)
                 .app_data(shared.document)
                 .app_data(shared.body_limit)
+                .app_data(shared.body_deadline)
                 .app_data(shared.tokens)
                 .app_data(shared.hasher)
                 .app_data(shared.throttle)

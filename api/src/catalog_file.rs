@@ -157,6 +157,22 @@ pub fn parse(origin: &str, text: &str) -> Result<Catalog, CatalogFileError> {
     Catalog::new(file.effective_date, file.vat_rate, products).map_err(|e| fail(e.to_string()))
 }
 
+/// The catalog shipped with this version, compiled into the binary: the
+/// server's catalog unless `ATTIVA_CATALOG` names a file, so the binary
+/// starts from any folder (and after `cargo install --path api`).
+pub const SHIPPED: &str = include_str!("../../catalog/catalog.toml");
+
+/// How the built-in catalog is named in errors and logs.
+pub const SHIPPED_ORIGIN: &str = "built-in catalog/catalog.toml";
+
+/// The catalog file at `path`, or the built-in one when there is none.
+pub fn load_or_shipped(path: Option<&Path>) -> Result<Catalog, CatalogFileError> {
+    match path {
+        Some(path) => load(path),
+        None => parse(SHIPPED_ORIGIN, SHIPPED),
+    }
+}
+
 pub fn load(path: &Path) -> Result<Catalog, CatalogFileError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| CatalogFileError {

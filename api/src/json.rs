@@ -142,6 +142,9 @@ fn read_json_body(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let deadline = req
+        .app_data::<crate::state::BodyDeadline>()
+        .map_or(std::time::Duration::from_secs(10), |d| d.0);
     let mut payload = payload.take();
     Box::pin(async move {
         let too_large = || {
@@ -171,16 +174,32 @@ fn read_json_body(
         if declared_length.is_some_and(|len| len > limit) {
             return Err(too_large());
         }
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
-            if body.len() + chunk.len() > limit {
-                return Err(too_large());
+        // The whole body within the deadline, however it is dripped: a
+        // client that sends a byte now and then must not hold a connection.
+        let read = async {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
             }
-            body.extend_from_slice(&chunk);
+            Ok::<_, ApiError>(body.freeze())
+        };
+        match tokio::time::timeout(deadline, read).await {
+            Ok(body) => body,
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    deadline.as_secs()
+                ),
+            )
+            .closing_connection()),
         }
-        Ok(body.freeze())
     })
 }
 

@@ -16,6 +16,7 @@ pub mod observability;
 pub mod operators;
 pub mod problem;
 pub mod purchase;
+pub mod query;
 pub mod routes;
 pub mod settings;
 pub mod state;

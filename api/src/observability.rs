@@ -24,17 +24,46 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+// Every label value comes from a small, fixed set: a standard method name
+// (or `other`), a route template (or `unmatched`) and a status code. Nothing
+// the client spells (a method name, a path) becomes a label, so no request
+// can add series at will.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
+}
+
+/// The method's label: its name if it is one of RFC 9110's (and PATCH),
+/// `other` for anything else a client may invent.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+/// The route's label: the template of the route that matched (never the
+/// path asked for), or `unmatched`.
+fn route_label(request: &HttpRequest) -> String {
+    request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
 }
 
 /// The server's Prometheus registry and the HTTP metrics in it.
@@ -100,11 +129,14 @@ impl Metrics {
             return;
         };
         let owner = Arc::as_ptr(self) as usize;
+        // Cached by the method's label, not the method: an invented method
+        // on a named route must not grow the cache either.
+        let method = method_label(request.method());
         HANDLES.with_borrow_mut(|cache| {
             let entries = cache.entry((owner, name.to_owned())).or_default();
             if let Some(entry) = entries
                 .iter()
-                .find(|e| e.status == status && e.method == request.method())
+                .find(|e| e.status == status && e.method == method)
             {
                 entry.requests.inc();
                 entry.durations.observe(seconds);
@@ -114,7 +146,7 @@ impl Metrics {
             requests.inc();
             durations.observe(seconds);
             entries.push(CachedHandles {
-                method: request.method().clone(),
+                method,
                 status,
                 requests,
                 durations,
@@ -123,12 +155,10 @@ impl Metrics {
     }
 
     fn handles(&self, request: &HttpRequest, status: u16) -> (Counter, Histogram) {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        let method = request.method().as_str().to_owned();
+        let route = route_label(request);
+        let method = method_label(request.method());
         let requests = self.requests.get_or_create_owned(&RequestLabels {
-            method: method.clone(),
+            method,
             route: route.clone(),
             status,
         });
@@ -141,7 +171,7 @@ impl Metrics {
 
 /// Metric handles of one (route, method, status).
 struct CachedHandles {
-    method: Method,
+    method: &'static str,
     status: u16,
     requests: Counter,
     durations: Histogram,
@@ -249,9 +279,7 @@ pub async fn observe(
         metrics.observe(request, status, elapsed.as_secs_f64());
     }
     if tracing::enabled!(tracing::Level::INFO) {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let route = route_label(request);
         tracing::info!(
             request_id = %request_id,
             method = %request.method(),

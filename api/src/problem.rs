@@ -88,6 +88,8 @@ struct Inner {
     errors: Vec<FieldError>,
     violations: Vec<ProblemViolation>,
     headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// Answer with `Connection: close` and close the connection after.
+    close: bool,
     source: Option<anyhow::Error>,
 }
 
@@ -100,6 +102,7 @@ impl ApiError {
             errors: Vec::new(),
             violations: Vec::new(),
             headers: Vec::new(),
+            close: false,
             source: None,
         }))
     }
@@ -175,6 +178,14 @@ impl ApiError {
         self
     }
 
+    /// Closes the connection after this answer (`Connection: close`): for
+    /// a request whose body was not read to its end, so the rest of it is
+    /// not taken for the next request.
+    pub fn closing_connection(mut self) -> Self {
+        self.0.close = true;
+        self
+    }
+
     pub fn code(&self) -> &'static str {
         self.0.code
     }
@@ -239,6 +250,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         for (name, value) in &self.0.headers {
             response.insert_header((name.clone(), value.clone()));
+        }
+        if self.0.close {
+            response.force_close();
         }
         response.body(body)
     }

@@ -34,9 +34,13 @@ pub struct Settings {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub database_busy_timeout: Duration,
-    pub catalog_path: PathBuf,
+    /// A catalog file that replaces the one built into the binary.
+    pub catalog_path: Option<PathBuf>,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, from the end of its
+    /// headers; a slower one is answered 408 and its connection closed.
+    pub body_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -132,8 +136,8 @@ impl Settings {
         },
         Variable {
             name: "ATTIVA_CATALOG",
-            default: "catalog/catalog.toml",
-            meaning: "the product catalog file, validated at start",
+            default: "the shipped `catalog/catalog.toml`, built into the binary",
+            meaning: "a product catalog file that replaces the built-in one, validated at start",
         },
         Variable {
             name: "ATTIVA_WORKERS",
@@ -144,6 +148,11 @@ impl Settings {
             name: "ATTIVA_MAX_BODY_BYTES",
             default: "65536",
             meaning: "largest accepted request body; larger ones get 413",
+        },
+        Variable {
+            name: "ATTIVA_BODY_TIMEOUT_SECS",
+            default: "10",
+            meaning: "time a request body may take to arrive; a slower one gets 408 and its connection is closed",
         },
         Variable {
             name: "ATTIVA_SHUTDOWN_TIMEOUT_SECS",
@@ -345,7 +354,7 @@ impl Settings {
         let (busy, _) = get("ATTIVA_DB_BUSY_TIMEOUT_MS");
         let database_busy_timeout =
             Duration::from_millis(number("ATTIVA_DB_BUSY_TIMEOUT_MS", &busy)?);
-        let (catalog, _) = get("ATTIVA_CATALOG");
+        let (catalog, catalog_set) = get("ATTIVA_CATALOG");
         let (workers_text, set) = get("ATTIVA_WORKERS");
         let workers = if set {
             let workers: usize = number("ATTIVA_WORKERS", &workers_text)?;
@@ -361,6 +370,16 @@ impl Settings {
         if max_body_bytes < 1024 {
             return Err(bad("ATTIVA_MAX_BODY_BYTES", &body, "must be at least 1024"));
         }
+        let (body_timeout, _) = get("ATTIVA_BODY_TIMEOUT_SECS");
+        let body_timeout_secs: u64 = number("ATTIVA_BODY_TIMEOUT_SECS", &body_timeout)?;
+        if body_timeout_secs == 0 {
+            return Err(bad(
+                "ATTIVA_BODY_TIMEOUT_SECS",
+                &body_timeout,
+                "must be at least 1",
+            ));
+        }
+        let body_timeout = Duration::from_secs(body_timeout_secs);
         let (shutdown, _) = get("ATTIVA_SHUTDOWN_TIMEOUT_SECS");
         let shutdown_timeout =
             Duration::from_secs(number("ATTIVA_SHUTDOWN_TIMEOUT_SECS", &shutdown)?);
@@ -534,9 +553,10 @@ impl Settings {
             database_url: SecretString::from(database_url),
             database_max_connections,
             database_busy_timeout,
-            catalog_path: PathBuf::from(catalog),
+            catalog_path: catalog_set.then(|| PathBuf::from(catalog)),
             workers,
             max_body_bytes,
+            body_timeout,
             shutdown_timeout,
             log_format,
             log_filter,
@@ -587,7 +607,10 @@ mod tests {
         assert_eq!(settings.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert_eq!(settings.environment, Environment::Development);
         assert_eq!(settings.max_body_bytes, 65536);
+        assert_eq!(settings.body_timeout, Duration::from_secs(10));
         assert_eq!(settings.log_format, LogFormat::Text);
+        // The catalog built into the binary, wherever it is started from.
+        assert_eq!(settings.catalog_path, None);
     }
 
     #[test]

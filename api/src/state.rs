@@ -17,3 +17,9 @@ impl Default for Limits {
 pub struct Lifetimes {
     pub temporary_password: std::time::Duration,
 }
+
+/// How long a request body may take to arrive (`ATTIVA_BODY_TIMEOUT_SECS`),
+/// counted from when its extractor starts reading, that is right after the
+/// headers. actix's `client_request_timeout` covers the headers only.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub std::time::Duration);

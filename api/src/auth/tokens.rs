@@ -68,6 +68,9 @@ impl std::fmt::Debug for Tokens {
 
 const AUDIENCES: [&str; 3] = ["customer_area", "panel", "backoffice"];
 
+/// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+const LEEWAY_SECS: u64 = 5;
+
 impl Tokens {
     pub fn new(
         secret: &SecretString,
@@ -109,16 +112,32 @@ impl Tokens {
         Ok((token, ttl))
     }
 
-    /// Checks signature (HS256 only), issuer, expiry, the required claims,
-    /// and that the audience is `expected`.
+    /// Checks signature (HS256 only), issuer, expiry, not-before, the
+    /// required claims, that it was not issued in the future, that its
+    /// header has no `crit`, and that the audience is `expected`.
     pub fn verify(&self, token: &str, expected: Audience) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[self.issuer.as_str()]);
         validation.set_audience(&AUDIENCES);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
-        validation.leeway = 5;
+        // jsonwebtoken enforces only exp, nbf, aud, iss and sub from this
+        // list; `iat` is required by `Claims` itself and checked below.
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Off by default in jsonwebtoken: a token not valid before a time
+        // is refused until then (RFC 7519 section 4.1.5).
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| TokenError::Invalid)?;
+        // We understand no extension, so a token that makes one critical
+        // must be refused (RFC 7515 section 4.1.11); jsonwebtoken reads
+        // `crit` but does not act on it.
+        if data.header.crit.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        // Issued in the future: not by us, or by a clock gone wrong.
+        if data.claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64 {
+            return Err(TokenError::Invalid);
+        }
         if data.claims.aud != expected.as_str() {
             return Err(TokenError::WrongAudience);
         }
@@ -169,6 +188,71 @@ mod tests {
             t.verify(&token, Audience::CustomerArea).err(),
             Some(TokenError::WrongAudience)
         );
+    }
+
+    /// A token signed with the right key, with the server's claims changed
+    /// by `claims` and its header by `header`.
+    fn forged(
+        secret: &str,
+        claims: impl FnOnce(&mut serde_json::Value),
+        header: impl FnOnce(&mut Header),
+    ) -> String {
+        let now = Utc::now().timestamp();
+        let mut value = serde_json::json!({
+            "iss": "attiva",
+            "aud": "customer_area",
+            "sub": Uuid::new_v4().to_string(),
+            "iat": now,
+            "exp": now + 600,
+            "jti": Uuid::new_v4().to_string(),
+            "typ": "access"
+        });
+        claims(&mut value);
+        let mut head = Header::new(Algorithm::HS256);
+        header(&mut head);
+        jsonwebtoken::encode(&head, &value, &EncodingKey::from_secret(secret.as_bytes()))
+            .unwrap_or_else(|e| panic!("forging: {e}"))
+    }
+
+    #[test]
+    fn future_nbf_and_iat_and_a_crit_header_are_refused() {
+        let secret = "k".repeat(32);
+        let t = tokens(&secret);
+        let now = Utc::now().timestamp();
+        let verify = |token: &str| t.verify(token, Audience::CustomerArea).err();
+        // Controls: the same token, and ones within the leeway, are accepted.
+        assert_eq!(verify(&forged(&secret, |_| {}, |_| {})), None);
+        assert_eq!(
+            verify(&forged(&secret, |c| c["nbf"] = (now - 60).into(), |_| {})),
+            None
+        );
+        assert_eq!(
+            verify(&forged(&secret, |c| c["iat"] = (now + 2).into(), |_| {})),
+            None
+        );
+        // Not valid yet.
+        assert_eq!(
+            verify(&forged(
+                &secret,
+                |c| c["nbf"] = (now + 3_600).into(),
+                |_| {}
+            )),
+            Some(TokenError::Invalid)
+        );
+        // Issued in the future.
+        assert_eq!(
+            verify(&forged(
+                &secret,
+                |c| c["iat"] = (now + 3_600).into(),
+                |_| {}
+            )),
+            Some(TokenError::Invalid)
+        );
+        // An extension we do not understand, marked critical.
+        let crit = forged(&secret, |_| {}, |h| h.crit = Some(vec!["b64".to_owned()]));
+        assert_eq!(verify(&crit), Some(TokenError::Invalid));
+        let empty = forged(&secret, |_| {}, |h| h.crit = Some(Vec::new()));
+        assert_eq!(verify(&empty), Some(TokenError::Invalid));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::json::{Json, Validate};
 use crate::money::cents_text;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::purchase::{CART_CHANGED, OrderRequest, place_order};
+use crate::query::{Query, QueryParams};
 use crate::routes::carts::CART_TOKEN;
 use crate::routes::carts::TotalsDto;
 use crate::routes::catalog::CatalogView;
@@ -424,6 +425,16 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+impl QueryParams for PageQuery {
+    fn expected(name: &str) -> Option<&'static str> {
+        match name {
+            "limit" => Some("limit must be a whole number from 1 to 100"),
+            "cursor" => Some("cursor must be the next_cursor of a previous page"),
+            _ => None,
+        }
+    }
+}
+
 impl PageQuery {
     pub fn limit(&self) -> Result<u64, ApiError> {
         match self.limit {
@@ -495,7 +506,7 @@ pub fn page(orders: Vec<OrderRecord>, limit: u64, settings: &OrderSettings) -> O
 )]
 #[get("/v1/orders")]
 pub async fn list(
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
     db: web::Data<Database>,
     settings: web::Data<OrderSettings>,
     auth: CustomerAuth,

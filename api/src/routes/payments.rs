@@ -436,7 +436,7 @@ pub async fn register(
 )]
 #[get("/v1/backoffice/orders")]
 pub async fn list_all(
-    query: web::Query<PageQuery>,
+    query: crate::query::Query<PageQuery>,
     db: web::Data<Database>,
     settings: web::Data<OrderSettings>,
     _auth: OperatorAuth,

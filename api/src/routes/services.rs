@@ -368,6 +368,12 @@ pub struct PanelChannelQuery {
     pub channel: Option<String>,
 }
 
+impl crate::query::QueryParams for PanelChannelQuery {
+    fn expected(name: &str) -> Option<&'static str> {
+        (name == "channel").then_some("channel must be panel or android_app")
+    }
+}
+
 /// Buy an add-on from the panel or the app.
 ///
 /// The panel's "Attiva" in "Stato servizio", the menu "Servizi aggiuntivi
@@ -400,7 +406,7 @@ pub struct PanelChannelQuery {
 pub async fn panel_buy(
     req: HttpRequest,
     code: web::Path<String>,
-    query: web::Query<PanelChannelQuery>,
+    query: crate::query::Query<PanelChannelQuery>,
     db: web::Data<Database>,
     view: web::Data<CatalogView>,
     settings: web::Data<OrderSettings>,

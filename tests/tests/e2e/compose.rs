@@ -587,7 +587,10 @@ fn the_api_environment_is_accepted_by_the_server_and_names_a_valid_catalog() {
         in_repository.display().to_string(),
     );
     let settings = settings(&env);
-    api::catalog_file::load(&settings.catalog_path).unwrap_or_else(|e| {
+    let path = settings
+        .catalog_path
+        .unwrap_or_else(|| panic!("ATTIVA_CATALOG={catalog} is set, yet not read"));
+    api::catalog_file::load(&path).unwrap_or_else(|e| {
         panic!(
             "ATTIVA_CATALOG={catalog} in the image is {} here, which does not load: {e}",
             in_repository.display()

@@ -330,3 +330,277 @@ both_databases!(
         assert_rfc9457(&reply, 404, "route_not_found");
     }
 );
+
+/// An HTTP/1.1 answer read off a raw connection.
+struct RawAnswer {
+    status: u16,
+    /// Header names lower-cased.
+    headers: Vec<(String, String)>,
+    body: Value,
+    /// The server closed the connection after answering.
+    closed: bool,
+    /// From the end of the request head to the end of the answer.
+    took: std::time::Duration,
+}
+
+/// Writes `head`, then drips `body` one byte every `gap` (as a slow or
+/// malicious client would), while reading the answer until the server
+/// closes the connection or `wait` passes.
+async fn drip(
+    app: &TestApp,
+    head: String,
+    body: Vec<u8>,
+    gap: std::time::Duration,
+    wait: std::time::Duration,
+) -> RawAnswer {
+    use std::io::{Read, Write};
+    let address = app.address.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address)
+            .unwrap_or_else(|e| panic!("connecting to {address}: {e}"));
+        stream
+            .write_all(head.as_bytes())
+            .unwrap_or_else(|e| panic!("writing the head: {e}"));
+        let started = std::time::Instant::now();
+        let mut writer = stream
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cloning the stream: {e}"));
+        std::thread::spawn(move || {
+            for byte in body {
+                std::thread::sleep(gap);
+                if writer.write_all(&[byte]).is_err() {
+                    break;
+                }
+            }
+        });
+        stream
+            .set_read_timeout(Some(wait))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let closed = loop {
+            match stream.read(&mut buffer) {
+                Ok(0) => break true,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+                // Closed with the rest of the drip unread: a reset.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+                Err(_) => break false,
+            }
+        };
+        let took = started.elapsed();
+        let text = String::from_utf8_lossy(&received).into_owned();
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no complete answer within {wait:?}: {text:?}"));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {text:?}"));
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        RawAnswer {
+            status,
+            headers,
+            body: serde_json::from_str(body).unwrap_or(Value::Null),
+            closed,
+            took,
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the raw client failed: {e}"))
+}
+
+impl RawAnswer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+both_databases!(
+    a_body_that_does_not_arrive_in_time_is_a_408_and_the_connection_closes,
+    [("ATTIVA_BODY_TIMEOUT_SECS", "1")],
+    |app| async move {
+        use std::time::Duration;
+        // Declares 60,000 bytes and sends one every 100 ms: it would take
+        // 100 minutes.
+        let head = "POST /v1/carts HTTP/1.1\r\nHost: attiva\r\nContent-Type: application/json\r\n\
+                    Content-Length: 60000\r\n\r\n"
+            .to_owned();
+        let answer = drip(
+            app,
+            head,
+            vec![b' '; 60_000],
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(answer.status, 408, "{:?}", answer.body);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(answer.header("connection"), Some("close"));
+        assert_eq!(answer.body["code"], "request_timeout", "{}", answer.body);
+        assert_eq!(answer.body["status"], 408, "{}", answer.body);
+        assert_eq!(answer.body["title"], "Request Timeout", "{}", answer.body);
+        assert_eq!(
+            answer.body["type"], "urn:attiva:problem:request_timeout",
+            "{}",
+            answer.body
+        );
+        assert_eq!(
+            answer.body["detail"], "the request body did not arrive within 1 s",
+            "{}",
+            answer.body
+        );
+        assert!(answer.closed, "the connection was left open");
+        assert!(
+            answer.took < Duration::from_secs(5),
+            "answered after {:?}",
+            answer.took
+        );
+
+        // Control: the same drip, short enough to arrive in time, is served.
+        let body = br#"{"channel":"web"}"#.to_vec();
+        let head = format!(
+            "POST /v1/carts HTTP/1.1\r\nHost: attiva\r\nContent-Type: application/json\r\n\
+             Connection: close\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let answer = drip(
+            app,
+            head,
+            body,
+            Duration::from_millis(20),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        assert_eq!(answer.body["channel"], "web", "{}", answer.body);
+    }
+);
+
+/// Asserts a problem says nothing of the parsers behind it.
+fn assert_own_words(reply: &Reply, what: &str) {
+    let text = reply.text.to_lowercase();
+    for word in [
+        "deserialize",
+        "parsing",
+        "invalid digit",
+        "invalid character",
+        "`",
+    ] {
+        assert!(
+            !text.contains(word),
+            "{what}: the parser speaks ({word}): {}",
+            reply.text
+        );
+    }
+}
+
+both_databases!(
+    a_bad_path_or_query_parameter_is_named_in_our_words,
+    |app| async move {
+        use crate::identity::{customer_session, get_as};
+        let (_, customer, _) = customer_session(app, "params@example.com", "01234567897").await;
+        let cart = app.create_cart("web").await;
+
+        // Paths that cannot name a resource: 404, naming the parameter.
+        for (method, path, detail) in [
+            (
+                Method::GET,
+                "/v1/orders/not-a-uuid".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::POST,
+                "/v1/orders/12345/cancel".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::GET,
+                "/v1/services/not-a-uuid".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::GET,
+                "/v1/carts/not-a-uuid".to_owned(),
+                "no such resource: id must be a UUID",
+            ),
+            (
+                Method::DELETE,
+                format!("/v1/carts/{}/items/not-a-uuid", cart.0),
+                "no such resource: item_id must be a UUID",
+            ),
+        ] {
+            let reply = app
+                .send(
+                    app.request(method.clone(), &path)
+                        .bearer_auth(&customer)
+                        .header("x-cart-token", &cart.1),
+                )
+                .await;
+            let what = format!("{method} {path}");
+            let body = assert_rfc9457(&reply, 404, "not_found");
+            assert_eq!(body["detail"], detail, "{what}: {}", reply.text);
+            assert_own_words(&reply, &what);
+        }
+
+        // Query parameters: 422 with the parameter's pointer, as the
+        // handlers' own checks give (`limit=0` is `/limit` `out_of_range`).
+        for (query, pointer, code, detail) in [
+            (
+                "limit=-1",
+                "/limit",
+                "invalid_value",
+                "limit must be a whole number from 1 to 100",
+            ),
+            (
+                "limit=abc",
+                "/limit",
+                "invalid_value",
+                "limit must be a whole number from 1 to 100",
+            ),
+            (
+                "limit=1.5&cursor=x",
+                "/limit",
+                "invalid_value",
+                "limit must be a whole number from 1 to 100",
+            ),
+            (
+                "limit=2&limit=3",
+                "/limit",
+                "duplicate",
+                "limit must be given once",
+            ),
+            (
+                "colour=red",
+                "/colour",
+                "unknown_field",
+                "colour is not a parameter of this operation",
+            ),
+        ] {
+            let path = format!("/v1/orders?{query}");
+            let reply = get_as(app, &path, &customer).await;
+            let body = assert_rfc9457(&reply, 422, "validation_failed");
+            assert_eq!(
+                body["errors"],
+                json!([{"pointer": pointer, "code": code, "detail": detail}]),
+                "{path}: {}",
+                reply.text
+            );
+            assert_own_words(&reply, &path);
+        }
+        let reply = get_as(app, "/v1/orders?limit=0", &customer).await;
+        assert_invalid_field(&reply, "/limit", "out_of_range");
+        let reply = get_as(app, "/v1/orders?limit=2", &customer).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+);

@@ -388,3 +388,82 @@ both_databases!(
         );
     }
 );
+
+/// The series of a metrics text: every sample line without its value.
+fn series(metrics: &str) -> std::collections::BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' ').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
+both_databases!(
+    an_invented_method_or_path_never_becomes_a_metrics_label,
+    |app| async move {
+        let invented = |n: usize| {
+            let name = format!("X{}{}", uuid::Uuid::new_v4().simple(), "Q".repeat(n));
+            Method::from_bytes(name.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let ghost = || format!("/v1/nothing-{}", uuid::Uuid::new_v4().simple());
+        // Warm up: one invented method on a route, one on no route.
+        let mut sent = Vec::new();
+        for path in ["/v1/catalog/products".to_owned(), ghost()] {
+            let method = invented(2_000);
+            let reply = app.send(app.request(method.clone(), &path)).await;
+            assert!(
+                reply.status.is_client_error(),
+                "{method} {path}: {}",
+                reply.status
+            );
+            sent.push((method, path));
+        }
+        // Once more: `GET /metrics` itself is counted after its first answer.
+        metrics(app).await;
+        let before = metrics(app).await;
+        for n in 0..20 {
+            let path = if n % 2 == 0 {
+                "/v1/catalog/products".to_owned()
+            } else {
+                ghost()
+            };
+            let method = invented(2_000 + n);
+            let reply = app.send(app.request(method.clone(), &path)).await;
+            assert!(
+                reply.status.is_client_error(),
+                "{method} {path}: {}",
+                reply.status
+            );
+            sent.push((method, path));
+        }
+        let after = metrics(app).await;
+        assert_eq!(
+            series(&before),
+            series(&after),
+            "invented methods and paths added series"
+        );
+        for (method, path) in &sent {
+            assert!(!after.contains(method.as_str()), "{method} became a label");
+            // The route's template is a label; a path matching no route is not.
+            if path.starts_with("/v1/nothing-") {
+                assert!(!after.contains(path.as_str()), "{path} became a label");
+            }
+        }
+        let status = app
+            .send(app.request(invented(10), "/v1/catalog/products"))
+            .await
+            .status
+            .as_u16();
+        let text = metrics(app).await;
+        assert_eq!(
+            requests_total(&text, "other", "/v1/catalog/products", status),
+            Some(12.0),
+            "{text}"
+        );
+        assert!(
+            requests_total(&text, "other", "unmatched", 404).is_some_and(|n| n >= 10.0),
+            "{text}"
+        );
+        assert!(text.len() < 64 * 1024, "{} bytes of metrics", text.len());
+    }
+);
