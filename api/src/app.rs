@@ -347,7 +347,10 @@ impl Application {
             ),
             throttle: web::Data::new(Throttle {
                 max_failures: settings.auth.login_max_failures,
+                max_failures_per_address: settings.auth.login_max_failures_per_address,
+                max_failures_per_account: settings.auth.login_max_failures_per_account,
                 window: settings.auth.login_window,
+                proxies: settings.auth.trusted_proxies.clone(),
             }),
             lifetimes: web::Data::new(Lifetimes {
                 temporary_password: settings.auth.temporary_password_ttl,

@@ -2,6 +2,7 @@
 //! laptop; [`Settings::VARIABLES`] is the list the README and the
 //! docker-compose test check against.
 
+use crate::auth::proxies::TrustedProxies;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,8 +75,15 @@ pub struct AuthSettings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub temporary_password_ttl: Duration,
+    /// Per account and client address.
     pub login_max_failures: u64,
+    /// Per client address, over all accounts.
+    pub login_max_failures_per_address: u64,
+    /// Per account, over all client addresses.
+    pub login_max_failures_per_account: u64,
     pub login_window: Duration,
+    /// Peers allowed to name the client in `X-Forwarded-For`/`Forwarded`.
+    pub trusted_proxies: TrustedProxies,
     /// At most this many argon2 hashes at once (each takes 19 MiB).
     pub max_concurrent_hashes: usize,
 }
@@ -192,12 +200,27 @@ impl Settings {
         Variable {
             name: "ATTIVA_LOGIN_MAX_FAILURES",
             default: "5",
-            meaning: "failed logins per account or client address before 429",
+            meaning: "failed logins per account from one client address before that address gets 429 for that account",
+        },
+        Variable {
+            name: "ATTIVA_LOGIN_MAX_FAILURES_PER_ADDRESS",
+            default: "100",
+            meaning: "failed logins from one client address, over all accounts, before it gets 429 for every account (password spraying)",
+        },
+        Variable {
+            name: "ATTIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            default: "50",
+            meaning: "failed logins for one account, over all client addresses, before it gets 429 from everywhere (distributed guessing)",
         },
         Variable {
             name: "ATTIVA_LOGIN_WINDOW_SECS",
             default: "900",
-            meaning: "window in which failed logins are counted",
+            meaning: "window in which failed logins are counted; each limit's window starts with its first counted attempt",
+        },
+        Variable {
+            name: "ATTIVA_TRUSTED_PROXIES",
+            default: "empty: none",
+            meaning: "comma-separated CIDRs (or single addresses) of the reverse proxies in front; only when the TCP peer is one of them is the client address taken from `X-Forwarded-For` (or, without it, `Forwarded: for=`), as the right-most address that is not a trusted proxy; otherwise those headers are ignored",
         },
         Variable {
             name: "ATTIVA_MAX_CONCURRENT_HASHES",
@@ -429,15 +452,24 @@ impl Settings {
             }
             Ok(Duration::from_secs(value.saturating_mul(unit)))
         };
-        let (failures, _) = get("ATTIVA_LOGIN_MAX_FAILURES");
-        let login_max_failures: u64 = number("ATTIVA_LOGIN_MAX_FAILURES", &failures)?;
-        if login_max_failures == 0 {
-            return Err(bad(
-                "ATTIVA_LOGIN_MAX_FAILURES",
-                &failures,
-                "must be at least 1",
-            ));
-        }
+        let limit = |name: &'static str| -> Result<u64, SettingsError> {
+            let (text, _) = get(name);
+            let value: u64 = number(name, &text)?;
+            if value == 0 {
+                return Err(bad(name, &text, "must be at least 1"));
+            }
+            Ok(value)
+        };
+        let login_max_failures = limit("ATTIVA_LOGIN_MAX_FAILURES")?;
+        let login_max_failures_per_address = limit("ATTIVA_LOGIN_MAX_FAILURES_PER_ADDRESS")?;
+        let login_max_failures_per_account = limit("ATTIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT")?;
+        let (proxies, proxies_set) = get("ATTIVA_TRUSTED_PROXIES");
+        let trusted_proxies = if proxies_set {
+            TrustedProxies::parse(&proxies)
+                .map_err(|problem| bad("ATTIVA_TRUSTED_PROXIES", &proxies, problem))?
+        } else {
+            TrustedProxies::none()
+        };
         let (hashes, hashes_set) = get("ATTIVA_MAX_CONCURRENT_HASHES");
         let max_concurrent_hashes = if hashes_set {
             let value: usize = number("ATTIVA_MAX_CONCURRENT_HASHES", &hashes)?;
@@ -459,7 +491,10 @@ impl Settings {
             refresh_token_ttl: secs("ATTIVA_REFRESH_TOKEN_TTL_DAYS", 86_400)?,
             temporary_password_ttl: secs("ATTIVA_TEMP_PASSWORD_TTL_HOURS", 3_600)?,
             login_max_failures,
+            login_max_failures_per_address,
+            login_max_failures_per_account,
             login_window: secs("ATTIVA_LOGIN_WINDOW_SECS", 1)?,
+            trusted_proxies,
             max_concurrent_hashes,
         };
         let (secrets, secrets_set) = get("ATTIVA_PAYMENT_WEBHOOK_SECRETS");
@@ -654,6 +689,50 @@ mod tests {
         );
         let error = with(&[("DATABASE_URL", "mysql://x")]).err().map(|e| e.name);
         assert_eq!(error, Some("DATABASE_URL"));
+    }
+
+    #[test]
+    fn login_limits_default_to_five_per_pair_fifty_per_account_and_a_hundred_per_address() {
+        let settings = with(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.auth.login_max_failures, 5);
+        assert_eq!(settings.auth.login_max_failures_per_account, 50);
+        assert_eq!(settings.auth.login_max_failures_per_address, 100);
+        assert_eq!(settings.auth.trusted_proxies, TrustedProxies::none());
+        for name in [
+            "ATTIVA_LOGIN_MAX_FAILURES",
+            "ATTIVA_LOGIN_MAX_FAILURES_PER_ADDRESS",
+            "ATTIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        ] {
+            assert_eq!(with(&[(name, "0")]).err().map(|e| e.name), Some(name));
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses_and_a_bad_one_names_the_setting() {
+        let settings = with(&[(
+            "ATTIVA_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.0.2.7 ,fd00::/8,::1",
+        )])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let proxies = &settings.auth.trusted_proxies;
+        for trusted in ["10.1.2.3", "192.0.2.7", "fd12::1", "::1"] {
+            let ip = trusted.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert!(proxies.trusts(ip), "{trusted}");
+        }
+        for untrusted in ["11.0.0.1", "192.0.2.8", "fe80::1"] {
+            let ip = untrusted.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert!(!proxies.trusts(ip), "{untrusted}");
+        }
+        for bad in ["10.0.0.0/33", "proxy.example.com", "10.0.0.1,,"] {
+            let error = with(&[("ATTIVA_TRUSTED_PROXIES", bad)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.starts_with("setting ATTIVA_TRUSTED_PROXIES="),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

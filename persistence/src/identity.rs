@@ -1,13 +1,13 @@
 //! Who may log in: customer accounts, panel users (one per service),
-//! back-office operators, their rotating refresh tokens, and the failed
-//! logins that throttle guessing.
+//! back-office operators and their rotating refresh tokens (the login
+//! throttle is in `throttle`).
 //!
 //! Refresh tokens are stored only as hashes. Each login starts a family;
 //! every refresh marks the presented token used and adds its successor to
 //! the family. Presenting a used (or revoked) token again revokes the whole
 //! family: either the client or a thief holds a copy.
 
-use crate::entity::{customer, login_failure, operator, panel_user, refresh_token};
+use crate::entity::{customer, operator, panel_user, refresh_token};
 use crate::service::parse_id;
 use crate::{Backend, Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -630,66 +630,6 @@ impl Database {
             .exec(tx)
             .await?;
         Ok(revoked.rows_affected)
-    }
-
-    // --- brute-force throttling ---
-
-    /// Records one failed login against each of `keys`, at `at`.
-    pub async fn record_login_failure(
-        &self,
-        keys: &[String],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        let rows = keys.iter().map(|key| login_failure::ActiveModel {
-            id: Set(Uuid::new_v4().to_string()),
-            throttle_key: Set(key.clone()),
-            failed_at: Set(at),
-        });
-        login_failure::Entity::insert_many(rows)
-            .exec_without_returning(self.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// How many failures `key` has at or after `since`, and the oldest of
-    /// them (for Retry-After).
-    pub async fn login_failures_since(
-        &self,
-        key: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<(u64, Option<DateTime<Utc>>)> {
-        let found: Option<(i64, Option<DateTime<Utc>>)> = login_failure::Entity::find()
-            .select_only()
-            .column_as(login_failure::Column::Id.count(), "failures")
-            .column_as(login_failure::Column::FailedAt.min(), "oldest")
-            .filter(login_failure::Column::ThrottleKey.eq(key))
-            .filter(login_failure::Column::FailedAt.gte(since))
-            .into_tuple()
-            .one(self.conn())
-            .await?;
-        let (count, oldest) = found.unwrap_or((0, None));
-        Ok((u64::try_from(count).unwrap_or(0), oldest))
-    }
-
-    /// Forgets the failures of `key` (after a successful login).
-    pub async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::ThrottleKey.eq(key))
-            .exec(self.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// Deletes failures older than `before` (housekeeping); returns how many.
-    pub async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let pruned = login_failure::Entity::delete_many()
-            .filter(login_failure::Column::FailedAt.lt(before))
-            .exec(self.conn())
-            .await?;
-        Ok(pruned.rows_affected)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod order;
 pub mod outbox;
 pub mod service;
+pub mod throttle;
 
 pub use database::{Backend, Database, DatabaseSettings};
 

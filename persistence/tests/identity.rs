@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use persistence::identity::{Audience, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
 use persistence::service::NewService;
+use persistence::throttle::KeyAdmission;
 use persistence::{Database, StoreError};
 use uuid::Uuid;
 
@@ -30,7 +31,8 @@ both_databases!(
     logout_revokes_the_family_and_nothing_else,
     logout_racing_a_refresh_leaves_no_live_token,
     a_password_change_can_spare_the_new_session,
-    failures_are_counted_within_the_window,
+    attempts_are_admitted_up_to_each_keys_limit,
+    concurrent_attempts_never_pass_the_limit,
 );
 
 // --- fixtures ---
@@ -684,93 +686,142 @@ async fn a_password_change_can_spare_the_new_session(db: Database) {
 
 // --- throttling ---
 
-async fn failures_are_counted_within_the_window(db: Database) {
+async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
     let now = clock();
-    let account = "account:panel:alice".to_owned();
-    let address = "address:panel:127.0.0.1".to_owned();
-    let both = [account.clone(), address.clone()];
-    for minutes_ago in [20, 10, 5, 1] {
-        db.record_login_failure(&both, now - Duration::minutes(minutes_ago))
+    let window = Duration::minutes(15);
+    let keys = [
+        ("pair:panel:127.0.0.1/alice".to_owned(), 2),
+        ("address:panel:127.0.0.1".to_owned(), 3),
+    ];
+    let admit = |at: DateTime<Utc>| {
+        let db = db.clone();
+        let keys = keys.clone();
+        async move {
+            db.admit_login_attempt(&keys, at, window)
+                .await
+                .must("admitting")
+        }
+    };
+    let counted = |outcome: &[KeyAdmission]| {
+        outcome
+            .iter()
+            .map(|a| (a.admitted, a.attempts))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        db.admit_login_attempt(&[], now, window)
             .await
-            .must("recording");
-    }
-    db.record_login_failure(&[], now).await.must("no keys");
+            .must("no keys"),
+        vec![]
+    );
+    let first = admit(now).await;
+    assert_eq!(counted(&first), [(true, 1), (true, 1)]);
+    assert_eq!(first[0].key, keys[0].0, "in the order given");
+    assert!(first.iter().all(|a| a.window_started_at == now));
+    assert_eq!(
+        counted(&admit(now + Duration::minutes(1)).await),
+        [(true, 2), (true, 2)]
+    );
+    // The pair is at its limit: refused there, counted by the address.
+    let third = admit(now + Duration::minutes(2)).await;
+    assert_eq!(counted(&third), [(false, 2), (true, 3)]);
+    assert!(
+        third.iter().all(|a| a.window_started_at == now),
+        "{third:?}"
+    );
+    // Given back, the address has room for one more again.
+    db.release_login_attempts(&third, None)
+        .await
+        .must("releasing");
+    assert_eq!(
+        counted(&admit(now + Duration::minutes(3)).await),
+        [(false, 2), (true, 3)]
+    );
+    assert_eq!(
+        counted(&admit(now + Duration::minutes(4)).await),
+        [(false, 2), (false, 3)]
+    );
 
-    let window_start = now - Duration::minutes(15);
+    // The window ends 15 minutes after its first attempt: both start again.
+    let later = now + window;
+    let renewed = admit(later).await;
+    assert_eq!(counted(&renewed), [(true, 1), (true, 1)]);
+    assert!(renewed.iter().all(|a| a.window_started_at == later));
+    // A release for the window that ended gives nothing back to the new one.
+    db.release_login_attempts(&first, None)
+        .await
+        .must("releasing");
+    assert_eq!(counted(&admit(later).await), [(true, 2), (true, 2)]);
+
+    // A success: the pair's count is cleared, the address gets one back.
+    let success = admit(later + Duration::seconds(1)).await;
+    assert_eq!(counted(&success), [(false, 2), (true, 3)]);
+    db.release_login_attempts(&success[1..], Some(&keys[0].0))
+        .await
+        .must("clearing");
     assert_eq!(
-        db.login_failures_since(&account, window_start)
-            .await
-            .must("counting"),
-        (3, Some(now - Duration::minutes(10)))
-    );
-    assert_eq!(
-        db.login_failures_since(&account, now - Duration::minutes(10))
-            .await
-            .must("counting"),
-        (3, Some(now - Duration::minutes(10))),
-        "since is inclusive"
-    );
-    assert_eq!(
-        db.login_failures_since("account:panel:bob", window_start)
-            .await
-            .must("counting"),
-        (0, None)
+        counted(&admit(later + Duration::seconds(2)).await),
+        [(true, 1), (true, 3)]
     );
 
     // Sub-second instants order correctly (SQLite stores RFC 3339 text).
-    let carol = "account:panel:carol".to_owned();
-    let at = now - Duration::minutes(3) + Duration::milliseconds(500);
-    db.record_login_failure(std::slice::from_ref(&carol), at)
+    let key = [("account:panel:carol".to_owned(), 1)];
+    let at = now + Duration::milliseconds(500);
+    let once = db
+        .admit_login_attempt(&key, at, window)
         .await
-        .must("recording");
-    db.record_login_failure(std::slice::from_ref(&carol), now - Duration::minutes(3))
+        .must("admitting");
+    assert!(once[0].admitted);
+    let edge = db
+        .admit_login_attempt(&key, at + window - Duration::microseconds(1), window)
         .await
-        .must("recording");
-    let count = |since| {
-        let db = db.clone();
-        let carol = carol.clone();
-        async move {
-            db.login_failures_since(&carol, since)
-                .await
-                .must("counting")
-                .0
-        }
-    };
-    assert_eq!(count(now - Duration::minutes(3)).await, 2);
-    assert_eq!(
-        count(now - Duration::minutes(3) + Duration::milliseconds(1)).await,
-        1
-    );
-    assert_eq!(count(at - Duration::microseconds(250)).await, 1);
-    assert_eq!(count(at + Duration::milliseconds(250)).await, 0);
-
-    db.clear_login_failures(&account).await.must("clearing");
-    assert_eq!(
-        db.login_failures_since(&account, window_start)
-            .await
-            .must("counting"),
-        (0, None)
-    );
-    assert_eq!(
-        db.login_failures_since(&address, window_start)
-            .await
-            .must("counting")
-            .0,
-        3,
-        "clearing the account leaves the address counted"
-    );
+        .must("admitting");
+    assert!(!edge[0].admitted, "1 µs before the window ends");
+    let after = db
+        .admit_login_attempt(&key, at + window, window)
+        .await
+        .must("admitting");
+    assert!(after[0].admitted, "the window has ended");
 
     let pruned = db
-        .prune_login_failures(now - Duration::minutes(7))
+        .prune_login_attempts(later + Duration::milliseconds(250))
         .await
         .must("pruning");
-    assert_eq!(pruned, 2, "the address failures 20 and 10 minutes ago");
     assert_eq!(
-        db.login_failures_since(&address, now - Duration::hours(1))
-            .await
-            .must("counting"),
-        (2, Some(now - Duration::minutes(5)))
+        pruned, 2,
+        "the pair and the address, whose window started at `later`"
     );
+    let pruned = db.prune_login_attempts(at + window).await.must("pruning");
+    assert_eq!(pruned, 0, "carol's window started at `at + window`");
+}
+
+async fn concurrent_attempts_never_pass_the_limit(db: Database) {
+    let now = clock();
+    let keys = [
+        (
+            "pair:customer_area:127.0.0.1/dora@example.com".to_owned(),
+            5,
+        ),
+        ("address:customer_area:127.0.0.1".to_owned(), 100),
+    ];
+    let attempts = (0..50).map(|_| {
+        let db = db.clone();
+        let keys = keys.clone();
+        tokio::spawn(async move {
+            db.admit_login_attempt(&keys, now, Duration::minutes(15))
+                .await
+                .must("admitting")
+        })
+    });
+    let mut admitted = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        let outcome = attempt.await.must("joining");
+        assert!(outcome[1].admitted, "the address has room: {outcome:?}");
+        if outcome[0].admitted {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 5, "exactly the limit, whatever the concurrency");
 }
 
 #[test]

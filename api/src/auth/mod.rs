@@ -4,6 +4,7 @@
 
 pub mod extract;
 pub mod passwords;
+pub mod proxies;
 pub mod throttle;
 pub mod tokens;
 

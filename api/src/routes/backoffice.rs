@@ -1,6 +1,6 @@
 //! The back office: operator login and operator-only actions.
 
-use crate::auth::throttle::{LoginKeys, Throttle};
+use crate::auth::throttle::Throttle;
 use crate::auth::{OperatorAuth, PasswordHasher, Tokens};
 use crate::credentials::issue_panel_credentials;
 use crate::emails::{CredentialsReissuedEmail, credentials_reissued_email};
@@ -8,7 +8,7 @@ use crate::jobs::outbox::OutboxHandle;
 use crate::json::Json;
 use crate::problem::{ApiError, Problem};
 use crate::routes::identity::{
-    TokenResponse, UsernameLoginRequest, authenticate, client_address, session,
+    TokenResponse, UsernameLoginRequest, admit_and_find, authenticate, session,
 };
 use crate::settings::OrderSettings;
 use crate::state::Lifetimes;
@@ -24,6 +24,11 @@ use uuid::Uuid;
 pub const TAG: &str = "backoffice";
 
 /// Operator login.
+///
+/// Throttled like every login, before the password is checked: 5 failures
+/// in 15 minutes for the username from one client address, 100 from one
+/// address over all usernames, 50 for the username over all addresses
+/// (defaults); then 429 with `Retry-After`.
 #[utoipa::path(
     operation_id = "backofficeLogin",
     tag = TAG,
@@ -34,7 +39,7 @@ pub const TAG: &str = "backoffice";
         (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many failed logins (`too_many_attempts`) for the account from this address, from this address, or for the account; not checked. See Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
@@ -49,14 +54,19 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let username = request.username.trim().to_lowercase();
-    let keys = LoginKeys::new(Audience::Backoffice, &username, &client_address(&req));
-    throttle.check(&db, &keys).await?;
-    let found = db.find_operator_by_username(&username).await?;
+    let keys = throttle.keys(Audience::Backoffice, &username, &req);
+    let (admitted, found) = admit_and_find(
+        &db,
+        &throttle,
+        keys,
+        db.find_operator_by_username(&username),
+    )
+    .await?;
     let operator = authenticate(
         &db,
         &hasher,
         &throttle,
-        &keys,
+        admitted,
         &request.password,
         found,
         |o| o.password_hash.as_str(),

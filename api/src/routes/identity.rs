@@ -1,7 +1,7 @@
 //! Customer accounts and sign-in: sign-up, the three logins (customer area,
 //! panel, back office), refresh-token rotation and logout.
 
-use crate::auth::throttle::{LoginKeys, Throttle};
+use crate::auth::throttle::{Admitted, LoginKeys, Throttle};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{CustomerAuth, PasswordHasher, TokenKind, Tokens};
 use crate::json::{Json, Validate};
@@ -488,13 +488,13 @@ pub async fn session(
 }
 
 /// The second half of every password login: verifies `password` against
-/// the account found (or a decoy when none was: same time, same answer),
-/// and counts the failure or clears the account's count.
+/// the account found (or a decoy when none was: same time, same answer).
+/// The attempt was counted when it was admitted; a success gives it back.
 pub async fn authenticate<T>(
     db: &Database,
     hasher: &PasswordHasher,
     throttle: &Throttle,
-    keys: &LoginKeys,
+    admitted: Admitted,
     password: &str,
     found: Option<T>,
     hash_of: impl Fn(&T) -> &str,
@@ -505,33 +505,49 @@ pub async fn authenticate<T>(
         .map_err(ApiError::internal)?;
     match found.filter(|_| ok) {
         Some(account) => {
-            throttle.succeeded(db, keys).await?;
+            throttle.succeeded(db, admitted).await?;
             Ok(account)
         }
         None => {
-            throttle.failed(db, keys).await?;
-            tracing::info!(throttle_key = %keys.address, "login failed");
+            tracing::info!(throttle_key = %admitted.keys().address, "login failed");
             Err(invalid_credentials())
         }
     }
+}
+
+/// Counts a login attempt (or refuses it, 429) while the account is
+/// looked up: the two are independent, so they go together.
+pub async fn admit_and_find<T>(
+    db: &Database,
+    throttle: &Throttle,
+    keys: LoginKeys,
+    find: impl std::future::Future<Output = Result<Option<T>, persistence::StoreError>>,
+) -> Result<(Admitted, Option<T>), ApiError> {
+    futures_util::future::try_join(throttle.admit(db, keys), async {
+        find.await.map_err(ApiError::from)
+    })
+    .await
 }
 
 pub fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "wrong username or password")
 }
 
-/// The client's address, for throttling (the TCP peer; a proxy in front
-/// must be trusted to pass it, see docs).
-pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
-}
-
 /// Log in to the customer area.
 ///
 /// Wrong email and wrong password get the same answer in the same time.
-/// After 5 failures in 15 minutes for the account or the client address,
-/// attempts answer 429 with `Retry-After`.
+///
+/// Every attempt is counted before its password is checked, and past a
+/// limit it answers 429 `too_many_attempts` with `Retry-After`, unchecked
+/// (so guesses sent together cannot slip past it). The limits, per 15
+/// minutes by default: 5 failures for the account from one client address;
+/// 100 from one address over all accounts; 50 for the account over all
+/// addresses. So a neighbour's typos do not block another user of the same
+/// address, nor an attacker's guesses the account's owner at its own
+/// address. A successful login clears the account's count from its address.
+/// The client address is the connection's; behind a reverse proxy that the
+/// server trusts, the one it reports in `X-Forwarded-For` (or
+/// `Forwarded`). Panel and back-office logins are throttled the same way.
 #[utoipa::path(
     operation_id = "customerLogin",
     tag = TAG_AUTH,
@@ -542,7 +558,7 @@ pub fn client_address(req: &HttpRequest) -> String {
         (status = 401, description = "Wrong email or password (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures (`too_many_attempts`); see Retry-After", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many failed logins (`too_many_attempts`) for the account from this address, from this address, or for the account; not checked. See Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
@@ -557,14 +573,14 @@ pub async fn customer_login(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let normalized = request.email.trim().to_lowercase();
-    let keys = LoginKeys::new(Audience::CustomerArea, &normalized, &client_address(&req));
-    throttle.check(&db, &keys).await?;
-    let found = db.find_customer_by_email(&normalized).await?;
+    let keys = throttle.keys(Audience::CustomerArea, &normalized, &req);
+    let (admitted, found) =
+        admit_and_find(&db, &throttle, keys, db.find_customer_by_email(&normalized)).await?;
     let customer = authenticate(
         &db,
         &hasher,
         &throttle,
-        &keys,
+        admitted,
         &request.password,
         found,
         |c| c.password_hash.as_str(),

@@ -1,12 +1,12 @@
 //! The FE panel: login with the emailed credentials, the mandatory change
 //! of the temporary password, and the service status ("Stato servizio").
 
-use crate::auth::throttle::{LoginKeys, Throttle};
+use crate::auth::throttle::Throttle;
 use crate::auth::{PanelPasswordChange, PanelSession, PasswordHasher, TokenKind, Tokens};
 use crate::json::{Json, Validate};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::routes::identity::{
-    TokenResponse, UsernameLoginRequest, authenticate, client_address, session,
+    TokenResponse, UsernameLoginRequest, admit_and_find, authenticate, session,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -26,7 +26,13 @@ pub const TAG: &str = "panel";
 /// succeeds but `password_change_required` is true and the access token
 /// allows only `POST /v1/panel/password`; every other panel call answers
 /// 403 `password_change_required`. An expired temporary password answers
-/// 401 `temporary_password_expired`. Throttled like every login.
+/// 401 `temporary_password_expired`.
+///
+/// Throttled like every login, before the password is checked: 5 failures
+/// in 15 minutes for the username from one client address, 100 from one
+/// address over all usernames, 50 for the username over all addresses
+/// (defaults); then 429 with `Retry-After`. Guesses at a username from
+/// elsewhere do not block its owner.
 #[utoipa::path(
     operation_id = "panelLogin",
     tag = TAG,
@@ -37,7 +43,7 @@ pub const TAG: &str = "panel";
         (status = 401, description = "Wrong credentials (`invalid_credentials`) or expired temporary password (`temporary_password_expired`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many failed logins (`too_many_attempts`) for the account from this address, from this address, or for the account; not checked. See Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
@@ -52,14 +58,19 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let username = request.username.trim().to_lowercase();
-    let keys = LoginKeys::new(Audience::Panel, &username, &client_address(&req));
-    throttle.check(&db, &keys).await?;
-    let found = db.find_panel_user_by_username(&username).await?;
+    let keys = throttle.keys(Audience::Panel, &username, &req);
+    let (admitted, found) = admit_and_find(
+        &db,
+        &throttle,
+        keys,
+        db.find_panel_user_by_username(&username),
+    )
+    .await?;
     let user = authenticate(
         &db,
         &hasher,
         &throttle,
-        &keys,
+        admitted,
         &request.password,
         found,
         |u| u.password_hash.as_str(),

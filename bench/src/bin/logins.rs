@@ -59,6 +59,8 @@ async fn main() -> anyhow::Result<()> {
         ("ATTIVA_WORKERS", "2"),
         ("ATTIVA_MAIL_DIR", mail.as_str()),
         ("ATTIVA_LOGIN_MAX_FAILURES", "1000000"),
+        ("ATTIVA_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000000"),
+        ("ATTIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "1000000"),
     ];
     let settings = Settings::from_lookup(|name| {
         pairs

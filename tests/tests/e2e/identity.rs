@@ -307,6 +307,41 @@ pub(crate) fn assert_throttled(reply: &Reply, window_secs: u64) -> u64 {
     seconds
 }
 
+/// Of guesses sent together, at most `limit` may have had their password
+/// verified (401 or 200); every other one must be refused unverified (429).
+pub(crate) fn assert_at_most_verified(replies: &[Reply], limit: usize) {
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    let verified = statuses.iter().filter(|s| [200, 401].contains(*s)).count();
+    assert!(
+        (1..=limit).contains(&verified),
+        "{verified} of {} guesses sent together were verified, limit {limit}: {statuses:?}",
+        replies.len()
+    );
+    for reply in replies
+        .iter()
+        .filter(|r| ![200, 401].contains(&r.status.as_u16()))
+    {
+        assert_throttled(reply, 900);
+    }
+}
+
+/// A login to the customer area from `client` with forwarding headers.
+async fn login_forwarded(
+    app: &TestApp,
+    client: &Client,
+    headers: &[(&str, &str)],
+    email: &str,
+    password: &str,
+) -> Reply {
+    let mut request = client
+        .post(format!("{}/v1/auth/customer/login", app.address))
+        .json(&json!({"email": email, "password": password}));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.send(request).await
+}
+
 fn keys(body: &Value) -> BTreeSet<String> {
     body.as_object()
         .map(|o| o.keys().cloned().collect())
@@ -1024,7 +1059,8 @@ both_databases!(
 // --- brute force ---------------------------------------------------------
 
 both_databases!(
-    five_failures_for_an_account_answer_429_even_to_the_right_password,
+    failures_for_an_account_past_its_limit_answer_429_from_anywhere,
+    [("ATTIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")],
     |app| async move {
         sign_up(app, "target@example.com", PASSWORD, &company("01234567897")).await;
         sign_up(
@@ -1034,7 +1070,8 @@ both_databases!(
             &company("00743110157"),
         )
         .await;
-        // Five failures, each from its own address: only the account counts.
+        // Five failures, each from its own address: the account's limit
+        // over all addresses (lowered to five here) is reached.
         for octet in 11..16 {
             let reply = login_from(
                 app,
@@ -1061,11 +1098,13 @@ both_databases!(
 );
 
 both_databases!(
-    five_failures_from_an_address_answer_429_for_every_account_from_there,
+    failures_from_an_address_past_its_limit_answer_429_for_every_account_from_there,
+    [("ATTIVA_LOGIN_MAX_FAILURES_PER_ADDRESS", "5")],
     |app| async move {
         sign_up(app, "victim@example.com", PASSWORD, &company("01234567897")).await;
         let attacker = client_at(30);
-        // A credential-stuffing run over five accounts, one try each.
+        // A credential-stuffing run over five accounts, one try each: the
+        // address's limit over all accounts (lowered to five here) is reached.
         for i in 0..5 {
             let reply = login_from(
                 app,
@@ -1120,6 +1159,224 @@ both_databases!(
         assert_eq!(keys(&known[5].body), keys(&unknown[5].body));
         assert_eq!(known[5].body["code"], unknown[5].body["code"]);
         assert_eq!(known[5].body["type"], unknown[5].body["type"]);
+    }
+);
+
+both_databases!(
+    concurrent_wrong_passwords_are_counted_before_any_is_verified,
+    |app| async move {
+        sign_up(app, "rushed@example.com", PASSWORD, &company("01234567897")).await;
+        let attacker = client_at(70);
+        let replies = join_all(
+            (0..50).map(|_| login_from(app, &attacker, "rushed@example.com", "guess guess guess")),
+        )
+        .await;
+        assert_at_most_verified(&replies, 5);
+        assert_throttled(
+            &login_from(app, &attacker, "rushed@example.com", PASSWORD).await,
+            900,
+        );
+
+        // 29 wrong and the right one together: at most five are verified,
+        // so the right one gets in only if it is one of them.
+        sign_up(app, "lucky@example.com", PASSWORD, &company("00743110157")).await;
+        let guesser = client_at(71);
+        let replies = join_all((0..30).map(|i| {
+            let password = if i == 29 {
+                PASSWORD
+            } else {
+                "guess guess guess"
+            };
+            login_from(app, &guesser, "lucky@example.com", password)
+        }))
+        .await;
+        assert_at_most_verified(&replies, 5);
+    }
+);
+
+both_databases!(
+    a_neighbours_failures_do_not_lock_out_another_user_at_the_same_address,
+    |app| async move {
+        sign_up(app, "clumsy@example.com", PASSWORD, &company("01234567897")).await;
+        sign_up(
+            app,
+            "careful@example.com",
+            PASSWORD,
+            &company("00743110157"),
+        )
+        .await;
+        // One office, one public address: a colleague's typos.
+        let office = client_at(72);
+        for _ in 0..5 {
+            let reply = login_from(app, &office, "clumsy@example.com", "typo typo typo").await;
+            assert_rfc9457(&reply, 401, "invalid_credentials");
+        }
+        assert_throttled(
+            &login_from(app, &office, "clumsy@example.com", PASSWORD).await,
+            900,
+        );
+        assert_session(
+            &login_from(app, &office, "careful@example.com", PASSWORD).await,
+            "customer_area",
+        );
+        // And a success does not lift the colleague's block.
+        assert_throttled(
+            &login_from(app, &office, "clumsy@example.com", PASSWORD).await,
+            900,
+        );
+    }
+);
+
+both_databases!(
+    failures_from_elsewhere_do_not_lock_the_victim_out,
+    |app| async move {
+        sign_up(app, "victim@example.com", PASSWORD, &company("01234567897")).await;
+        let attacker = client_at(73);
+        for _ in 0..5 {
+            let reply = login_from(app, &attacker, "victim@example.com", "guess guess guess").await;
+            assert_rfc9457(&reply, 401, "invalid_credentials");
+        }
+        assert_throttled(
+            &login_from(app, &attacker, "victim@example.com", PASSWORD).await,
+            900,
+        );
+        // The owner, from its own address, logs in; and that success does
+        // not unblock the attacker.
+        assert_session(
+            &login_from(app, &client_at(74), "victim@example.com", PASSWORD).await,
+            "customer_area",
+        );
+        assert_throttled(
+            &login_from(app, &attacker, "victim@example.com", "guess guess guess").await,
+            900,
+        );
+    }
+);
+
+both_databases!(
+    a_spoofed_forwarded_for_does_not_reset_a_limit,
+    |app| async move {
+        sign_up(
+            app,
+            "spoofed@example.com",
+            PASSWORD,
+            &company("01234567897"),
+        )
+        .await;
+        let attacker = client_at(75);
+        let mut replies = Vec::new();
+        for i in 0..6 {
+            let claimed = format!("203.0.113.{}", 10 + i);
+            let forwarded = format!("for={claimed}");
+            replies.push(
+                login_forwarded(
+                    app,
+                    &attacker,
+                    &[
+                        ("x-forwarded-for", claimed.as_str()),
+                        ("forwarded", forwarded.as_str()),
+                    ],
+                    "spoofed@example.com",
+                    "guess guess guess",
+                )
+                .await,
+            );
+        }
+        for reply in &replies[..5] {
+            assert_rfc9457(reply, 401, "invalid_credentials");
+        }
+        assert_throttled(&replies[5], 900);
+    }
+);
+
+both_databases!(
+    behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own,
+    [("ATTIVA_TRUSTED_PROXIES", "127.0.0.1/32")],
+    |app| async move {
+        sign_up(app, "shared@example.com", PASSWORD, &company("01234567897")).await;
+        // `app.client` connects from 127.0.0.1: the proxy.
+        let proxy = &app.client;
+        for _ in 0..5 {
+            let reply = login_forwarded(
+                app,
+                proxy,
+                &[("x-forwarded-for", "203.0.113.1")],
+                "shared@example.com",
+                "guess guess guess",
+            )
+            .await;
+            assert_rfc9457(&reply, 401, "invalid_credentials");
+        }
+        let reply = login_forwarded(
+            app,
+            proxy,
+            &[("x-forwarded-for", "203.0.113.1")],
+            "shared@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_throttled(&reply, 900);
+        // Another client behind the proxy is not; what a client puts left
+        // of its own address does not make it someone else.
+        let reply = login_forwarded(
+            app,
+            proxy,
+            &[("x-forwarded-for", "203.0.113.1, 203.0.113.2")],
+            "shared@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_session(&reply, "customer_area");
+        let reply = login_forwarded(
+            app,
+            proxy,
+            &[("forwarded", "for=203.0.113.3;proto=https")],
+            "shared@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_session(&reply, "customer_area");
+        let reply = login_forwarded(
+            app,
+            proxy,
+            &[("x-forwarded-for", "203.0.113.2, 203.0.113.1")],
+            "shared@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_throttled(&reply, 900);
+
+        // A peer that is not the proxy is its own client, whatever it sends.
+        let direct = client_at(76);
+        for _ in 0..5 {
+            let reply = login_forwarded(
+                app,
+                &direct,
+                &[("x-forwarded-for", "203.0.113.9")],
+                "shared@example.com",
+                "guess guess guess",
+            )
+            .await;
+            assert_rfc9457(&reply, 401, "invalid_credentials");
+        }
+        let reply = login_forwarded(
+            app,
+            &direct,
+            &[("x-forwarded-for", "203.0.113.10")],
+            "shared@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_throttled(&reply, 900);
+        let reply = login_forwarded(
+            app,
+            proxy,
+            &[("x-forwarded-for", "203.0.113.9")],
+            "shared@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_session(&reply, "customer_area");
     }
 );
 

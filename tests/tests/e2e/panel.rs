@@ -13,12 +13,13 @@
 
 use crate::errors::{assert_invalid_field, assert_rfc9457};
 use crate::identity::{
-    ARGON2ID_OWASP, PASSWORD, SECRET, assert_bearer_challenge, assert_no_store,
-    assert_security_headers, assert_session, assert_throttled, client_at, company,
+    ARGON2ID_OWASP, PASSWORD, SECRET, assert_at_most_verified, assert_bearer_challenge,
+    assert_no_store, assert_security_headers, assert_session, assert_throttled, client_at, company,
     customer_session, get_as, person, post_as, post_from, refresh, sign_up, verified,
 };
 use api::credentials::{IssuedCredentials, issue_panel_credentials};
 use domain::{PasswordPolicy, ServiceStatus};
+use futures_util::future::join_all;
 use persistence::Database;
 use persistence::service::{NewService, ServiceRecord};
 use reqwest::{Method, StatusCode};
@@ -796,14 +797,23 @@ both_databases!(
             let body = json!({"username": username, "password": password});
             async move { post_from(app, &client_at(octet), "/v1/auth/panel/login", &body).await }
         };
-        // A panel user: five failures, then even the right password waits.
+        // A panel user: five failures, then even the right password waits,
+        // from that address; the owner, from its own, logs in (the
+        // username is derived from a public tax id: anyone can try it).
         for _ in 0..5 {
             let reply = panel_login_from(50, &issued.username, "guess guess guess").await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
         assert_throttled(
-            &panel_login_from(51, &issued.username, &issued.temporary_password).await,
+            &panel_login_from(50, &issued.username, &issued.temporary_password).await,
             900,
+        );
+        let reply = panel_login_from(51, &issued.username, &issued.temporary_password).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(
+            reply.body["password_change_required"], true,
+            "{}",
+            reply.text
         );
         // An unknown panel user gets the same answers.
         for _ in 0..5 {
@@ -815,7 +825,8 @@ both_databases!(
             900,
         );
 
-        // The back office: five failures from one address block it for everyone there.
+        // The back office: five failures from one address for one operator
+        // block that operator there, not the others.
         api::operators::create(&app.settings(), "grace", OPERATOR_PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
@@ -828,8 +839,12 @@ both_databases!(
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
         assert_throttled(
-            &operator_login_from(53, "grace", OPERATOR_PASSWORD).await,
+            &operator_login_from(53, "mallory", OPERATOR_PASSWORD).await,
             900,
+        );
+        assert_session(
+            &operator_login_from(53, "grace", OPERATOR_PASSWORD).await,
+            "backoffice",
         );
         assert_session(
             &operator_login_from(54, "grace", OPERATOR_PASSWORD).await,
@@ -852,6 +867,36 @@ both_databases!(
         )
         .await;
         assert_session(&reply, "customer_area");
+        store.close().await;
+    }
+);
+
+both_databases!(
+    panel_and_back_office_logins_hold_their_limit_under_concurrency,
+    |app| async move {
+        let store = app.store().await;
+        let service = arrange_service(app, &store, "01234567897").await;
+        let issued = issue(&store, &service, FOURTEEN_DAYS).await;
+        api::operators::create(&app.settings(), "grace", OPERATOR_PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let attacker = client_at(60);
+        for (path, username, password) in [
+            (
+                "/v1/auth/panel/login",
+                issued.username.as_str(),
+                issued.temporary_password.as_str(),
+            ),
+            ("/v1/backoffice/login", "grace", OPERATOR_PASSWORD),
+        ] {
+            let guess = json!({"username": username, "password": "guess guess guess"});
+            let replies = join_all((0..50).map(|_| post_from(app, &attacker, path, &guess))).await;
+            assert_at_most_verified(&replies, 5);
+            // The owner, from its own address, still logs in.
+            let right = json!({"username": username, "password": password});
+            let reply = post_from(app, &client_at(61), path, &right).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text);
+        }
         store.close().await;
     }
 );
