@@ -398,7 +398,11 @@ impl Application {
         tracing::info!(%address, "listening");
         let outbox =
             OutboxWorker::new(db.clone(), mailer, settings.mail.outbox_poll, outbox).start();
-        let expiry = crate::jobs::expiry::start(db.clone(), settings.orders.expiry_sweep);
+        let expiry = crate::jobs::expiry::start(
+            db.clone(),
+            settings.orders.expiry_sweep,
+            settings.auth.login_window,
+        );
         Ok(Application {
             server,
             address,

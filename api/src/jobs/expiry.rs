@@ -1,6 +1,8 @@
-//! Expires unpaid orders past their date, every `sweep` interval. The
-//! update is conditional (`awaiting_payment` only), so several servers
-//! sweeping the same database expire each order once.
+//! Housekeeping every `sweep` interval: expires unpaid orders past their
+//! date (the update is conditional, `awaiting_payment` only, so several
+//! servers sweeping the same database expire each order once), and deletes
+//! the login-throttle counters whose window has passed, so the table keeps
+//! only the keys tried within one window.
 
 use chrono::Utc;
 use persistence::Database;
@@ -19,7 +21,8 @@ impl RunningExpiry {
     }
 }
 
-pub fn start(db: Database, sweep: Duration) -> RunningExpiry {
+pub fn start(db: Database, sweep: Duration, login_window: Duration) -> RunningExpiry {
+    let login_window = chrono::Duration::from_std(login_window).unwrap_or(chrono::Duration::hours(1));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         loop {
@@ -27,6 +30,11 @@ pub fn start(db: Database, sweep: Duration) -> RunningExpiry {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "unpaid orders expired"),
                 Err(error) => tracing::warn!(%error, "expiring orders failed; will retry"),
+            }
+            match db.prune_login_attempts(Utc::now() - login_window).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "login-throttle counters pruned"),
+                Err(error) => tracing::warn!(%error, "pruning login-throttle counters failed; will retry"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(sweep) => {}
