@@ -7,6 +7,7 @@ mod m0002_identity;
 mod m0003_orders;
 mod m0004_outbox;
 mod m0005_order_numbers;
+mod m0006_payment_receipts;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_orders::Migration),
             Box::new(m0004_outbox::Migration),
             Box::new(m0005_order_numbers::Migration),
+            Box::new(m0006_payment_receipts::Migration),
         ]
     }
 }
