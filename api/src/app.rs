@@ -116,6 +116,8 @@ fn operations(config: &mut ServiceConfig) {
         .service(payments::webhook)
         .service(payments::register)
         .service(payments::list_all)
+        .service(payments::retry_fulfilment)
+        .service(payments::clear_review)
         .service(services::list)
         .service(services::get)
         .service(services::buy)

@@ -3,6 +3,12 @@
 //! the activation email; or the add-on modules, the co-terminated expiry
 //! and a confirmation email) and written by `confirm_payment` in the same
 //! transaction as the payment.
+//!
+//! A fulfilment that fails for a reason retrying will not cure (anything
+//! but a transient database error) does not fail the payment: the payment
+//! is recorded, the order becomes `paid` and is flagged for review with the
+//! reason, and the caller answers 2xx; an operator retries it ([`retry`])
+//! or refunds it.
 
 use crate::emails::{
     ActivationEmail, PaymentConfirmationEmail, activation_email, payment_confirmation_email,
@@ -159,7 +165,21 @@ pub async fn pay(
     } else {
         Fulfilment::default()
     };
-    let outcome = ctx.db.confirm_payment(order, &input, &fulfilment).await?;
+    let outcome = match ctx.db.confirm_payment(order, &input, &fulfilment).await {
+        Ok(outcome) => outcome,
+        Err(error) if !error.is_transient() => {
+            // Logged in full here; the reason kept on the order is for
+            // operators, never shown to the customer.
+            tracing::error!(
+                order_id = %order.id, error = %error, source = %input.source,
+                "fulfilment failed: recording the payment and flagging the order"
+            );
+            ctx.db
+                .record_unfulfilled_payment(&input, &error.to_string())
+                .await?
+        }
+        Err(error) => return Err(error.into()),
+    };
     match &outcome {
         PaymentOutcome::Fulfilled(order) => tracing::info!(
             order_id = %order.id, number = %order.number, source = %input.source,
@@ -178,7 +198,57 @@ pub async fn pay(
         PaymentOutcome::NotPayable(order) => {
             tracing::warn!(order_id = %order.id, status = order.status.as_str(), "payment for an order that cannot be paid")
         }
+        PaymentOutcome::FulfilmentFailed(order) => tracing::warn!(
+            order_id = %order.id, number = %order.number,
+            "order paid but not fulfilled: flagged for review"
+        ),
         PaymentOutcome::NotFound => {}
     }
     Ok(outcome)
+}
+
+/// What an operator's retry of a fulfilment came to.
+#[derive(Debug)]
+pub enum RetryOutcome {
+    /// Fulfilled now (the review flag stays until cleared).
+    Fulfilled(OrderRecord),
+    /// Failed again: still `paid`, flagged with the new reason.
+    Failed(OrderRecord),
+    /// Not a paid, unfulfilled order: nothing to retry.
+    NotRetryable(OrderRecord),
+}
+
+/// Fulfils again a `paid` order whose fulfilment failed, planned anew
+/// (fresh panel credentials; the service runs from the payment's date).
+pub async fn retry(ctx: &Context<'_>, order: &OrderRecord) -> Result<RetryOutcome, ApiError> {
+    if order.status != OrderStatus::Paid {
+        return Ok(RetryOutcome::NotRetryable(order.clone()));
+    }
+    let paid_at = order.paid_at.unwrap_or_else(Utc::now);
+    let fulfilment = plan(ctx, order, paid_at);
+    match ctx.db.retry_fulfilment(order, &fulfilment).await {
+        Ok(Some(done)) => {
+            tracing::info!(order_id = %done.id, "fulfilment retried: order fulfilled");
+            Ok(RetryOutcome::Fulfilled(done))
+        }
+        Ok(None) => {
+            let current = ctx
+                .db
+                .find_order(order.id)
+                .await?
+                .unwrap_or_else(|| order.clone());
+            Ok(RetryOutcome::NotRetryable(current))
+        }
+        Err(error) if !error.is_transient() => {
+            tracing::error!(order_id = %order.id, error = %error, "fulfilment retry failed");
+            let reason = format!("fulfilment retry failed: {error}");
+            let flagged = ctx
+                .db
+                .flag_order(order.id, &reason)
+                .await?
+                .unwrap_or_else(|| order.clone());
+            Ok(RetryOutcome::Failed(flagged))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

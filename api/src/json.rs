@@ -1,7 +1,8 @@
 //! The JSON body extractor: checks the content type (415), the size (413),
 //! the syntax (400), then the shape with JSON pointers to the offending field
-//! (422: unknown fields, missing fields, wrong types) and finally the
-//! DTO's own [`Validate`] rules (422).
+//! (422: unknown fields, missing fields, wrong types), control characters in
+//! any string (422, see [`control_character_errors`]) and finally the DTO's
+//! own [`Validate`] rules (422).
 
 use crate::problem::{ApiError, FieldError};
 use actix_web::dev::Payload;
@@ -102,8 +103,108 @@ pub(crate) fn shape_error(
     ApiError::field(&pointer, code, message)
 }
 
+/// Whether a decoded string may not hold `c`: the C0 control characters
+/// U+0000..U+001F except tab and newline.
+///
+/// Tab and newline are allowed in every field because no field needs them
+/// refused for the storage's sake (both databases keep them, unlike NUL,
+/// which PostgreSQL's text cannot hold) and free text (addresses, notes)
+/// may use them; fields that must be one token (usernames, emails, tax ids,
+/// codes, amounts) refuse all whitespace in their own [`Validate`] or
+/// domain parser anyway. Everything else in C0 (NUL, CR, backspace, form
+/// feed, escape…) has no business in this API's text and is refused
+/// everywhere, keys included, before any handler sees it.
+fn is_refused_control(c: char) -> bool {
+    c < '\u{20}' && c != '\t' && c != '\n'
+}
+
+/// Whether the raw body has an escape that decodes to a refused control
+/// character: `\b`, `\f`, `\r` or `\u0000`..`\u001f` (but `\u0009`,
+/// `\u000a`). A raw control character inside a string is already a syntax
+/// error (400), so a body without such an escape — nearly every body — is
+/// settled by this one scan, with no second parse.
+fn has_control_escape(body: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(offset) = body[i..].iter().position(|&b| b == b'\\') {
+        let at = i + offset;
+        match body.get(at + 1) {
+            Some(b'b' | b'f' | b'r') => return true,
+            Some(b'u') => {
+                if let Some(hex) = body.get(at + 2..at + 6)
+                    && hex[0] == b'0'
+                    && hex[1] == b'0'
+                    && (hex[2] == b'0' || hex[2] == b'1')
+                    && hex[3].is_ascii_hexdigit()
+                    && !(hex[2] == b'0' && matches!(hex[3], b'9' | b'a' | b'A'))
+                {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        // Skip the escaped character too (`\\` must not start an escape).
+        i = at + 2;
+        if i >= body.len() {
+            break;
+        }
+    }
+    false
+}
+
+fn escape_pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Collects a `control_character` error for every string (object keys and
+/// values) of `value` holding a refused control character.
+fn collect_control_errors(value: &serde_json::Value, at: &str, errors: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    const DETAIL: &str =
+        "control characters (U+0000 to U+001F) are not allowed, except tab and newline";
+    match value {
+        Value::String(text) if text.chars().any(is_refused_control) => {
+            errors.push(FieldError::new(at, "control_character", DETAIL));
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                collect_control_errors(item, &format!("{at}/{index}"), errors);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                let pointer = format!("{at}/{}", escape_pointer_token(key));
+                if key.chars().any(is_refused_control) {
+                    errors.push(FieldError::new(&pointer, "control_character", DETAIL));
+                } else {
+                    collect_control_errors(member, &pointer, errors);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `control_character` errors of a body (empty when it has none, or
+/// when it is not JSON at all: the shape check then reports that). Every
+/// JSON body of the API passes here, the signed webhook's included.
+pub fn control_character_errors(body: &[u8]) -> Vec<FieldError> {
+    if !has_control_escape(body) {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    collect_control_errors(&value, "", &mut errors);
+    errors
+}
+
 /// Parses and validates a JSON body already read.
 pub fn parse_bytes<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let control = control_character_errors(body);
+    if !control.is_empty() {
+        return Err(ApiError::validation(control));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
@@ -302,6 +403,40 @@ mod tests {
             error_of(r#"{"inner": {"#),
             (400, "malformed_json".into(), String::new())
         );
+    }
+
+    #[test]
+    fn control_characters_are_found_in_values_and_keys() {
+        let pointers = |body: &str| -> Vec<String> {
+            control_character_errors(body.as_bytes())
+                .into_iter()
+                .map(|e| e.pointer)
+                .collect()
+        };
+        assert_eq!(
+            pointers(r#"{"holder": {"denominazione": "X\u0000Y"}}"#),
+            ["/holder/denominazione"]
+        );
+        assert_eq!(
+            pointers(r#"{"a": ["ok", "\r"], "b\u001F": 1}"#),
+            ["/a/1", "/b\u{1f}"]
+        );
+        assert_eq!(pointers(r#"{"a/b": "\b", "c": "\f"}"#), ["/a~1b", "/c"]);
+        // Tab, newline, an escaped backslash before `u0000`, and other
+        // escapes are text.
+        assert!(
+            pointers(r#"{"a": "x\ty\nz\u0009\u000A", "b": "\\u0000", "c": "\u0020\"\/"}"#)
+                .is_empty()
+        );
+        assert!(pointers(r#"{"a": "\\"}"#).is_empty());
+        assert!(pointers(r#"{"a": "\"#).is_empty());
+        assert!(pointers("not json \\u0000").is_empty());
+        for escape in [
+            "\\u0000", "\\u001f", "\\u000D", "\\u000b", "\\r", "\\b", "\\f",
+        ] {
+            let body = format!(r#"{{"x": "a{escape}b"}}"#);
+            assert_eq!(pointers(&body), ["/x"], "{body}");
+        }
     }
 
     #[test]

@@ -10,10 +10,22 @@ use std::ops::{Add, Mul};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(Decimal);
 
+/// The most digits an amount's whole part may have (under a billion euro):
+/// longer strings are refused before any arithmetic, so none overflows.
+pub const MAX_WHOLE_DIGITS: usize = 9;
+
+/// The contract's pattern for money strings (OpenAPI `pattern`), which
+/// [`Money::parse`] implements exactly.
+/// No leading zeros ("0030.50" is refused; "0.50" is fine): one spelling
+/// per amount, so what a signed event says is what was compared.
+pub const MONEY_PATTERN: &str = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("not a decimal amount")]
+    #[error("not a decimal amount: digits, an optional point and at most two decimals")]
     NotANumber,
+    #[error("amounts have at most {MAX_WHOLE_DIGITS} digits before the point")]
+    TooLarge,
     #[error("amounts may not be negative")]
     Negative,
     #[error("amounts have at most two decimals")]
@@ -23,9 +35,37 @@ pub enum MoneyError {
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
 
-    /// Parses a non-negative euro amount with at most two decimals ("30.50").
+    /// Parses a non-negative euro amount exactly as the contract spells it,
+    /// [`MONEY_PATTERN`]: ASCII digits (at most [`MAX_WHOLE_DIGITS`], no
+    /// leading zero unless the whole part is `0`), then
+    /// optionally a point and one or two digits ("30.50", "30.5", "30").
+    /// No sign, no exponent, no spaces, no third decimal — not even a zero:
+    /// what a client sends is what it means, or it is refused.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
-        let value: Decimal = text.trim().parse().map_err(|_| MoneyError::NotANumber)?;
+        let (whole, fraction) = match text.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (text, None),
+        };
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) {
+            return Err(MoneyError::NotANumber);
+        }
+        if let Some(fraction) = fraction {
+            if !digits(fraction) {
+                return Err(MoneyError::NotANumber);
+            }
+            if fraction.len() > 2 {
+                return Err(MoneyError::TooManyDecimals);
+            }
+        }
+        if whole.len() > 1 && whole.starts_with('0') {
+            return Err(MoneyError::NotANumber);
+        }
+        if whole.len() > MAX_WHOLE_DIGITS {
+            return Err(MoneyError::TooLarge);
+        }
+        // At most 9 + 2 ASCII digits: always a valid Decimal.
+        let value: Decimal = text.parse().map_err(|_| MoneyError::NotANumber)?;
         Self::from_decimal(value)
     }
 
@@ -128,8 +168,70 @@ mod tests {
     fn parses_two_decimals_only() {
         assert_eq!(Money::parse("30.50").map(|m| m.cents()), Ok(3050));
         assert_eq!(Money::parse("30.505"), Err(MoneyError::TooManyDecimals));
-        assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("-1"), Err(MoneyError::NotANumber));
         assert_eq!(Money::parse("abc"), Err(MoneyError::NotANumber));
+    }
+
+    #[test]
+    fn only_the_contracts_spelling_is_money() {
+        for ok in ["30.50", "30.5", "30", "0", "0.00", "999999999.99", "0.5"] {
+            assert!(Money::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "3.05e1",
+            " 30.50",
+            "30.50 ",
+            "+30.50",
+            "30.500",
+            "30.50000000000000000000000000000001",
+            "30.",
+            ".50",
+            "0030.50",
+            "00",
+            "",
+            "1,00",
+            "١٢",
+            "NaN",
+            "1000000000",
+            "99999999999999999999999999999999999999999",
+        ] {
+            assert!(Money::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(Money::parse("1000000000"), Err(MoneyError::TooLarge));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Every string of the pattern parses to the amount it spells.
+            #[test]
+            fn the_pattern_parses_to_its_cents(whole in 0u64..1_000_000_000, cents in 0u64..100, short in any::<bool>()) {
+                let text = if short && cents % 10 == 0 {
+                    format!("{whole}.{}", cents / 10)
+                } else {
+                    format!("{whole}.{cents:02}")
+                };
+                let parsed = Money::parse(&text).map(Money::cents);
+                prop_assert_eq!(parsed, Ok(i64::try_from(whole * 100 + cents).unwrap_or(i64::MAX)));
+            }
+
+            /// Whatever parses matches the pattern, and prints back as the
+            /// same amount.
+            #[test]
+            fn whatever_parses_matches_the_pattern(text in "[0-9 .eE+-]{0,14}|\\PC{0,12}") {
+                if let Ok(money) = Money::parse(&text) {
+                    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "0"));
+                    prop_assert!(!whole.is_empty() && whole.len() <= MAX_WHOLE_DIGITS);
+                    prop_assert!(whole.bytes().all(|b| b.is_ascii_digit()));
+                    prop_assert!(whole == "0" || !whole.starts_with('0'));
+                    prop_assert!((1..=2).contains(&fraction.len()));
+                    prop_assert!(fraction.bytes().all(|b| b.is_ascii_digit()));
+                    prop_assert_eq!(Money::parse(&money.to_string()), Ok(money.rounded()));
+                }
+            }
+        }
     }
 
     #[test]

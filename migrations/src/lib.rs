@@ -8,6 +8,7 @@ mod m0003_orders;
 mod m0004_outbox;
 mod m0005_order_numbers;
 mod m0006_login_attempts;
+mod m0007_payment_receipts;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_outbox::Migration),
             Box::new(m0005_order_numbers::Migration),
             Box::new(m0006_login_attempts::Migration),
+            Box::new(m0007_payment_receipts::Migration),
         ]
     }
 }

@@ -39,6 +39,48 @@ impl From<sea_orm::DbErr> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the same statement may succeed if simply tried again: the
+    /// connection or the pool failed, a statement timed out or was
+    /// cancelled, PostgreSQL gave up a serialization or a deadlock, SQLite
+    /// was busy. Anything else (a constraint, a value the database cannot
+    /// store, a corrupt row) fails again on every retry.
+    pub fn is_transient(&self) -> bool {
+        use sea_orm::{DbErr, RuntimeErr};
+        let StoreError::Db(error) = self else {
+            return false;
+        };
+        let runtime = match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+            DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+            _ => return false,
+        };
+        let RuntimeErr::SqlxError(sqlx_error) = runtime else {
+            return false;
+        };
+        use sea_orm::sqlx::Error as SqlxError;
+        match sqlx_error.as_ref() {
+            SqlxError::Io(_)
+            | SqlxError::PoolTimedOut
+            | SqlxError::PoolClosed
+            | SqlxError::WorkerCrashed
+            | SqlxError::Protocol(_) => true,
+            SqlxError::Database(database) => database.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08…), serialization
+                // failure, deadlock, lock not available, cancelled
+                // (statement timeout), shutting down. SQLite: busy, locked.
+                code.starts_with("08")
+                    || matches!(
+                        code.as_ref(),
+                        "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
+                    )
+                    || matches!(code.as_ref(), "5" | "6" | "261" | "262" | "517")
+            }),
+            _ => false,
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// `at` truncated to the microsecond, the precision PostgreSQL keeps: a

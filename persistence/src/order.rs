@@ -5,7 +5,7 @@
 use crate::batch::WriteBatch;
 use crate::entity::{
     addon_claim, cart, cart_item, counter, module, order, order_line, panel_user, payment,
-    payment_event, service,
+    payment_event, payment_receipt, service,
 };
 use crate::outbox::{NewEmail, email_insert};
 use crate::service::parse_id;
@@ -95,6 +95,93 @@ pub struct OrderRecord {
     pub fulfilled_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub lines: Vec<OrderLineRecord>,
+    /// Every payment received for the order, oldest first, whatever its
+    /// outcome (the one that paid it, short ones, one whose fulfilment
+    /// failed).
+    pub payments: Vec<PaymentReceiptRecord>,
+}
+
+impl OrderRecord {
+    /// The sum of every payment received.
+    pub fn received_cents(&self) -> i64 {
+        self.payments.iter().map(|p| p.amount_cents).sum()
+    }
+}
+
+/// A payment received for an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReceiptRecord {
+    /// `webhook` or `operator`.
+    pub source: String,
+    pub reference: String,
+    pub amount_cents: i64,
+    /// When the money moved (an operator's value date, or on receipt).
+    pub paid_at: DateTime<Utc>,
+    /// When it was registered here.
+    pub received_at: DateTime<Utc>,
+}
+
+fn to_receipt(row: payment_receipt::Model) -> PaymentReceiptRecord {
+    PaymentReceiptRecord {
+        source: row.source,
+        reference: row.reference,
+        amount_cents: row.amount_cents,
+        paid_at: row.paid_at,
+        received_at: row.received_at,
+    }
+}
+
+/// The receipts of these orders, oldest first.
+async fn receipts_of<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: Vec<String>,
+) -> StoreResult<Vec<payment_receipt::Model>> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(payment_receipt::Entity::find()
+        .filter(payment_receipt::Column::OrderId.is_in(order_ids))
+        .order_by_asc(payment_receipt::Column::ReceivedAt)
+        .order_by_asc(payment_receipt::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// The receipt of `input` (written with the decision it led to).
+fn receipt_insert(
+    order_id: &str,
+    input: &PaymentInput,
+    now: DateTime<Utc>,
+) -> (sea_orm::sea_query::InsertStatement, PaymentReceiptRecord) {
+    let record = PaymentReceiptRecord {
+        source: input.source.clone(),
+        reference: input.reference.clone(),
+        amount_cents: input.amount_cents,
+        paid_at: to_micros(input.paid_at),
+        received_at: to_micros(now),
+    };
+    let insert = payment_receipt::Entity::insert(payment_receipt::ActiveModel {
+        id: Set(Uuid::new_v4().to_string()),
+        order_id: Set(order_id.to_owned()),
+        source: Set(record.source.clone()),
+        reference: Set(record.reference.clone()),
+        amount_cents: Set(record.amount_cents),
+        paid_at: Set(record.paid_at),
+        received_at: Set(record.received_at),
+    })
+    .into_query();
+    (insert, record)
+}
+
+async fn record_receipt(
+    tx: &DatabaseTransaction,
+    order_id: &str,
+    input: &PaymentInput,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (insert, _) = receipt_insert(order_id, input, now);
+    tx.execute(&insert).await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +255,11 @@ fn to_line(row: order_line::Model) -> StoreResult<OrderLineRecord> {
     })
 }
 
-fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> StoreResult<OrderRecord> {
+fn to_order(
+    row: order::Model,
+    lines: Vec<order_line::Model>,
+    receipts: Vec<payment_receipt::Model>,
+) -> StoreResult<OrderRecord> {
     Ok(OrderRecord {
         id: parse_id(&row.id)?,
         customer_id: parse_id(&row.customer_id)?,
@@ -193,10 +284,11 @@ fn to_order(row: order::Model, lines: Vec<order_line::Model>) -> StoreResult<Ord
         fulfilled_at: row.fulfilled_at,
         cancelled_at: row.cancelled_at,
         lines: lines.into_iter().map(to_line).collect::<StoreResult<_>>()?,
+        payments: receipts.into_iter().map(to_receipt).collect(),
     })
 }
 
-/// The order with its lines, in one query.
+/// The order with its lines in one query, and its payments received.
 async fn load_order<C: ConnectionTrait>(conn: &C, id: &str) -> StoreResult<Option<OrderRecord>> {
     load_order_where(conn, order::Column::Id.eq(id)).await
 }
@@ -205,7 +297,7 @@ async fn load_order_where<C: ConnectionTrait>(
     conn: &C,
     condition: impl sea_orm::sea_query::IntoCondition,
 ) -> StoreResult<Option<OrderRecord>> {
-    order::Entity::find()
+    let Some((row, lines)) = order::Entity::find()
         .filter(condition)
         .find_with_related(order_line::Entity)
         .order_by_asc(order_line::Column::Position)
@@ -213,8 +305,11 @@ async fn load_order_where<C: ConnectionTrait>(
         .await?
         .into_iter()
         .next()
-        .map(|(row, lines)| to_order(row, lines))
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let receipts = receipts_of(conn, vec![row.id.clone()]).await?;
+    to_order(row, lines, receipts).map(Some)
 }
 
 /// The next human order number, `ATV-<year>-<n>`, from the `order` counter
@@ -298,6 +393,10 @@ pub enum PaymentOutcome {
     AmountMismatch(OrderRecord),
     /// Cancelled or expired: not payable.
     NotPayable(OrderRecord),
+    /// Paid in full, but fulfilling it failed for a reason retrying will
+    /// not cure: the payment is recorded, the order is `paid` and flagged
+    /// for review with the reason, for an operator to retry or refund.
+    FulfilmentFailed(OrderRecord),
     NotFound,
 }
 
@@ -464,6 +563,7 @@ impl Database {
             fulfilled_at: None,
             cancelled_at: None,
             lines: new.lines.clone(),
+            payments: Vec::new(),
         })
     }
 
@@ -495,9 +595,33 @@ impl Database {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: u64,
     ) -> StoreResult<Vec<OrderRecord>> {
+        self.list_orders_where(customer, None, after, limit).await
+    }
+
+    /// [`Database::list_orders`], of every customer, only the orders whose
+    /// review flag is `flagged` (any when `None`).
+    pub async fn list_orders_flagged(
+        &self,
+        flagged: Option<bool>,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        self.list_orders_where(None, flagged, after, limit).await
+    }
+
+    async fn list_orders_where(
+        &self,
+        customer: Option<Uuid>,
+        flagged: Option<bool>,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> StoreResult<Vec<OrderRecord>> {
         let mut select = order::Entity::find();
         if let Some(customer) = customer {
             select = select.filter(order::Column::CustomerId.eq(customer.to_string()));
+        }
+        if let Some(flagged) = flagged {
+            select = select.filter(order::Column::FlaggedForReview.eq(flagged));
         }
         if let Some((created_at, id)) = after {
             select = select.filter(
@@ -518,16 +642,20 @@ impl Database {
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut lines = order_line::Entity::find()
-            .filter(order_line::Column::OrderId.is_in(ids))
+            .filter(order_line::Column::OrderId.is_in(ids.clone()))
             .order_by_asc(order_line::Column::Position)
             .all(self.conn())
             .await?;
+        let mut receipts = receipts_of(self.conn(), ids).await?;
         rows.into_iter()
             .map(|row| {
                 let (mine, rest): (Vec<_>, Vec<_>) =
                     lines.drain(..).partition(|l| l.order_id == row.id);
                 lines = rest;
-                to_order(row, mine)
+                let (paid, rest): (Vec<_>, Vec<_>) =
+                    receipts.drain(..).partition(|r| r.order_id == row.id);
+                receipts = rest;
+                to_order(row, mine, paid)
             })
             .collect()
     }
@@ -695,7 +823,6 @@ impl Database {
             )
             .col_expr(order::Column::PaidAt, Expr::value(paid_at))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
-            .col_expr(order::Column::FlaggedForReview, Expr::value(false))
             .col_expr(
                 order::Column::ServiceId,
                 Expr::value(service_id.map(|s| s.to_string())),
@@ -715,20 +842,31 @@ impl Database {
                 return Ok(Some(PaymentOutcome::DuplicateEvent));
             }
         }
-        match write_fulfilment(&tx, self.backend(), order, input, fulfilment, now).await {
-            Ok(()) => {}
+        let receipt = match write_fulfilment(
+            &tx,
+            self.backend(),
+            order,
+            Some(input),
+            fulfilment,
+            now,
+        )
+        .await
+        {
+            Ok(receipt) => receipt,
             // The holder's panel username is taken (another FE paid
             // meanwhile): the careful path flags the order.
             Err(StoreError::Conflict(_)) => return Ok(None),
             Err(error) => return Err(error),
-        }
+        };
         tx.commit().await?;
+        let mut payments = order.payments.clone();
+        payments.extend(receipt);
         Ok(Some(PaymentOutcome::Fulfilled(OrderRecord {
             status: OrderStatus::Fulfilled,
             paid_at: Some(paid_at),
             fulfilled_at: Some(now),
-            flagged_for_review: false,
             service_id,
+            payments,
             ..order.clone()
         })))
     }
@@ -761,6 +899,7 @@ impl Database {
                 PaymentOutcome::AlreadyPaid(_) => "already_paid",
                 PaymentOutcome::AmountMismatch(_) => "amount_mismatch",
                 PaymentOutcome::NotPayable(_) => "not_payable",
+                PaymentOutcome::FulfilmentFailed(_) => "fulfilment_failed",
                 PaymentOutcome::DuplicateEvent | PaymentOutcome::NotFound => "ignored",
             };
             payment_event::Entity::update_many()
@@ -784,6 +923,154 @@ impl Database {
         record_event(self.conn(), event_id, order_number, event_type, "recorded").await
     }
 
+    /// After [`Database::confirm_payment`] failed for a reason retrying
+    /// will not cure (`reason`): records the payment anyway, so the money
+    /// received is never lost nor the provider's event failed for ever.
+    /// Paid in full, the order becomes `paid` (not fulfilled) and is
+    /// flagged with the reason, for an operator to retry
+    /// ([`Database::retry_fulfilment`]) or refund. The decisions that need
+    /// no fulfilment (a duplicate event, already paid, not payable, another
+    /// amount) are the careful path's.
+    pub async fn record_unfulfilled_payment(
+        &self,
+        input: &PaymentInput,
+        reason: &str,
+    ) -> StoreResult<PaymentOutcome> {
+        let now = Utc::now();
+        let tx = self.begin_write().await?;
+        let Some(current) = load_order(&tx, &input.order_id.to_string()).await? else {
+            return Ok(PaymentOutcome::NotFound);
+        };
+        if let Some(event_id) = &input.event_id {
+            let event_type = input.event_type.as_str();
+            if !record_event(
+                &tx,
+                event_id,
+                &current.number,
+                event_type,
+                "fulfilment_failed",
+            )
+            .await?
+            {
+                return Ok(PaymentOutcome::DuplicateEvent);
+            }
+        }
+        let id = current.id.to_string();
+        let outcome = if current.status == OrderStatus::AwaitingPayment
+            && input.amount_cents == current.total_cents
+        {
+            let moved = order::Entity::update_many()
+                .col_expr(
+                    order::Column::Status,
+                    Expr::value(OrderStatus::Paid.as_str()),
+                )
+                .col_expr(order::Column::PaidAt, Expr::value(to_micros(input.paid_at)))
+                .filter(order::Column::Id.eq(id.clone()))
+                .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+                .exec(&tx)
+                .await?;
+            if moved.rows_affected == 0 {
+                return Err(StoreError::Corrupt(
+                    "an order read under the write lock moved".into(),
+                ));
+            }
+            let mut batch = WriteBatch::new();
+            batch.insert(payment_insert(&id, input, now));
+            batch.insert(receipt_insert(&id, input, now).0);
+            batch.run(&tx, self.backend()).await?;
+            let reason = format!(
+                "{} payment {} received, fulfilment failed: {reason}",
+                input.source, input.reference
+            );
+            PaymentOutcome::FulfilmentFailed(flag(&tx, &id, reason).await?)
+        } else {
+            self.apply_payment(&tx, current, input, &Fulfilment::default(), now)
+                .await?
+        };
+        if let Some(event_id) = &input.event_id {
+            let label = match &outcome {
+                PaymentOutcome::FulfilmentFailed(_) => "fulfilment_failed",
+                PaymentOutcome::AlreadyPaid(_) => "already_paid",
+                PaymentOutcome::AmountMismatch(_) => "amount_mismatch",
+                PaymentOutcome::NotPayable(_) => "not_payable",
+                PaymentOutcome::Fulfilled(_) => "fulfilled",
+                PaymentOutcome::DuplicateEvent | PaymentOutcome::NotFound => "ignored",
+            };
+            payment_event::Entity::update_many()
+                .col_expr(payment_event::Column::Outcome, Expr::value(label))
+                .filter(payment_event::Column::EventId.eq(event_id.clone()))
+                .exec(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Fulfils a `paid` order again (its payment recorded when the first
+    /// fulfilment failed): `Ok(None)` when it is not `paid` (never paid,
+    /// already fulfilled, or fulfilled by a racing retry). The review flag
+    /// stays.
+    pub async fn retry_fulfilment(
+        &self,
+        order: &OrderRecord,
+        fulfilment: &Fulfilment,
+    ) -> StoreResult<Option<OrderRecord>> {
+        let now = to_micros(Utc::now());
+        let id = order.id.to_string();
+        let service_id = fulfilment
+            .new_service
+            .as_ref()
+            .map(|s| s.service_id.to_string());
+        let tx = self.begin_write().await?;
+        let moved = order::Entity::update_many()
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Fulfilled.as_str()),
+            )
+            .col_expr(order::Column::FulfilledAt, Expr::value(now))
+            .col_expr(order::Column::ServiceId, Expr::value(service_id))
+            .filter(order::Column::Id.eq(id.clone()))
+            .filter(order::Column::Status.eq(OrderStatus::Paid.as_str()))
+            .exec(&tx)
+            .await?;
+        if moved.rows_affected == 0 {
+            return Ok(None);
+        }
+        write_fulfilment(&tx, self.backend(), order, None, fulfilment, now).await?;
+        let done = load_order(&tx, &id).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Flags an order for review with `reason`; `Ok(None)`: no such order.
+    pub async fn flag_order(&self, id: Uuid, reason: &str) -> StoreResult<Option<OrderRecord>> {
+        let tx = self.begin_write().await?;
+        if load_order(&tx, &id.to_string()).await?.is_none() {
+            return Ok(None);
+        }
+        let flagged = flag(&tx, &id.to_string(), reason.to_owned()).await?;
+        tx.commit().await?;
+        Ok(Some(flagged))
+    }
+
+    /// Clears an order's review flag and reason (an operator has dealt
+    /// with it); `Ok(None)`: no such order.
+    pub async fn clear_review(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
+        let tx = self.begin_write().await?;
+        order::Entity::update_many()
+            .col_expr(order::Column::FlaggedForReview, Expr::value(false))
+            .col_expr(
+                order::Column::ReviewReason,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(order::Column::Id.eq(id.to_string()))
+            .exec(&tx)
+            .await?;
+        let cleared = load_order(&tx, &id.to_string()).await?;
+        tx.commit().await?;
+        Ok(cleared)
+    }
+
     async fn apply_payment(
         &self,
         tx: &DatabaseTransaction,
@@ -803,6 +1090,7 @@ impl Database {
             }
         }
         if input.amount_cents != current.total_cents {
+            record_receipt(tx, &id, input, now).await?;
             return flag(
                 tx,
                 &id,
@@ -811,7 +1099,8 @@ impl Database {
                     input.source, input.reference, input.amount_cents, current.total_cents
                 ),
             )
-            .await;
+            .await
+            .map(PaymentOutcome::AmountMismatch);
         }
         if let Some(new) = &fulfilment.new_service {
             let taken = panel_user::Entity::find()
@@ -819,6 +1108,7 @@ impl Database {
                 .one(tx)
                 .await?;
             if taken.is_some() {
+                record_receipt(tx, &id, input, now).await?;
                 return flag(
                     tx,
                     &id,
@@ -827,7 +1117,8 @@ impl Database {
                         input.source, input.reference, current.holder_tax_id
                     ),
                 )
-                .await;
+                .await
+                .map(PaymentOutcome::AmountMismatch);
             }
         }
         let service_id = fulfilment
@@ -841,7 +1132,6 @@ impl Database {
             )
             .col_expr(order::Column::PaidAt, Expr::value(input.paid_at))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
-            .col_expr(order::Column::FlaggedForReview, Expr::value(false))
             .col_expr(order::Column::ServiceId, Expr::value(service_id))
             .filter(order::Column::Id.eq(id.clone()))
             .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
@@ -853,7 +1143,7 @@ impl Database {
                 .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
             return Ok(PaymentOutcome::AlreadyPaid(now_current));
         }
-        write_fulfilment(tx, self.backend(), &current, input, fulfilment, now).await?;
+        write_fulfilment(tx, self.backend(), &current, Some(input), fulfilment, now).await?;
         let done = load_order(tx, &id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
@@ -862,34 +1152,30 @@ impl Database {
 }
 
 /// Writes what paying `order` creates (the order itself has been moved to
-/// `fulfilled` by the caller): the payment, the new service with its panel
-/// user, the modules, the co-terminated expiries, the released add-on
+/// `fulfilled` by the caller): the payment with its receipt (`None` when it
+/// was recorded before, on a retried fulfilment), the new service with its
+/// panel user, the modules, the co-terminated expiries, the released add-on
 /// claims and the queued emails. A taken panel username is
-/// [`StoreError::Conflict`].
+/// [`StoreError::Conflict`]. Returns the receipt written.
 async fn write_fulfilment(
     tx: &DatabaseTransaction,
     backend: Backend,
     order: &OrderRecord,
-    input: &PaymentInput,
+    input: Option<&PaymentInput>,
     fulfilment: &Fulfilment,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<Option<PaymentReceiptRecord>> {
     let id = order.id.to_string();
     // None of these writes reads another's: one batch (one statement on
     // PostgreSQL).
     let mut batch = WriteBatch::new();
-    batch.insert(
-        payment::Entity::insert(payment::ActiveModel {
-            id: Set(Uuid::new_v4().to_string()),
-            order_id: Set(id.clone()),
-            source: Set(input.source.clone()),
-            reference: Set(input.reference.clone()),
-            amount_cents: Set(input.amount_cents),
-            paid_at: Set(to_micros(input.paid_at)),
-            created_at: Set(now),
-        })
-        .into_query(),
-    );
+    let mut receipt = None;
+    if let Some(input) = input {
+        batch.insert(payment_insert(&id, input, now));
+        let (insert, record) = receipt_insert(&id, input, now);
+        batch.insert(insert);
+        receipt = Some(record);
+    }
     if let Some(new) = &fulfilment.new_service {
         batch.insert(
             service::Entity::insert(service::ActiveModel {
@@ -965,7 +1251,25 @@ async fn write_fulfilment(
         batch.insert(email_insert(email));
     }
     batch.run(tx, backend).await?;
-    Ok(())
+    Ok(receipt)
+}
+
+/// The payment that paid the order (one per order).
+fn payment_insert(
+    order_id: &str,
+    input: &PaymentInput,
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::InsertStatement {
+    payment::Entity::insert(payment::ActiveModel {
+        id: Set(Uuid::new_v4().to_string()),
+        order_id: Set(order_id.to_owned()),
+        source: Set(input.source.clone()),
+        reference: Set(input.reference.clone()),
+        amount_cents: Set(input.amount_cents),
+        paid_at: Set(to_micros(input.paid_at)),
+        created_at: Set(now),
+    })
+    .into_query()
 }
 
 /// Records a provider event with its outcome; false when its id was seen
@@ -995,18 +1299,18 @@ async fn record_event<C: ConnectionTrait>(
     }
 }
 
-/// Flags an unpaid order for an operator's review; it is not fulfilled.
-async fn flag(tx: &DatabaseTransaction, id: &str, reason: String) -> StoreResult<PaymentOutcome> {
+/// Flags an order for an operator's review, with the reason (the latest
+/// replaces an earlier one); the flag stays until an operator clears it.
+async fn flag(tx: &DatabaseTransaction, id: &str, reason: String) -> StoreResult<OrderRecord> {
     order::Entity::update_many()
         .col_expr(order::Column::FlaggedForReview, Expr::value(true))
         .col_expr(order::Column::ReviewReason, Expr::value(reason))
         .filter(order::Column::Id.eq(id))
         .exec(tx)
         .await?;
-    let flagged = load_order(tx, id)
+    load_order(tx, id)
         .await?
-        .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
-    Ok(PaymentOutcome::AmountMismatch(flagged))
+        .ok_or_else(|| StoreError::Corrupt("order vanished".into()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -139,13 +139,14 @@ def check_out(api: Api, token: str, cart: tuple[str, str, str], activation: str,
     return api.call("POST", f"/v1/carts/{cart[0]}/checkout", body, token=token, headers=headers, expect=201)
 
 
-def pay(api: Api, order: dict) -> None:
+def pay(api: Api, order: dict, amount: str | None = None, outcome: str = "fulfilled") -> None:
+    """The provider's signed webhook for `amount` (the total by default)."""
     secret = os.environ.get("ATTIVA_PAYMENT_WEBHOOK_SECRETS", "dev-webhook-secret").split(",")[0]
     event = {
         "id": f"evt_{uuid.uuid4().hex}",
         "type": "payment.succeeded",
         "order_number": order["number"],
-        "amount": order["totals"]["total"],
+        "amount": amount or order["totals"]["total"],
         "currency": "EUR",
         "provider_payment_id": f"pi_{uuid.uuid4().hex}",
     }
@@ -153,8 +154,8 @@ def pay(api: Api, order: dict) -> None:
     stamp = str(int(time.time()))
     mac = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
     reply = api.call("POST", "/v1/payments/webhook", raw=raw, headers={"Payment-Signature": f"t={stamp},v1={mac}"}, expect=200)
-    if reply.get("outcome") != "fulfilled":
-        sys.exit(f"setup.py: the payment of {order['number']} was not fulfilled: {reply}")
+    if reply.get("outcome") != outcome:
+        sys.exit(f"setup.py: the payment of {order['number']} was not {outcome}: {reply}")
 
 
 def fulfilled_service(api: Api, token: str, order: dict) -> str:
@@ -221,6 +222,9 @@ def main() -> None:
     # customer may cancel, one the operator registers payments on.
     cancellable = check_out(api, customer_token, cart_with_fe(api, token=customer_token), "contract-b@example.com", company(piva_b))
     payable = check_out(api, customer_token, cart_with_fe(api, token=customer_token), "contract-b@example.com", company(piva_b))
+    # And one a short payment flagged for review.
+    flagged = check_out(api, customer_token, cart_with_fe(api, token=customer_token), "contract-b@example.com", company(piva_b))
+    pay(api, flagged, amount="1.00", outcome="flagged_for_review")
 
     # Another customer's FE, whose credentials the operator may reissue
     # (reissuing the first one's would end the panel session above).
@@ -257,6 +261,8 @@ def main() -> None:
         "getService": {"path.id": service_id},
         "buyServiceAddon": {"path.id": service_id},
         "reissueCredentials": {"path.id": reissuable},
+        "backofficeRetryFulfilment": {"path.id": flagged["id"]},
+        "backofficeClearReview": {"path.id": flagged["id"]},
     }
     cart_token = {"X-Cart-Token": anonymous[1]}
 

@@ -22,7 +22,8 @@ impl RunningExpiry {
 }
 
 pub fn start(db: Database, sweep: Duration, login_window: Duration) -> RunningExpiry {
-    let login_window = chrono::Duration::from_std(login_window).unwrap_or(chrono::Duration::hours(1));
+    let login_window =
+        chrono::Duration::from_std(login_window).unwrap_or(chrono::Duration::hours(1));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         loop {
@@ -34,7 +35,9 @@ pub fn start(db: Database, sweep: Duration, login_window: Duration) -> RunningEx
             match db.prune_login_attempts(Utc::now() - login_window).await {
                 Ok(0) => {}
                 Ok(count) => tracing::debug!(count, "login-throttle counters pruned"),
-                Err(error) => tracing::warn!(%error, "pruning login-throttle counters failed; will retry"),
+                Err(error) => {
+                    tracing::warn!(%error, "pruning login-throttle counters failed; will retry")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(sweep) => {}

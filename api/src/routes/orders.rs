@@ -153,6 +153,26 @@ pub enum OrderStatusDto {
     Expired,
 }
 
+/// A payment received for the order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPaymentDto {
+    #[schema(example = "30.50")]
+    pub amount: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// `webhook` (the payment provider) or `operator` (a bank transfer or
+    /// postal slip registered in the back office).
+    #[schema(example = "webhook")]
+    pub source: String,
+    /// The provider's payment id, or the bank or postal reference.
+    #[schema(example = "pi_3Q2w3E4r")]
+    pub reference: String,
+    /// When the money moved (a transfer's value date).
+    pub paid_at: DateTime<Utc>,
+    /// When it was registered.
+    pub received_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
     pub id: Uuid,
@@ -168,8 +188,19 @@ pub struct OrderDto {
     pub lines: Vec<OrderLineDto>,
     pub totals: TotalsDto,
     pub payment_instructions: PaymentInstructionsDto,
-    /// A payment did not match the total; an operator will look at it.
+    /// An operator will look at the order: a payment did not match the
+    /// total, or the fulfilment of a payment failed. It stays set, whatever
+    /// arrives later, until an operator clears it.
     pub flagged_for_review: bool,
+    /// Why the order is flagged (back-office views only; null elsewhere).
+    #[schema(nullable)]
+    pub review_reason: Option<String>,
+    /// Every payment received for the order, oldest first, whatever became
+    /// of it.
+    pub payments: Vec<OrderPaymentDto>,
+    /// The sum of `payments`.
+    #[schema(example = "30.50")]
+    pub amount_received: String,
     /// The FE service the order created, once fulfilled.
     #[schema(nullable)]
     pub service_id: Option<Uuid>,
@@ -193,6 +224,15 @@ fn method(text: &str) -> PaymentMethodDto {
     }
 }
 
+/// The order as the back office sees it: with the reason of its flag.
+pub fn backoffice_order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
+    OrderDto {
+        review_reason: order.review_reason.clone(),
+        ..order_dto(order, settings)
+    }
+}
+
+/// The order as its customer sees it.
 pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
     let payment_method = method(&order.payment_method);
     let transfer = payment_method == PaymentMethodDto::BankTransfer;
@@ -245,6 +285,20 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
             causale: order.number.clone(),
         },
         flagged_for_review: order.flagged_for_review,
+        review_reason: None,
+        payments: order
+            .payments
+            .iter()
+            .map(|p| OrderPaymentDto {
+                amount: cents_text(p.amount_cents),
+                currency: "EUR".into(),
+                source: p.source.clone(),
+                reference: p.reference.clone(),
+                paid_at: p.paid_at,
+                received_at: p.received_at,
+            })
+            .collect(),
+        amount_received: cents_text(order.received_cents()),
         service_id: order.service_id,
         created_at: order.created_at,
         expires_at: order.expires_at,
@@ -480,11 +534,28 @@ pub struct OrderPage {
 }
 
 pub fn page(orders: Vec<OrderRecord>, limit: u64, settings: &OrderSettings) -> OrderPage {
+    page_of(orders, limit, |o| order_dto(o, settings))
+}
+
+/// A page of orders as the back office sees them.
+pub fn backoffice_page(
+    orders: Vec<OrderRecord>,
+    limit: u64,
+    settings: &OrderSettings,
+) -> OrderPage {
+    page_of(orders, limit, |o| backoffice_order_dto(o, settings))
+}
+
+fn page_of(
+    orders: Vec<OrderRecord>,
+    limit: u64,
+    dto: impl Fn(&OrderRecord) -> OrderDto,
+) -> OrderPage {
     let next_cursor = (orders.len() as u64 == limit)
         .then(|| orders.last().map(cursor_of))
         .flatten();
     OrderPage {
-        items: orders.iter().map(|o| order_dto(o, settings)).collect(),
+        items: orders.iter().map(dto).collect(),
         next_cursor,
     }
 }

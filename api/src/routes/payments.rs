@@ -3,14 +3,16 @@
 //! payment and fulfilment.
 
 use crate::auth::OperatorAuth;
-use crate::fulfilment::{self, Context};
+use crate::fulfilment::{self, Context, RetryOutcome};
 use crate::idempotency;
 use crate::jobs::outbox::OutboxHandle;
 use crate::json::{Json, Validate};
 use crate::money::parse_cents;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::routes::catalog::CatalogView;
-use crate::routes::orders::{OrderDto, OrderPage, PageQuery, order_dto, page};
+use crate::routes::orders::{
+    OrderDto, OrderPage, PageQuery, backoffice_order_dto, backoffice_page,
+};
 use crate::settings::OrderSettings;
 use crate::state::Lifetimes;
 use actix_web::http::StatusCode;
@@ -23,7 +25,7 @@ use persistence::order::{OrderRecord, PaymentInput, PaymentOutcome};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub const TAG: &str = "payments";
@@ -44,8 +46,9 @@ pub struct WebhookEvent {
     pub event_type: WebhookEventType,
     #[schema(max_length = 64)]
     pub order_number: String,
-    /// Decimal euro amount, two decimals.
-    #[schema(example = "30.50", pattern = r"^\d{1,9}(\.\d{1,2})?$")]
+    /// Decimal euro amount: digits (no leading zero), optionally a point and
+    /// one or two decimals; nothing else (no sign, exponent or spaces).
+    #[schema(example = "30.50", pattern = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$")]
     pub amount: String,
     #[schema(example = "EUR")]
     pub currency: String,
@@ -63,8 +66,10 @@ pub enum WebhookEventType {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAck {
-    /// `fulfilled`, `duplicate`, `already_paid`, `flagged_for_review`,
-    /// `not_payable`, `recorded` (a failed payment).
+    /// `fulfilled`, `duplicate`, `already_paid`, `flagged_for_review`
+    /// (another amount; or paid in full but the fulfilment failed: the
+    /// payment is recorded and an operator will retry it), `not_payable`,
+    /// `recorded` (a failed payment).
     #[schema(example = "fulfilled")]
     pub outcome: String,
     #[schema(example = "ATV-2026-000001")]
@@ -139,18 +144,21 @@ pub struct Fulfiller<'a> {
 }
 
 impl Fulfiller<'_> {
+    fn context(&self) -> Context<'_> {
+        Context {
+            db: self.db,
+            view: self.view,
+            orders: self.settings,
+            temporary_password_ttl: self.lifetimes.temporary_password,
+        }
+    }
+
     async fn pay(
         &self,
         order: &OrderRecord,
         input: PaymentInput,
     ) -> Result<PaymentOutcome, ApiError> {
-        let ctx = Context {
-            db: self.db,
-            view: self.view,
-            orders: self.settings,
-            temporary_password_ttl: self.lifetimes.temporary_password,
-        };
-        let outcome = fulfilment::pay(&ctx, order, input).await?;
+        let outcome = fulfilment::pay(&self.context(), order, input).await?;
         if matches!(outcome, PaymentOutcome::Fulfilled(_)) {
             self.outbox.wake();
         }
@@ -165,7 +173,10 @@ impl Fulfiller<'_> {
 /// (secret rotation); signatures older or newer than 300 s are refused.
 /// Events are de-duplicated by id. A `payment.succeeded` whose amount equals
 /// the order total pays and fulfils the order in one transaction; another
-/// amount flags the order for review.
+/// amount flags the order for review. Should the fulfilment fail for a
+/// reason a retry would not cure, the payment is still recorded, the order
+/// is `paid` and flagged for review, and the answer is 200
+/// `flagged_for_review`: only a transient failure asks for a redelivery.
 #[utoipa::path(
     operation_id = "paymentWebhook",
     tag = TAG,
@@ -249,7 +260,9 @@ pub async fn webhook(
         PaymentOutcome::Fulfilled(_) => "fulfilled",
         PaymentOutcome::DuplicateEvent => "duplicate",
         PaymentOutcome::AlreadyPaid(_) => "already_paid",
-        PaymentOutcome::AmountMismatch(_) => "flagged_for_review",
+        PaymentOutcome::AmountMismatch(_) | PaymentOutcome::FulfilmentFailed(_) => {
+            "flagged_for_review"
+        }
         PaymentOutcome::NotPayable(_) | PaymentOutcome::NotFound => "not_payable",
     }))
 }
@@ -294,8 +307,9 @@ impl Validate for WebhookEvent {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"amount": "30.50", "paid_on": "2026-11-27", "reference": "CRO 1234567890"}))]
 pub struct RegisterPaymentRequest {
-    /// Decimal euro amount received.
-    #[schema(example = "30.50", pattern = r"^\d{1,9}(\.\d{1,2})?$")]
+    /// Decimal euro amount received: digits (no leading zero), optionally a
+    /// point and one or two decimals; nothing else.
+    #[schema(example = "30.50", pattern = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$")]
     pub amount: String,
     /// Value date of the transfer; default today.
     pub paid_on: Option<NaiveDate>,
@@ -330,7 +344,8 @@ impl Validate for RegisterPaymentRequest {
 /// For bank transfers and postal slips. Requires `Idempotency-Key`. The
 /// same exactly-once payment as the webhook: if the provider got there
 /// first, 409 `order_already_paid`; an amount other than the total flags
-/// the order for review (200).
+/// the order for review (200), and so does a fulfilment that fails (200:
+/// the payment is recorded, the order `paid`, to be retried).
 #[utoipa::path(
     operation_id = "registerPayment",
     tag = "backoffice",
@@ -342,7 +357,7 @@ impl Validate for RegisterPaymentRequest {
     request_body(content = RegisterPaymentRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Paid and fulfilled", body = OrderDto),
-        (status = 200, description = "Amount differs: flagged for review", body = OrderDto),
+        (status = 200, description = "Flagged for review: the amount differs, or the fulfilment failed (the order is `paid`; see `review_reason`)", body = OrderDto),
         (status = 400, description = "Malformed JSON or no Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
@@ -403,8 +418,10 @@ pub async fn register(
             .await?;
         tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "payment registered by an operator");
         match outcome {
-            PaymentOutcome::Fulfilled(order) => Ok((StatusCode::CREATED, order_dto(&order, &settings))),
-            PaymentOutcome::AmountMismatch(order) => Ok((StatusCode::OK, order_dto(&order, &settings))),
+            PaymentOutcome::Fulfilled(order) => Ok((StatusCode::CREATED, backoffice_order_dto(&order, &settings))),
+            PaymentOutcome::AmountMismatch(order) | PaymentOutcome::FulfilmentFailed(order) => {
+                Ok((StatusCode::OK, backoffice_order_dto(&order, &settings)))
+            }
             PaymentOutcome::AlreadyPaid(_) | PaymentOutcome::DuplicateEvent => Err(ApiError::conflict(
                 "order_already_paid",
                 "the order has already been paid",
@@ -419,14 +436,42 @@ pub async fn register(
     .await
 }
 
+/// Query of `GET /v1/backoffice/orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BackofficeOrderQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page (see `GET /v1/orders`).
+    #[param(
+        max_length = 60,
+        pattern = r"^[0-9]{1,16}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
+    pub cursor: Option<String>,
+    /// `true`: only the orders flagged for review; `false`: only the others.
+    pub flagged: Option<bool>,
+}
+
+impl crate::query::QueryParams for BackofficeOrderQuery {
+    fn expected(name: &str) -> Option<&'static str> {
+        match name {
+            "flagged" => Some("flagged must be true or false"),
+            other => <PageQuery as crate::query::QueryParams>::expected(other),
+        }
+    }
+}
+
 /// List all orders (operator).
 ///
-/// Newest first, cursor pagination.
+/// Newest first, cursor pagination; `flagged=true` lists the orders
+/// awaiting an operator's review (each with its `review_reason`).
 #[utoipa::path(
     operation_id = "backofficeListOrders",
     tag = "backoffice",
     security(("backoffice" = [])),
-    params(PageQuery),
+    params(BackofficeOrderQuery),
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
         (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
@@ -436,14 +481,113 @@ pub async fn register(
 )]
 #[get("/v1/backoffice/orders")]
 pub async fn list_all(
-    query: crate::query::Query<PageQuery>,
+    query: crate::query::Query<BackofficeOrderQuery>,
     db: web::Data<Database>,
     settings: web::Data<OrderSettings>,
     _auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit()?;
-    let orders = db.list_orders(None, query.after()?, limit).await?;
-    Ok(HttpResponse::Ok().json(page(orders, limit, &settings)))
+    let query = query.0;
+    let paging = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let limit = paging.limit()?;
+    let orders = db
+        .list_orders_flagged(query.flagged, paging.after()?, limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(backoffice_page(orders, limit, &settings)))
+}
+
+/// Retry a failed fulfilment (operator).
+///
+/// For a `paid` order whose fulfilment failed (it is flagged for review
+/// with the reason): fulfils it now, with fresh panel credentials. 200 with
+/// the order either way: `fulfilled` (the review flag stays until cleared),
+/// or still `paid`, flagged with the new reason.
+#[utoipa::path(
+    operation_id = "backofficeRetryFulfilment",
+    tag = "backoffice",
+    security(("backoffice" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order: fulfilled, or still paid and flagged with the new reason", body = OrderDto),
+        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a paid, unfulfilled order (`order_not_retryable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/backoffice/orders/{id}/fulfilment/retry")]
+#[allow(clippy::too_many_arguments)]
+pub async fn retry_fulfilment(
+    id: web::Path<Uuid>,
+    db: web::Data<Database>,
+    view: web::Data<CatalogView>,
+    settings: web::Data<OrderSettings>,
+    lifetimes: web::Data<Lifetimes>,
+    outbox: web::Data<OutboxHandle>,
+    auth: OperatorAuth,
+) -> Result<HttpResponse, ApiError> {
+    let order = db
+        .find_order(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {}", *id)))?;
+    let fulfiller = Fulfiller {
+        db: &db,
+        view: &view,
+        settings: &settings,
+        lifetimes: &lifetimes,
+        outbox: &outbox,
+    };
+    tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "fulfilment retried by an operator");
+    match fulfilment::retry(&fulfiller.context(), &order).await? {
+        RetryOutcome::Fulfilled(order) => {
+            outbox.wake();
+            Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
+        }
+        RetryOutcome::Failed(order) => {
+            Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
+        }
+        RetryOutcome::NotRetryable(order) => Err(ApiError::conflict(
+            "order_not_retryable",
+            format!(
+                "the order is {}: only a paid, unfulfilled order is retried",
+                order.status.as_str()
+            ),
+        )),
+    }
+}
+
+/// Clear an order's review flag (operator).
+///
+/// The operator has dealt with what the flag reported (a refund, a
+/// reassignment, a retried fulfilment); the flag and its reason go. Nothing
+/// else changes.
+#[utoipa::path(
+    operation_id = "backofficeClearReview",
+    tag = "backoffice",
+    security(("backoffice" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order, no longer flagged", body = OrderDto),
+        (status = 401, description = "No or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/backoffice/orders/{id}/review/clear")]
+pub async fn clear_review(
+    id: web::Path<Uuid>,
+    db: web::Data<Database>,
+    settings: web::Data<OrderSettings>,
+    auth: OperatorAuth,
+) -> Result<HttpResponse, ApiError> {
+    let order = db
+        .clear_review(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {}", *id)))?;
+    tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "review flag cleared by an operator");
+    Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
 }
 
 #[cfg(test)]
@@ -465,6 +609,18 @@ mod tests {
             bank_beneficiary: String::new(),
             panel_url: String::new(),
             codice_destinatario: "KRRH6B9".into(),
+        }
+    }
+
+    #[test]
+    fn the_documented_amount_pattern_is_the_parsers() {
+        let document = serde_json::to_value(crate::openapi()).unwrap_or_default();
+        for schema in ["WebhookEvent", "RegisterPaymentRequest"] {
+            assert_eq!(
+                document["components"]["schemas"][schema]["properties"]["amount"]["pattern"],
+                domain::money::MONEY_PATTERN,
+                "{schema}"
+            );
         }
     }
 

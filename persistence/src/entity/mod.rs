@@ -15,5 +15,6 @@ pub mod outbox_email;
 pub mod panel_user;
 pub mod payment;
 pub mod payment_event;
+pub mod payment_receipt;
 pub mod refresh_token;
 pub mod service;

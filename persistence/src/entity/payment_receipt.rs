@@ -1,0 +1,21 @@
+//! A payment received for an order, whatever its outcome (many per order).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payment_receipts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub order_id: String,
+    pub source: String,
+    pub reference: String,
+    pub amount_cents: i64,
+    pub paid_at: ChronoDateTimeUtc,
+    pub received_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
