@@ -1085,6 +1085,21 @@ impl Database {
             OrderStatus::Paid | OrderStatus::Fulfilled => {
                 return Ok(PaymentOutcome::AlreadyPaid(current));
             }
+            // Money the provider took for an order that can no longer be
+            // fulfilled is kept on the order, flagged for an operator to
+            // refund. (An operator registering a transfer is told 409
+            // instead, and records nothing.)
+            OrderStatus::Cancelled | OrderStatus::Expired if input.source == "webhook" => {
+                record_receipt(tx, &id, input, now).await?;
+                let reason = format!(
+                    "{} payment {} of {} cents arrived for a {} order: refund it",
+                    input.source,
+                    input.reference,
+                    input.amount_cents,
+                    current.status.as_str()
+                );
+                return flag(tx, &id, reason).await.map(PaymentOutcome::NotPayable);
+            }
             OrderStatus::Cancelled | OrderStatus::Expired => {
                 return Ok(PaymentOutcome::NotPayable(current));
             }

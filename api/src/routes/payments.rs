@@ -68,8 +68,10 @@ pub enum WebhookEventType {
 pub struct WebhookAck {
     /// `fulfilled`, `duplicate`, `already_paid`, `flagged_for_review`
     /// (another amount; or paid in full but the fulfilment failed: the
-    /// payment is recorded and an operator will retry it), `not_payable`,
-    /// `recorded` (a failed payment).
+    /// payment is recorded and an operator will retry it), `not_payable`
+    /// (the order is cancelled or expired: the payment is recorded on it
+    /// and it is flagged for a refund; or no such order), `recorded` (a
+    /// failed payment).
     #[schema(example = "fulfilled")]
     pub outcome: String,
     #[schema(example = "ATV-2026-000001")]
@@ -176,7 +178,9 @@ impl Fulfiller<'_> {
 /// amount flags the order for review. Should the fulfilment fail for a
 /// reason a retry would not cure, the payment is still recorded, the order
 /// is `paid` and flagged for review, and the answer is 200
-/// `flagged_for_review`: only a transient failure asks for a redelivery.
+/// `flagged_for_review`: only a transient failure asks for a redelivery. A
+/// payment for a cancelled or expired order is recorded on it and flags it
+/// for a refund (`not_payable`).
 #[utoipa::path(
     operation_id = "paymentWebhook",
     tag = TAG,

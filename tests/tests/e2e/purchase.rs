@@ -1438,6 +1438,19 @@ both_databases!(
         let after = read_order(app, &customer, &order["id"]).await;
         assert_eq!(after["status"], "cancelled");
         assert_eq!(after["paid_at"], Value::Null);
+        // The provider's money is not lost: it is on the order, flagged
+        // for an operator to refund. The operator's transfer was refused.
+        assert_eq!(after["flagged_for_review"], true, "{after}");
+        assert_eq!(
+            after["amount_received"], order["totals"]["total"],
+            "{after}"
+        );
+        assert_eq!(
+            after["payments"].as_array().map(Vec::len),
+            Some(1),
+            "{after}"
+        );
+        assert_eq!(after["payments"][0]["source"], "webhook", "{after}");
         assert_eq!(services(app, &customer).await, Vec::<Value>::new());
     }
 );
