@@ -14,6 +14,29 @@ use crate::{Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use std::future::Future;
+
+/// Runs a single statement again (at most three times in all) when
+/// PostgreSQL picked it as a deadlock victim or another transient error
+/// stopped it: it ran alone, outside any transaction, so it changed
+/// nothing. The release's `UPDATE` locks its rows in scan order, which can
+/// cross an admission's key order under heavy concurrency.
+async fn retrying_deadlocks<T, F, Fut>(mut statement: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match statement().await.map_err(StoreError::from) {
+            Err(error) if tries < 3 && error.is_transient() => {
+                tracing::info!(%error, tries, "throttle statement retried");
+            }
+            outcome => return outcome,
+        }
+    }
+}
 
 /// What one key made of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +78,12 @@ impl Database {
             Column::AttemptLimit,
             Column::Admitted,
         ]);
-        for (key, limit) in keys {
+        // Rows are locked in the order of the values: the same order (the
+        // keys sorted) for every login, so two logins never wait on each
+        // other's rows crosswise.
+        let mut sorted: Vec<&(String, u64)> = keys.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, limit) in sorted {
             let limit = i64::try_from(*limit).unwrap_or(i64::MAX);
             upsert
                 .values([
@@ -101,7 +129,7 @@ impl Database {
                 Column::Attempts,
                 Column::Admitted,
             ]));
-        let rows = self.conn().query_all(&upsert).await?;
+        let rows = retrying_deadlocks(|| self.conn().query_all(&upsert)).await?;
         let mut outcomes = Vec::with_capacity(keys.len());
         for (key, _) in keys {
             let row = rows
@@ -147,12 +175,14 @@ impl Database {
         if which.is_empty() {
             return Ok(());
         }
-        login_attempt::Entity::update_many()
-            .col_expr(Column::Attempts, attempts)
-            .filter(which)
-            .filter(Column::Attempts.gt(0))
-            .exec(self.conn())
-            .await?;
+        retrying_deadlocks(|| {
+            login_attempt::Entity::update_many()
+                .col_expr(Column::Attempts, attempts.clone())
+                .filter(which.clone())
+                .filter(Column::Attempts.gt(0))
+                .exec(self.conn())
+        })
+        .await?;
         Ok(())
     }
 

@@ -116,7 +116,10 @@ impl Throttle {
             db.release_login_attempts(&admissions, None).await?;
         }
         let millis = (until - now).num_milliseconds();
-        let retry = ((millis + 999) / 1000).max(1);
+        // Another server's clock (or a request a moment later) may have
+        // opened the window a hair after `now`: never ask for more than a
+        // window.
+        let retry = ((millis + 999) / 1000).clamp(1, window.num_seconds().max(1));
         tracing::info!(throttle_key = %keys.address, retry_after = retry, "login refused: too many attempts");
         Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
