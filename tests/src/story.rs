@@ -5,13 +5,16 @@
 //! provider's signed webhook ([`TestApp::pay_by_card`]), reads the activation
 //! email ([`TestApp::activation_mail`]) and logs in to the panel for the first
 //! time ([`TestApp::first_panel_login`]); an operator logs in to the back
-//! office ([`TestApp::operator_token`]).
+//! office ([`TestApp::operator_token`]). [`TestApp::customer_with_fe`] is
+//! the whole of case 1 (an FE bought and paid), [`TestApp::panel_of`] its
+//! owner past the first panel login.
 //!
 //! Each step asserts what must hold for the story to go on (a 201, a
 //! token), so a test asserts only what it is about.
 
 use crate::{Mail, Reply, TestApp};
 use reqwest::{Method, StatusCode};
+use sea_orm::prelude::ChronoDate;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -146,6 +149,38 @@ pub fn assert_outcome(reply: &Reply, outcome: &str, order: &Value) {
         "{}",
         reply.text
     );
+}
+
+/// A customer who bought FE with Incassi e pagamenti (case 1) and has it.
+#[derive(Debug, Clone)]
+pub struct OwnedFe {
+    pub customer: Customer,
+    pub service_id: String,
+    pub expires_on: ChronoDate,
+}
+
+/// An ISO date (`2026-12-31`).
+pub fn date(text: &str) -> ChronoDate {
+    ChronoDate::parse_from_str(text, "%Y-%m-%d")
+        .unwrap_or_else(|e| panic!("not an ISO date {text:?}: {e}"))
+}
+
+/// The ISO date a JSON string holds.
+pub fn date_of(value: &Value) -> ChronoDate {
+    date(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a date: {value}")),
+    )
+}
+
+/// A bank transfer for the order's total with this value date.
+pub fn transfer(order: &Value, paid_on: ChronoDate) -> Value {
+    json!({
+        "amount": order["totals"]["total"],
+        "paid_on": paid_on.to_string(),
+        "reference": "CRO 1234567890"
+    })
 }
 
 /// The rest of the body line that starts with `label`.
@@ -441,5 +476,106 @@ impl TestApp {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    // --- what a customer owns ---
+
+    pub async fn read_order(&self, customer: &Customer, order_id: &Value) -> Value {
+        let id = order_id.as_str().unwrap_or_default();
+        let reply = self
+            .get_as(&format!("/v1/orders/{id}"), &customer.token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "order {id}: {}", reply.text);
+        reply.body
+    }
+
+    pub async fn services(&self, customer: &Customer) -> Vec<Value> {
+        let reply = self.get_as("/v1/services", &customer.token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["next_cursor"], Value::Null, "{}", reply.text);
+        reply.body["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("no items: {}", reply.text))
+    }
+
+    pub async fn service(&self, customer: &Customer, service_id: &str) -> Value {
+        let reply = self
+            .get_as(&format!("/v1/services/{service_id}"), &customer.token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body
+    }
+
+    pub async fn owned_fe(&self, customer: Customer, order: &Value) -> OwnedFe {
+        let paid = self.read_order(&customer, &order["id"]).await;
+        assert_eq!(paid["status"], "fulfilled", "{paid}");
+        let service_id = paid["service_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no service: {paid}"))
+            .to_owned();
+        let fe = self.service(&customer, &service_id).await;
+        OwnedFe {
+            customer,
+            service_id,
+            expires_on: date_of(&fe["expires_on"]),
+        }
+    }
+
+    /// Case 1 paid by card today: the FE ends a year from today.
+    pub async fn customer_with_fe(&self, partita_iva: &str) -> OwnedFe {
+        let customer = self.customer(partita_iva).await;
+        let (cart, _, _) = self.fe_with_incassi_pagamenti("web", 1).await;
+        let order = self.place_order(&customer, &cart, "card").await;
+        self.pay_by_card(&order).await;
+        self.owned_fe(customer, &order).await
+    }
+
+    /// Case 1 paid by bank transfer with value date `paid_on`, registered by
+    /// the operator: the FE ends a year after `paid_on`.
+    pub async fn customer_with_fe_paid_on(
+        &self,
+        operator: &str,
+        partita_iva: &str,
+        paid_on: ChronoDate,
+    ) -> OwnedFe {
+        let customer = self.customer(partita_iva).await;
+        let (cart, _, _) = self.fe_with_incassi_pagamenti("web", 1).await;
+        let order = self.place_order(&customer, &cart, "bank_transfer").await;
+        let reply = self
+            .register_payment(operator, &order, &new_key(), &transfer(&order, paid_on))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        self.owned_fe(customer, &order).await
+    }
+
+    /// `POST /v1/backoffice/orders/{id}/payments`.
+    pub async fn register_payment(
+        &self,
+        operator: &str,
+        order: &Value,
+        key: &str,
+        body: &Value,
+    ) -> Reply {
+        let id = order["id"].as_str().unwrap_or_default();
+        self.post_keyed(
+            &format!("/v1/backoffice/orders/{id}/payments"),
+            operator,
+            key,
+            body,
+        )
+        .await
+    }
+
+    /// The owner of an FE in the panel, past the first login.
+    pub async fn panel_of(&self, fe: &OwnedFe) -> String {
+        let (_, credentials) = self.activation_mail(&fe.customer.activation_email()).await;
+        self.first_panel_login(&credentials).await
+    }
+
+    pub async fn panel_status(&self, panel: &str) -> Value {
+        let reply = self.get_as("/v1/panel/status", panel).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body
     }
 }

@@ -9,6 +9,10 @@
 //! area, the panel ("Attiva" and the menu) and the Android app, co-terminated
 //! with the FE.
 //!
+//! The story's steps (sign-up, cart, checkout, the signed webhook, the
+//! activation email, the first panel login) are `TestApp` methods
+//! (`tests::story`); this file keeps the assertions on what they return.
+//!
 //! Every FE here is bought through the API (checkout, then payment). An FE
 //! that ends before a year from today — which co-termination extends — is
 //! one paid by bank transfer whose value date, as the operator registers
@@ -21,9 +25,9 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 use tests::story::{
-    ACTIVATION_SUBJECT, Customer, OPERATOR, PASSWORD, WEBHOOK_SECRET, address, assert_outcome,
+    ACTIVATION_SUBJECT, OPERATOR, PASSWORD, WEBHOOK_SECRET, address, assert_outcome,
     checkout_request, company, line_after, new_key, paid_in_full, payment_succeeded, problem,
-    replayed, unix_now,
+    replayed, transfer, unix_now,
 };
 use tests::{Reply, TestApp, both_databases};
 
@@ -44,19 +48,6 @@ const FE_ADDONS: [&str; 4] = [
 
 fn today() -> ChronoDate {
     DateTimeUtc::from(SystemTime::now()).date_naive()
-}
-
-fn date(text: &str) -> ChronoDate {
-    ChronoDate::parse_from_str(text, "%Y-%m-%d")
-        .unwrap_or_else(|e| panic!("not an ISO date {text:?}: {e}"))
-}
-
-fn date_of(value: &Value) -> ChronoDate {
-    date(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a date: {value}")),
-    )
 }
 
 fn timestamp(value: &Value) -> DateTimeUtc {
@@ -174,40 +165,13 @@ fn assert_addon_refused(reply: &Reply) {
     }
 }
 
-// --- customers and carts ---------------------------------------------------------
+// --- customers -------------------------------------------------------------------
 
 /// A valid Partita IVA made from ten digits.
 fn partita_iva(first_ten: &str) -> String {
     domain::PartitaIva::with_check_digit(first_ten)
         .unwrap_or_else(|e| panic!("{first_ten}: {e}"))
         .to_string()
-}
-
-async fn read_order(app: &TestApp, customer: &Customer, order_id: &Value) -> Value {
-    let id = order_id.as_str().unwrap_or_default();
-    let reply = app
-        .get_as(&format!("/v1/orders/{id}"), &customer.token)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "order {id}: {}", reply.text);
-    reply.body
-}
-
-async fn services(app: &TestApp, customer: &Customer) -> Vec<Value> {
-    let reply = app.get_as("/v1/services", &customer.token).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(reply.body["next_cursor"], Value::Null, "{}", reply.text);
-    reply.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| panic!("no items: {}", reply.text))
-}
-
-async fn service(app: &TestApp, customer: &Customer, service_id: &str) -> Value {
-    let reply = app
-        .get_as(&format!("/v1/services/{service_id}"), &customer.token)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    reply.body
 }
 
 // --- order lines -----------------------------------------------------------------
@@ -264,92 +228,6 @@ fn assert_order_number(order: &Value) {
     );
 }
 
-// --- payments --------------------------------------------------------------------
-
-/// `POST /v1/backoffice/orders/{id}/payments`.
-async fn register_payment(
-    app: &TestApp,
-    operator: &str,
-    order: &Value,
-    key: &str,
-    body: &Value,
-) -> Reply {
-    let id = order["id"].as_str().unwrap_or_default();
-    app.post_keyed(
-        &format!("/v1/backoffice/orders/{id}/payments"),
-        operator,
-        key,
-        body,
-    )
-    .await
-}
-
-/// A bank transfer for the order's total with this value date.
-fn transfer(order: &Value, paid_on: ChronoDate) -> Value {
-    json!({
-        "amount": order["totals"]["total"],
-        "paid_on": paid_on.to_string(),
-        "reference": "CRO 1234567890"
-    })
-}
-
-// --- owned FE services -----------------------------------------------------------
-
-/// A customer who bought FE with Incassi e pagamenti (case 1) and has it.
-#[derive(Debug, Clone)]
-struct OwnedFe {
-    customer: Customer,
-    service_id: String,
-    expires_on: ChronoDate,
-}
-
-async fn owned_fe(app: &TestApp, customer: Customer, order: &Value) -> OwnedFe {
-    let paid = read_order(app, &customer, &order["id"]).await;
-    assert_eq!(paid["status"], "fulfilled", "{paid}");
-    let service_id = paid["service_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no service: {paid}"))
-        .to_owned();
-    let fe = service(app, &customer, &service_id).await;
-    OwnedFe {
-        customer,
-        service_id,
-        expires_on: date_of(&fe["expires_on"]),
-    }
-}
-
-/// Case 1 paid by card today: the FE ends a year from today.
-async fn customer_with_fe(app: &TestApp, partita_iva: &str) -> OwnedFe {
-    let customer = app.customer(partita_iva).await;
-    let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
-    let order = app.place_order(&customer, &cart, "card").await;
-    app.pay_by_card(&order).await;
-    owned_fe(app, customer, &order).await
-}
-
-/// Case 1 paid by bank transfer with value date `paid_on`, registered by
-/// the operator: the FE ends a year after `paid_on`.
-async fn customer_with_fe_paid_on(
-    app: &TestApp,
-    operator: &str,
-    partita_iva: &str,
-    paid_on: ChronoDate,
-) -> OwnedFe {
-    let customer = app.customer(partita_iva).await;
-    let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
-    let order = app.place_order(&customer, &cart, "bank_transfer").await;
-    let reply = register_payment(
-        app,
-        operator,
-        &order,
-        &new_key(),
-        &transfer(&order, paid_on),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    owned_fe(app, customer, &order).await
-}
-
 // --- modules -------------------------------------------------------------------------
 
 fn module<'a>(view: &'a Value, code: &str) -> &'a Value {
@@ -385,23 +263,11 @@ fn assert_modules(view: &Value, incassi_pagamenti: &str, actions: &[&str]) {
     );
 }
 
-// --- the activation email and the panel ------------------------------------------
+// --- the activation email ---------------------------------------------------------
 
 /// A date as the emails write it: `31/12/2026`.
 fn mail_date(day: ChronoDate) -> String {
     day.format("%d/%m/%Y").to_string()
-}
-
-/// The owner of an FE in the panel, past the first login.
-async fn panel_of(app: &TestApp, fe: &OwnedFe) -> String {
-    let (_, credentials) = app.activation_mail(&fe.customer.activation_email()).await;
-    app.first_panel_login(&credentials).await
-}
-
-async fn panel_status(app: &TestApp, panel: &str) -> Value {
-    let reply = app.get_as("/v1/panel/status", panel).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    reply.body
 }
 
 // --- case 1 ----------------------------------------------------------------------------
@@ -476,7 +342,7 @@ both_databases!(
         app.pay_by_card(&order).await;
 
         // 5. Fulfilment: the order, the FE service with I&P, the email.
-        let paid = read_order(app, &customer, &order["id"]).await;
+        let paid = app.read_order(&customer, &order["id"]).await;
         assert_eq!(paid["status"], "fulfilled", "{paid}");
         assert_eq!(paid["lines"], order["lines"], "the lines are frozen");
         assert_eq!(paid["totals"], order["totals"]);
@@ -491,7 +357,7 @@ both_databases!(
         assert!(paid["fulfilled_at"].is_string(), "{paid}");
         let service_id = paid["service_id"].as_str().unwrap_or_default().to_owned();
         let expiry = years_after(paid_at.date_naive(), 1);
-        let listed = services(app, &customer).await;
+        let listed = app.services(&customer).await;
         let [fe] = listed.as_slice() else {
             panic!("one service expected: {listed:?}");
         };
@@ -506,7 +372,7 @@ both_databases!(
         for other in ["documenti", "woocommerce", "spazio-1gb"] {
             assert_module(fe, other, "available", &["purchase"]);
         }
-        assert_eq!(&service(app, &customer, &service_id).await, fe);
+        assert_eq!(&app.service(&customer, &service_id).await, fe);
 
         // The activation email, in Italian, with the credentials.
         let (mail, credentials) = app
@@ -553,7 +419,7 @@ both_databases!(
 
         // 6. First panel login: only the password change, then the panel.
         let panel = app.first_panel_login(&credentials).await;
-        let status = panel_status(app, &panel).await;
+        let status = app.panel_status(&panel).await;
         assert_eq!(status["service_id"], service_id.as_str());
         assert_eq!(status["product_code"], "fe");
         assert_eq!(status["status"], "awaiting_configuration");
@@ -626,12 +492,12 @@ both_databases!(
         let keyless = app.post_as(&path, &operator, &body).await;
         problem(&keyless, 400, "idempotency_key_required");
         assert_eq!(
-            read_order(app, &customer, &order["id"]).await["status"],
+            app.read_order(&customer, &order["id"]).await["status"],
             "awaiting_payment"
         );
 
         let key = new_key();
-        let registered = register_payment(app, &operator, &order, &key, &body).await;
+        let registered = app.register_payment(&operator, &order, &key, &body).await;
         assert_eq!(
             registered.status,
             StatusCode::CREATED,
@@ -643,12 +509,12 @@ both_databases!(
         let paid_at = timestamp(&registered.body["paid_at"]);
         assert_eq!(paid_at.date_naive(), paid_on, "{}", registered.text);
         // Two years from the value date.
-        let fe = service(
-            app,
-            &customer,
-            registered.body["service_id"].as_str().unwrap_or_default(),
-        )
-        .await;
+        let fe = app
+            .service(
+                &customer,
+                registered.body["service_id"].as_str().unwrap_or_default(),
+            )
+            .await;
         assert_eq!(
             fe["expires_on"],
             years_after(paid_on, 2).to_string(),
@@ -657,24 +523,28 @@ both_databases!(
         assert_modules(&fe, "wizard_pending", &["start_wizard"]);
 
         // The same registration again is the same answer, replayed.
-        let replay = register_payment(app, &operator, &order, &key, &body).await;
+        let replay = app.register_payment(&operator, &order, &key, &body).await;
         assert_eq!(replay.status, StatusCode::CREATED, "{}", replay.text);
         assert!(replayed(&replay), "{:?}", replay.headers);
         assert_eq!(replay.body, registered.body);
         // The same key for another registration is refused...
         let other_body = json!({"amount": "61.00", "reference": "CRO 999"});
-        let reused = register_payment(app, &operator, &order, &key, &other_body).await;
+        let reused = app
+            .register_payment(&operator, &order, &key, &other_body)
+            .await;
         problem(&reused, 422, "idempotency_key_reused");
         // ...and a new registration finds the order paid.
-        let twice = register_payment(app, &operator, &order, &new_key(), &body).await;
+        let twice = app
+            .register_payment(&operator, &order, &new_key(), &body)
+            .await;
         problem(&twice, 409, "order_already_paid");
-        assert_eq!(services(app, &customer).await.len(), 1);
+        assert_eq!(app.services(&customer).await.len(), 1);
 
         // The credentials work.
         let (_, credentials) = app.activation_mail(&customer.activation_email()).await;
         let panel = app.first_panel_login(&credentials).await;
         assert_eq!(
-            panel_status(app, &panel).await["expires_on"],
+            app.panel_status(&panel).await["expires_on"],
             fe["expires_on"]
         );
     }
@@ -687,8 +557,9 @@ both_databases!(
         // registers it today with its value date. The email goes out today
         // and its temporary password must work for the usual 14 days.
         let operator = app.operator_token().await;
-        let fe =
-            customer_with_fe_paid_on(app, &operator, "00488410010", days_before(today(), 30)).await;
+        let fe = app
+            .customer_with_fe_paid_on(&operator, "00488410010", days_before(today(), 30))
+            .await;
         let (mail, credentials) = app.activation_mail(&fe.customer.activation_email()).await;
         let valid_until = line_after(&mail.body, "La password temporanea è valida fino al");
         let login = app
@@ -714,7 +585,7 @@ both_databases!(
         // The way out of an expired temporary password ("ask for new
         // credentials"): the operator reissues them, never seeing the
         // password, and the holder gets it by email.
-        let fe = customer_with_fe(app, "07643520567").await;
+        let fe = app.customer_with_fe("07643520567").await;
         let recipient = fe.customer.activation_email();
         let (first, _) = app.activation_mail(&recipient).await;
         let operator = app.operator_token().await;
@@ -1025,7 +896,7 @@ both_databases!(
         let order = reply.body;
         assert_eq!(order["holder"]["partita_iva"], client.as_str());
         app.pay_by_card(&order).await;
-        let listed = services(app, &accountant).await;
+        let listed = app.services(&accountant).await;
         assert_eq!(listed.len(), 1, "{listed:?}");
         assert_eq!(listed[0]["holder_tax_id"], client.as_str());
         let (_, credentials) = app.activation_mail("cliente@example.com").await;
@@ -1070,7 +941,9 @@ both_databases!(
         assert_eq!(page, vec![&numbers[2]], "{}", second.text);
         assert_eq!(second.body["next_cursor"], Value::Null, "{}", second.text);
         // Every field of the detail is in the list.
-        let detail = read_order(app, &customer, &second.body["items"][0]["id"]).await;
+        let detail = app
+            .read_order(&customer, &second.body["items"][0]["id"])
+            .await;
         assert_eq!(detail, second.body["items"][0]);
 
         let reply = app.get_as("/v1/orders?limit=0", &customer.token).await;
@@ -1106,19 +979,14 @@ both_databases!(
 
         let paid = app.webhook(&paid_in_full("evt_after_cancel", &order)).await;
         assert_outcome(&paid, "not_payable", &order);
-        let registered = register_payment(
-            app,
-            &operator,
-            &order,
-            &new_key(),
-            &transfer(&order, today()),
-        )
-        .await;
+        let registered = app
+            .register_payment(&operator, &order, &new_key(), &transfer(&order, today()))
+            .await;
         problem(&registered, 409, "order_not_payable");
-        let after = read_order(app, &customer, &order["id"]).await;
+        let after = app.read_order(&customer, &order["id"]).await;
         assert_eq!(after["status"], "cancelled");
         assert_eq!(after["paid_at"], Value::Null);
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
     }
 );
 
@@ -1137,7 +1005,7 @@ both_databases!(a_paid_order_cannot_be_cancelled, |app| async move {
         .await;
     problem(&reply, 409, "order_not_cancellable");
     assert_eq!(
-        read_order(app, &customer, &order["id"]).await["status"],
+        app.read_order(&customer, &order["id"]).await["status"],
         "fulfilled"
     );
 });
@@ -1145,7 +1013,7 @@ both_databases!(a_paid_order_cannot_be_cancelled, |app| async move {
 both_databases!(
     a_customer_cannot_see_cancel_or_extend_what_another_customer_owns,
     |app| async move {
-        let owner = customer_with_fe(app, "01234567897").await;
+        let owner = app.customer_with_fe("01234567897").await;
         let stranger = app.customer("00743110157").await;
         let orders = app.get_as("/v1/orders", &owner.customer.token).await;
         let id = orders.body["items"][0]["id"]
@@ -1185,7 +1053,7 @@ both_databases!(
             )
             .await;
         problem(&reply, 404, "service_not_found");
-        assert_eq!(services(app, &stranger).await, Vec::<Value>::new());
+        assert_eq!(app.services(&stranger).await, Vec::<Value>::new());
     }
 );
 
@@ -1236,10 +1104,10 @@ both_databases!(
                 reply.text
             );
         }
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["flagged_for_review"], false, "{unchanged}");
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
         // Not even the event id was kept: signed, it pays the order.
         assert_outcome(&app.webhook(&event).await, "fulfilled", &order);
     }
@@ -1251,7 +1119,7 @@ both_databases!(a_repeated_webhook_event_changes_nothing, |app| async move {
     let order = app.place_order(&customer, &cart, "card").await;
     let event = paid_in_full("evt_once", &order);
     assert_outcome(&app.webhook(&event).await, "fulfilled", &order);
-    let paid = read_order(app, &customer, &order["id"]).await;
+    let paid = app.read_order(&customer, &order["id"]).await;
 
     assert_outcome(&app.webhook(&event).await, "duplicate", &order);
     // Another event for the same payment finds the order paid.
@@ -1261,8 +1129,8 @@ both_databases!(a_repeated_webhook_event_changes_nothing, |app| async move {
         &order,
     );
 
-    assert_eq!(read_order(app, &customer, &order["id"]).await, paid);
-    assert_eq!(services(app, &customer).await.len(), 1);
+    assert_eq!(app.read_order(&customer, &order["id"]).await, paid);
+    assert_eq!(app.services(&customer).await.len(), 1);
     let store = app.store().await;
     let emails = store
         .emails_for(&customer.activation_email())
@@ -1282,23 +1150,25 @@ both_databases!(
             .webhook(&payment_succeeded("evt_short", &order, "25.00"))
             .await;
         assert_outcome(&short, "flagged_for_review", &order);
-        let flagged = read_order(app, &customer, &order["id"]).await;
+        let flagged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(flagged["flagged_for_review"], true, "{flagged}");
         assert_eq!(flagged["status"], "awaiting_payment", "{flagged}");
         assert_eq!(flagged["paid_at"], Value::Null, "{flagged}");
         assert_eq!(flagged["service_id"], Value::Null, "{flagged}");
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
 
         // The same from an operator: 200 and the order, flagged, not paid.
         let operator = app.operator_token().await;
         let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let transfer_order = app.place_order(&customer, &cart, "bank_transfer").await;
         let body = json!({"amount": "30.00", "reference": "CRO 42"});
-        let reply = register_payment(app, &operator, &transfer_order, &new_key(), &body).await;
+        let reply = app
+            .register_payment(&operator, &transfer_order, &new_key(), &body)
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(reply.body["flagged_for_review"], true, "{}", reply.text);
         assert_eq!(reply.body["status"], "awaiting_payment", "{}", reply.text);
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
         let store = app.store().await;
         let emails = store
             .emails_for(&customer.activation_email())
@@ -1320,7 +1190,7 @@ both_databases!(
         assert_outcome(&app.webhook(&failed).await, "recorded", &order);
         assert_outcome(&app.webhook(&failed).await, "duplicate", &order);
         assert_eq!(
-            read_order(app, &customer, &order["id"]).await["status"],
+            app.read_order(&customer, &order["id"]).await["status"],
             "awaiting_payment"
         );
         // The customer retries and the card goes through.
@@ -1352,7 +1222,7 @@ both_databases!(
             late.status,
             late.text
         );
-        assert_eq!(services(app, &customer).await.len(), 1);
+        assert_eq!(app.services(&customer).await.len(), 1);
         let store = app.store().await;
         let emails = store
             .emails_for(&customer.activation_email())
@@ -1387,10 +1257,10 @@ both_databases!(
         assert_eq!(outcomes, expected);
 
         assert_eq!(
-            read_order(app, &customer, &order["id"]).await["status"],
+            app.read_order(&customer, &order["id"]).await["status"],
             "fulfilled"
         );
-        assert_eq!(services(app, &customer).await.len(), 1);
+        assert_eq!(app.services(&customer).await.len(), 1);
         let store = app.store().await;
         let emails = store
             .emails_for(&customer.activation_email())
@@ -1420,13 +1290,7 @@ both_databases!(
             let event = paid_in_full(&format!("evt_race_{round}"), &order);
             let (by_provider, by_operator) = futures_util::future::join(
                 app.webhook(&event),
-                register_payment(
-                    app,
-                    &operator,
-                    &order,
-                    &new_key(),
-                    &transfer(&order, today()),
-                ),
+                app.register_payment(&operator, &order, &new_key(), &transfer(&order, today())),
             )
             .await;
             assert_eq!(by_provider.status, StatusCode::OK, "{}", by_provider.text);
@@ -1443,10 +1307,10 @@ both_databases!(
                 );
             }
             assert_eq!(
-                read_order(app, &customer, &order["id"]).await["status"],
+                app.read_order(&customer, &order["id"]).await["status"],
                 "fulfilled"
             );
-            assert_eq!(services(app, &customer).await.len(), round + 1);
+            assert_eq!(app.services(&customer).await.len(), round + 1);
         }
         let store = app.store().await;
         let emails = store
@@ -1504,8 +1368,8 @@ both_databases!(
 both_databases!(
     two_concurrent_purchases_of_one_addon_make_one_order,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
-        let panel = panel_of(app, &fe).await;
+        let fe = app.customer_with_fe("01234567897").await;
+        let panel = app.panel_of(&fe).await;
         let customer_area =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
         let from_panel = json!({"payment_method": "card", "accept_terms": true});
@@ -1539,7 +1403,7 @@ both_databases!(
             orders.text
         );
         assert_module(
-            &service(app, &fe.customer, &fe.service_id).await,
+            &app.service(&fe.customer, &fe.service_id).await,
             "documenti",
             "pending_payment",
             &[],
@@ -1552,7 +1416,7 @@ both_databases!(
 both_databases!(
     incassi_pagamenti_bought_with_fe_cannot_be_bought_again,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         let purchase = json!({"product_code": "incassi-pagamenti", "payment_method": "card", "accept_terms": true});
         let reply = app
             .post_keyed(
@@ -1571,7 +1435,7 @@ both_databases!(
             "{}",
             reply.text
         );
-        let panel = panel_of(app, &fe).await;
+        let panel = app.panel_of(&fe).await;
         let reply = app
             .post_keyed(
                 "/v1/panel/addons/incassi-pagamenti/purchase",
@@ -1610,8 +1474,8 @@ both_databases!(
 both_databases!(
     an_addon_waiting_in_an_unpaid_order_cannot_be_bought_twice_until_cancelled,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
-        let panel = panel_of(app, &fe).await;
+        let fe = app.customer_with_fe("01234567897").await;
+        let panel = app.panel_of(&fe).await;
         let body = json!({"payment_method": "bank_transfer", "accept_terms": true});
         let first = app
             .post_keyed(
@@ -1622,7 +1486,7 @@ both_databases!(
             )
             .await;
         assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
-        let status = panel_status(app, &panel).await;
+        let status = app.panel_status(&panel).await;
         assert_module(&status, "documenti", "pending_payment", &[]);
 
         let again = app
@@ -1653,7 +1517,7 @@ both_databases!(
             .await;
         assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
         assert_module(
-            &panel_status(app, &panel).await,
+            &app.panel_status(&panel).await,
             "documenti",
             "available",
             &["purchase"],
@@ -1675,7 +1539,8 @@ both_databases!(
     |app| async move {
         // Paid by bank transfer 400 days ago: the year ran out 35 days ago.
         let operator = app.operator_token().await;
-        let fe = customer_with_fe_paid_on(app, &operator, "01234567897", days_before(today(), 400))
+        let fe = app
+            .customer_with_fe_paid_on(&operator, "01234567897", days_before(today(), 400))
             .await;
         assert!(fe.expires_on < today(), "{fe:?}");
         let purchase =
@@ -1697,7 +1562,7 @@ both_databases!(
             "{}",
             reply.text
         );
-        let view = service(app, &fe.customer, &fe.service_id).await;
+        let view = app.service(&fe.customer, &fe.service_id).await;
         for code in ["documenti", "woocommerce", "spazio-1gb"] {
             assert_module(&view, code, "available", &[]);
         }
@@ -1708,7 +1573,7 @@ both_databases!(
 both_databases!(
     an_addon_for_an_fe_ending_a_year_from_today_needs_no_extension,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         assert_eq!(fe.expires_on, years_after(today(), 1));
         let purchase =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
@@ -1736,7 +1601,7 @@ both_databases!(
         assert_eq!(line["target_service_id"], fe.service_id.as_str());
         assert_totals(&order, "15.00", "3.30", "18.30");
         app.pay_by_card(&order).await;
-        let view = service(app, &fe.customer, &fe.service_id).await;
+        let view = app.service(&fe.customer, &fe.service_id).await;
         assert_eq!(view["expires_on"], fe.expires_on.to_string());
         assert_module(&view, "documenti", "matching_required", &["run_matching"]);
     }
@@ -1746,9 +1611,10 @@ both_databases!(
     without_co_termination_the_addon_is_charged_in_full_and_ends_with_the_fe,
     |app| async move {
         let operator = app.operator_token().await;
-        let fe =
-            customer_with_fe_paid_on(app, &operator, "01234567897", days_before(today(), 10)).await;
-        let panel = panel_of(app, &fe).await;
+        let fe = app
+            .customer_with_fe_paid_on(&operator, "01234567897", days_before(today(), 10))
+            .await;
+        let panel = app.panel_of(&fe).await;
         let body = json!({"payment_method": "card", "accept_terms": true, "extend_base": false});
         let reply = app
             .post_keyed(
@@ -1772,7 +1638,7 @@ both_databases!(
         );
         assert_eq!(line["ends_on"], fe.expires_on.to_string());
         app.pay_by_card(&order).await;
-        let status = panel_status(app, &panel).await;
+        let status = app.panel_status(&panel).await;
         assert_eq!(
             status["expires_on"],
             fe.expires_on.to_string(),
@@ -1821,33 +1687,33 @@ async fn existing_customer_buys_incassi_pagamenti(
         .await;
     let fe_order = app.place_order(&customer, &cart, "bank_transfer").await;
     let paid_on = days_before(today(), 10);
-    let registered = register_payment(
-        app,
-        &operator,
-        &fe_order,
-        &new_key(),
-        &transfer(&fe_order, paid_on),
-    )
-    .await;
+    let registered = app
+        .register_payment(
+            &operator,
+            &fe_order,
+            &new_key(),
+            &transfer(&fe_order, paid_on),
+        )
+        .await;
     assert_eq!(
         registered.status,
         StatusCode::CREATED,
         "{}",
         registered.text
     );
-    let fe = owned_fe(app, customer, &fe_order).await;
+    let fe = app.owned_fe(customer, &fe_order).await;
     assert_eq!(fe.expires_on, years_after(paid_on, 1));
     let customer = &fe.customer;
 
     // The offer: I&P available, to purchase, on the customer area and the panel.
-    let before = service(app, customer, &fe.service_id).await;
+    let before = app.service(customer, &fe.service_id).await;
     assert_modules(&before, "available", &["purchase"]);
     let panel = match entry {
         EntryPoint::CustomerArea => None,
-        _ => Some(panel_of(app, &fe).await),
+        _ => Some(app.panel_of(&fe).await),
     };
     if let Some(panel) = &panel {
-        let status = panel_status(app, panel).await;
+        let status = app.panel_status(panel).await;
         assert_modules(&status, "available", &["purchase"]);
         if entry == EntryPoint::PanelMenu {
             // "Servizi aggiuntivi" lists every add-on of FE, each to buy.
@@ -1937,25 +1803,25 @@ async fn existing_customer_buys_incassi_pagamenti(
     assert_eq!(order["payment_instructions"]["amount"], euro(total));
 
     // Until paid, the module waits for the payment and cannot be bought again.
-    let pending = service(app, customer, &fe.service_id).await;
+    let pending = app.service(customer, &fe.service_id).await;
     assert_module(&pending, "incassi-pagamenti", "pending_payment", &[]);
     assert_eq!(pending["expires_on"], fe.expires_on.to_string());
 
     // Paid by card.
     app.pay_by_card(&order).await;
-    let paid = read_order(app, customer, &order["id"]).await;
+    let paid = app.read_order(customer, &order["id"]).await;
     assert_eq!(paid["status"], "fulfilled", "{paid}");
     assert_eq!(paid["lines"], order["lines"]);
 
     // The module needs "Abbina anagrafiche e fatture" first; the FE ends
     // with it, a year from today.
-    let after = service(app, customer, &fe.service_id).await;
+    let after = app.service(customer, &fe.service_id).await;
     assert_eq!(after["expires_on"], full_year.to_string(), "{after}");
     assert_eq!(after["status"], "awaiting_configuration");
     assert_modules(&after, "matching_required", &["run_matching"]);
-    assert_eq!(services(app, customer).await.len(), 1, "no new service");
+    assert_eq!(app.services(customer).await.len(), 1, "no new service");
     if let Some(panel) = &panel {
-        let status = panel_status(app, panel).await;
+        let status = app.panel_status(panel).await;
         assert_eq!(status["expires_on"], full_year.to_string(), "{status}");
         assert_modules(&status, "matching_required", &["run_matching"]);
     }
@@ -2015,7 +1881,7 @@ both_databases!(
 both_databases!(
     an_addon_purchase_replays_for_its_key_and_refuses_it_for_another_body,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         let path = format!("/v1/services/{}/addons", fe.service_id);
         let key = new_key();
         let body =
@@ -2202,16 +2068,20 @@ both_databases!(
         let operator = app.operator_token().await;
         let mut body = transfer(&order, today());
         body["reference"] = json!("CRO\u{0}1");
-        let reply = register_payment(app, &operator, &order, &new_key(), &body).await;
+        let reply = app
+            .register_payment(&operator, &order, &new_key(), &body)
+            .await;
         control_character_at(&reply, "/reference");
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["payments"], json!([]), "{unchanged}");
 
         // Tab and newline are text.
         let mut body = transfer(&order, today());
         body["reference"] = json!("CRO\t1234\n5678");
-        let reply = register_payment(app, &operator, &order, &new_key(), &body).await;
+        let reply = app
+            .register_payment(&operator, &order, &new_key(), &body)
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         assert_eq!(reply.body["status"], "fulfilled", "{}", reply.text);
         assert_eq!(
@@ -2245,7 +2115,7 @@ both_databases!(
             let reply = app.webhook(&event).await;
             invalid_field(&reply, "/amount", "invalid_amount");
         }
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["flagged_for_review"], false, "{unchanged}");
         assert_eq!(unchanged["amount_received"], "0.00", "{unchanged}");
@@ -2253,10 +2123,12 @@ both_databases!(
         let operator = app.operator_token().await;
         for amount in ["3.05e1", "30.500", "-30.50", "30,50"] {
             let body = json!({"amount": amount, "reference": "CRO 1"});
-            let reply = register_payment(app, &operator, &order, &new_key(), &body).await;
+            let reply = app
+                .register_payment(&operator, &order, &new_key(), &body)
+                .await;
             invalid_field(&reply, "/amount", "invalid_amount");
         }
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["payments"], json!([]), "{unchanged}");
 
@@ -2286,7 +2158,7 @@ both_databases!(
             .await;
         assert_outcome(&full, "fulfilled", &order);
 
-        let seen = read_order(app, &customer, &order["id"]).await;
+        let seen = app.read_order(&customer, &order["id"]).await;
         assert_eq!(seen["status"], "fulfilled", "{seen}");
         assert_eq!(seen["flagged_for_review"], true, "{seen}");
         assert_eq!(order["payments"], json!([]), "none at checkout: {order}");
@@ -2358,7 +2230,7 @@ both_databases!(
         assert_eq!(cleared.body["amount_received"], "31.50", "{}", cleared.text);
         let flagged = backoffice_orders(app, &operator, "flagged=true").await;
         assert_eq!(flagged["items"], json!([]), "{flagged}");
-        let customer_view = read_order(app, &customer, &order["id"]).await;
+        let customer_view = app.read_order(&customer, &order["id"]).await;
         assert_eq!(
             customer_view["flagged_for_review"], false,
             "{customer_view}"
@@ -2385,7 +2257,7 @@ async fn execute(app: &TestApp, sql: &str) {
 both_databases!(
     a_fulfilment_that_keeps_failing_records_the_payment_and_flags_the_order,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         let purchase =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
         let bought = app
@@ -2419,7 +2291,7 @@ both_databases!(
         let event = paid_in_full("evt_unfulfillable", &order);
         assert_outcome(&app.webhook(&event).await, "flagged_for_review", &order);
         assert_outcome(&app.webhook(&event).await, "duplicate", &order);
-        let seen = read_order(app, &fe.customer, &order["id"]).await;
+        let seen = app.read_order(&fe.customer, &order["id"]).await;
         assert_eq!(seen["status"], "paid", "{seen}");
         assert_eq!(seen["flagged_for_review"], true, "{seen}");
         assert!(seen["paid_at"].is_string(), "{seen}");
@@ -2469,7 +2341,7 @@ both_databases!(
             done.text
         );
         assert_module(
-            &service(app, &fe.customer, &fe.service_id).await,
+            &app.service(&fe.customer, &fe.service_id).await,
             "documenti",
             "matching_required",
             &["run_matching"],
