@@ -17,7 +17,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use tests::story::{address, unix_now};
 use tests::{Reply, TestApp, both_databases};
 
 /// The HS256 key the token-attack scenarios give the server (64 bytes).
@@ -28,13 +29,6 @@ pub(crate) const PASSWORD: &str = "una frase lunga e segreta";
 
 /// The argon2id parameters OWASP recommends: m = 19 MiB, t = 2, p = 1.
 pub(crate) const ARGON2ID_OWASP: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
-
-fn address() -> Value {
-    json!({
-        "indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121",
-        "comune": "Milano", "provincia": "MI", "nazione": "IT"
-    })
-}
 
 /// A persona giuridica whose Codice Fiscale is its Partita IVA.
 pub(crate) fn company(partita_iva: &str) -> Value {
@@ -154,13 +148,6 @@ pub(crate) async fn customer_session(
         access,
         refresh,
     )
-}
-
-pub(crate) fn unix_now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 
 /// Verifies a token the server issued with the key it was given; returns
