@@ -508,7 +508,7 @@ fn assert_own_words(reply: &Reply, what: &str) {
 both_databases!(
     a_bad_path_or_query_parameter_is_named_in_our_words,
     |app| async move {
-        use crate::identity::{customer_session, get_as};
+        use crate::identity::customer_session;
         let (_, customer, _) = customer_session(app, "params@example.com", "01234567897").await;
         let cart = app.create_cart("web").await;
 
@@ -588,7 +588,7 @@ both_databases!(
             ),
         ] {
             let path = format!("/v1/orders?{query}");
-            let reply = get_as(app, &path, &customer).await;
+            let reply = app.get_as(&path, &customer).await;
             let body = assert_rfc9457(&reply, 422, "validation_failed");
             assert_eq!(
                 body["errors"],
@@ -598,9 +598,9 @@ both_databases!(
             );
             assert_own_words(&reply, &path);
         }
-        let reply = get_as(app, "/v1/orders?limit=0", &customer).await;
+        let reply = app.get_as("/v1/orders?limit=0", &customer).await;
         assert_invalid_field(&reply, "/limit", "out_of_range");
-        let reply = get_as(app, "/v1/orders?limit=2", &customer).await;
+        let reply = app.get_as("/v1/orders?limit=2", &customer).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     }
 );

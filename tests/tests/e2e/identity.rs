@@ -17,7 +17,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use tests::story::{address, unix_now};
 use tests::{Reply, TestApp, both_databases};
 
 /// The HS256 key the token-attack scenarios give the server (64 bytes).
@@ -28,13 +29,6 @@ pub(crate) const PASSWORD: &str = "una frase lunga e segreta";
 
 /// The argon2id parameters OWASP recommends: m = 19 MiB, t = 2, p = 1.
 pub(crate) const ARGON2ID_OWASP: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
-
-fn address() -> Value {
-    json!({
-        "indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121",
-        "comune": "Milano", "provincia": "MI", "nazione": "IT"
-    })
-}
 
 /// A persona giuridica whose Codice Fiscale is its Partita IVA.
 pub(crate) fn company(partita_iva: &str) -> Value {
@@ -59,48 +53,9 @@ pub(crate) fn person(codice_fiscale: &str) -> Value {
     })
 }
 
-/// `POST /v1/customers`; asserts 201 and returns the account.
-pub(crate) async fn sign_up(app: &TestApp, email: &str, password: &str, holder: &Value) -> Value {
-    let reply = app
-        .post_json(
-            "/v1/customers",
-            &json!({"email": email, "password": password, "holder": holder}),
-        )
-        .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "sign-up of {email}: {}",
-        reply.text
-    );
-    reply.body
-}
-
-pub(crate) async fn customer_login(app: &TestApp, email: &str, password: &str) -> Reply {
-    app.post_json(
-        "/v1/auth/customer/login",
-        &json!({"email": email, "password": password}),
-    )
-    .await
-}
-
 pub(crate) async fn refresh(app: &TestApp, refresh_token: &str) -> Reply {
     app.post_json("/v1/auth/refresh", &json!({"refresh_token": refresh_token}))
         .await
-}
-
-pub(crate) async fn get_as(app: &TestApp, path: &str, token: &str) -> Reply {
-    app.send(app.request(Method::GET, path).bearer_auth(token))
-        .await
-}
-
-pub(crate) async fn post_as(app: &TestApp, path: &str, token: &str, body: &Value) -> Reply {
-    app.send(
-        app.request(Method::POST, path)
-            .bearer_auth(token)
-            .json(body),
-    )
-    .await
 }
 
 /// Asserts that a response may not be kept by any cache.
@@ -185,21 +140,14 @@ pub(crate) async fn customer_session(
     email: &str,
     partita_iva: &str,
 ) -> (String, String, String) {
-    let account = sign_up(app, email, PASSWORD, &company(partita_iva)).await;
+    let account = app.sign_up(email, PASSWORD, &company(partita_iva)).await;
     let (access, refresh) =
-        assert_session(&customer_login(app, email, PASSWORD).await, "customer_area");
+        assert_session(&app.customer_login(email, PASSWORD).await, "customer_area");
     (
         account["id"].as_str().unwrap_or_default().to_owned(),
         access,
         refresh,
     )
-}
-
-pub(crate) fn unix_now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 
 /// Verifies a token the server issued with the key it was given; returns
@@ -382,10 +330,11 @@ both_databases!(
         );
 
         let (access, _) = assert_session(
-            &customer_login(app, "amministrazione@alfa.example", PASSWORD).await,
+            &app.customer_login("amministrazione@alfa.example", PASSWORD)
+                .await,
             "customer_area",
         );
-        let me = get_as(app, "/v1/customers/me", &access).await;
+        let me = app.get_as("/v1/customers/me", &access).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.text);
         assert_no_store(&me);
         assert_eq!(me.body, account, "me is the account sign-up created");
@@ -395,13 +344,13 @@ both_databases!(
 both_databases!(
     a_person_signs_up_with_nome_cognome_and_codice_fiscale_only,
     |app| async move {
-        let account = sign_up(
-            app,
-            "mario.rossi@example.com",
-            PASSWORD,
-            &person("rssmra85t10a562s"),
-        )
-        .await;
+        let account = app
+            .sign_up(
+                "mario.rossi@example.com",
+                PASSWORD,
+                &person("rssmra85t10a562s"),
+            )
+            .await;
         let holder = &account["holder"];
         assert_eq!(holder["kind"], "persona_fisica", "{account}");
         assert_eq!(holder["nome"], "Mario", "{account}");
@@ -418,7 +367,8 @@ both_databases!(
 both_databases!(
     stored_passwords_are_argon2id_hashes_with_owasp_parameters,
     |app| async move {
-        sign_up(app, "hash@example.com", PASSWORD, &company("00743110157")).await;
+        app.sign_up("hash@example.com", PASSWORD, &company("00743110157"))
+            .await;
         let store = app.store().await;
         let stored = store
             .find_customer_by_email("hash@example.com")
@@ -436,13 +386,8 @@ both_databases!(
 );
 
 both_databases!(an_email_is_taken_whatever_its_case, |app| async move {
-    sign_up(
-        app,
-        "Mario.Rossi@Example.COM",
-        PASSWORD,
-        &company("01234567897"),
-    )
-    .await;
+    app.sign_up("Mario.Rossi@Example.COM", PASSWORD, &company("01234567897"))
+        .await;
     for email in ["mario.rossi@example.com", "MARIO.ROSSI@EXAMPLE.COM"] {
         let reply = app
             .post_json(
@@ -454,7 +399,8 @@ both_databases!(an_email_is_taken_whatever_its_case, |app| async move {
     }
     // Any case logs in to the one account.
     assert_session(
-        &customer_login(app, "mario.ROSSI@example.com", PASSWORD).await,
+        &app.customer_login("mario.ROSSI@example.com", PASSWORD)
+            .await,
         "customer_area",
     );
 });
@@ -544,13 +490,8 @@ both_databases!(
             );
         }
         // Nothing was stored: the address is still free.
-        sign_up(
-            app,
-            "checked@example.com",
-            PASSWORD,
-            &company("01234567897"),
-        )
-        .await;
+        app.sign_up("checked@example.com", PASSWORD, &company("01234567897"))
+            .await;
     }
 );
 
@@ -647,15 +588,15 @@ both_databases!(
             "y".repeat(128),
         ];
         for (i, password) in accepted.iter().enumerate() {
-            sign_up(
-                app,
+            app.sign_up(
                 &format!("ok{i}@example.com"),
                 password,
                 &company("01234567897"),
             )
             .await;
             assert_session(
-                &customer_login(app, &format!("ok{i}@example.com"), password).await,
+                &app.customer_login(&format!("ok{i}@example.com"), password)
+                    .await,
                 "customer_area",
             );
         }
@@ -666,14 +607,17 @@ both_databases!(a_long_password_is_never_truncated, |app| async move {
     let password: String = (0..128)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
-    sign_up(app, "long@example.com", &password, &company("01234567897")).await;
+    app.sign_up("long@example.com", &password, &company("01234567897"))
+        .await;
     // Prefixes a truncating scheme would accept: 127 characters, bcrypt's 72 bytes.
     for prefix in [127, 72] {
-        let reply = customer_login(app, "long@example.com", &password[..prefix]).await;
+        let reply = app
+            .customer_login("long@example.com", &password[..prefix])
+            .await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
     }
     assert_session(
-        &customer_login(app, "long@example.com", &password).await,
+        &app.customer_login("long@example.com", &password).await,
         "customer_area",
     );
 });
@@ -684,8 +628,10 @@ both_databases!(
     a_customer_token_is_an_hs256_jwt_naming_issuer_audience_subject_and_type,
     [("ATTIVA_JWT_SECRET", SECRET)],
     |app| async move {
-        let account = sign_up(app, "claims@example.com", PASSWORD, &company("01234567897")).await;
-        let first = customer_login(app, "claims@example.com", PASSWORD).await;
+        let account = app
+            .sign_up("claims@example.com", PASSWORD, &company("01234567897"))
+            .await;
+        let first = app.customer_login("claims@example.com", PASSWORD).await;
         let (access, refresh_token) = assert_session(&first, "customer_area");
         assert_eq!(first.body["expires_in"], 900, "{}", first.text);
         let (header, claims) = verified(&access, "customer_area");
@@ -709,7 +655,7 @@ both_databases!(
         );
 
         let (second, second_refresh) = assert_session(
-            &customer_login(app, "claims@example.com", PASSWORD).await,
+            &app.customer_login("claims@example.com", PASSWORD).await,
             "customer_area",
         );
         let (_, again) = verified(&second, "customer_area");
@@ -721,9 +667,14 @@ both_databases!(
 both_databases!(
     a_wrong_password_and_an_unknown_email_get_the_same_answer,
     |app| async move {
-        sign_up(app, "known@example.com", PASSWORD, &company("01234567897")).await;
-        let wrong = customer_login(app, "known@example.com", "not the right password").await;
-        let unknown = customer_login(app, "nobody@example.com", "not the right password").await;
+        app.sign_up("known@example.com", PASSWORD, &company("01234567897"))
+            .await;
+        let wrong = app
+            .customer_login("known@example.com", "not the right password")
+            .await;
+        let unknown = app
+            .customer_login("nobody@example.com", "not the right password")
+            .await;
         assert_rfc9457(&wrong, 401, "invalid_credentials");
         assert_rfc9457(&unknown, 401, "invalid_credentials");
         assert_eq!(
@@ -757,7 +708,7 @@ both_databases!(me_needs_a_bearer_token, |app| async move {
         assert_bearer_challenge(&reply, "authentication_required");
     }
     for token in ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."] {
-        let reply = get_as(app, "/v1/customers/me", token).await;
+        let reply = app.get_as("/v1/customers/me", token).await;
         assert_bearer_challenge(&reply, "invalid_token");
     }
 });
@@ -770,7 +721,7 @@ both_databases!(
         let claims = customer_claims(&id);
         // Control: the same claims, honestly signed, are accepted.
         let honest = sign(&claims, Algorithm::HS256, SECRET);
-        let reply = get_as(app, "/v1/customers/me", &honest).await;
+        let reply = app.get_as("/v1/customers/me", &honest).await;
         assert_eq!(reply.status, StatusCode::OK, "control: {}", reply.text);
 
         let payload = base64url(claims.to_string().as_bytes());
@@ -782,7 +733,7 @@ both_databases!(
                 format!("{header}.{payload}"),
                 format!("{header}.{payload}.{signature}"),
             ] {
-                let reply = get_as(app, "/v1/customers/me", &token).await;
+                let reply = app.get_as("/v1/customers/me", &token).await;
                 assert_bearer_challenge(&reply, "invalid_token");
             }
         }
@@ -795,12 +746,9 @@ both_databases!(
     |app| async move {
         let (id, _, _) = customer_session(app, "keys@example.com", "01234567897").await;
         let claims = customer_claims(&id);
-        let reply = get_as(
-            app,
-            "/v1/customers/me",
-            &sign(&claims, Algorithm::HS256, SECRET),
-        )
-        .await;
+        let reply = app
+            .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "control: {}", reply.text);
 
         let other_key = "another-64-byte-key-that-is-not-the-servers-0123456789abcdefghij";
@@ -812,7 +760,7 @@ both_databases!(
             sign(&claims, Algorithm::HS512, SECRET),
         ];
         for token in forged {
-            let reply = get_as(app, "/v1/customers/me", &token).await;
+            let reply = app.get_as("/v1/customers/me", &token).await;
             assert_bearer_challenge(&reply, "invalid_token");
         }
 
@@ -828,7 +776,7 @@ both_databases!(
             base64url(edited.to_string().as_bytes()),
             parts[2]
         );
-        let reply = get_as(app, "/v1/customers/me", &tampered).await;
+        let reply = app.get_as("/v1/customers/me", &tampered).await;
         assert_bearer_challenge(&reply, "invalid_token");
     }
 );
@@ -839,33 +787,24 @@ both_databases!(
     |app| async move {
         let (id, _, _) = customer_session(app, "expired@example.com", "01234567897").await;
         let mut claims = customer_claims(&id);
-        let reply = get_as(
-            app,
-            "/v1/customers/me",
-            &sign(&claims, Algorithm::HS256, SECRET),
-        )
-        .await;
+        let reply = app
+            .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "control: {}", reply.text);
 
         let now = unix_now();
         claims["iat"] = json!(now - 3600);
         claims["exp"] = json!(now - 60);
-        let reply = get_as(
-            app,
-            "/v1/customers/me",
-            &sign(&claims, Algorithm::HS256, SECRET),
-        )
-        .await;
+        let reply = app
+            .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+            .await;
         assert_bearer_challenge(&reply, "invalid_token");
 
         let mut claims = customer_claims(&id);
         claims["iss"] = json!("someone-else");
-        let reply = get_as(
-            app,
-            "/v1/customers/me",
-            &sign(&claims, Algorithm::HS256, SECRET),
-        )
-        .await;
+        let reply = app
+            .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+            .await;
         assert_bearer_challenge(&reply, "invalid_token");
 
         for missing in ["exp", "iss", "aud", "sub", "jti", "typ"] {
@@ -873,12 +812,9 @@ both_databases!(
             if let Some(object) = claims.as_object_mut() {
                 object.remove(missing);
             }
-            let reply = get_as(
-                app,
-                "/v1/customers/me",
-                &sign(&claims, Algorithm::HS256, SECRET),
-            )
-            .await;
+            let reply = app
+                .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+                .await;
             assert_bearer_challenge(&reply, "invalid_token");
         }
     }
@@ -892,12 +828,9 @@ both_databases!(
         for audience in ["panel", "backoffice"] {
             let mut claims = customer_claims(&id);
             claims["aud"] = json!(audience);
-            let reply = get_as(
-                app,
-                "/v1/customers/me",
-                &sign(&claims, Algorithm::HS256, SECRET),
-            )
-            .await;
+            let reply = app
+                .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+                .await;
             assert_rfc9457(&reply, 403, "wrong_audience");
         }
         // Unknown audiences and tokens claiming several are not tokens of ours.
@@ -908,12 +841,9 @@ both_databases!(
         ] {
             let mut claims = customer_claims(&id);
             claims["aud"] = audience.clone();
-            let reply = get_as(
-                app,
-                "/v1/customers/me",
-                &sign(&claims, Algorithm::HS256, SECRET),
-            )
-            .await;
+            let reply = app
+                .get_as("/v1/customers/me", &sign(&claims, Algorithm::HS256, SECRET))
+                .await;
             assert!(
                 reply.status == StatusCode::UNAUTHORIZED || reply.status == StatusCode::FORBIDDEN,
                 "aud {audience}: {}",
@@ -928,19 +858,19 @@ both_databases!(
         }
         // A token of a customer that does not exist opens nothing.
         let stranger = customer_claims(&uuid::Uuid::new_v4().to_string());
-        let reply = get_as(
-            app,
-            "/v1/customers/me",
-            &sign(&stranger, Algorithm::HS256, SECRET),
-        )
-        .await;
+        let reply = app
+            .get_as(
+                "/v1/customers/me",
+                &sign(&stranger, Algorithm::HS256, SECRET),
+            )
+            .await;
         assert_rfc9457(&reply, 401, "invalid_token");
     }
 );
 
 both_databases!(a_refresh_token_is_not_an_access_token, |app| async move {
     let (_, _, refresh_token) = customer_session(app, "opaque@example.com", "01234567897").await;
-    let reply = get_as(app, "/v1/customers/me", &refresh_token).await;
+    let reply = app.get_as("/v1/customers/me", &refresh_token).await;
     assert_bearer_challenge(&reply, "invalid_token");
 });
 
@@ -951,7 +881,7 @@ both_databases!(a_refresh_token_is_rotated_on_every_use, |app| async move {
     let reply = refresh(app, &first).await;
     let (access, second) = assert_session(&reply, "customer_area");
     assert_ne!(second, first, "a new refresh token every time");
-    let me = get_as(app, "/v1/customers/me", &access).await;
+    let me = app.get_as("/v1/customers/me", &access).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     assert_eq!(me.body["id"], id.as_str());
     let (_, third) = assert_session(&refresh(app, &second).await, "customer_area");
@@ -965,7 +895,7 @@ both_databases!(
         let (_, _, first) = customer_session(app, "reuse@example.com", "01234567897").await;
         // Another login of the same customer: another family.
         let (_, other) = assert_session(
-            &customer_login(app, "reuse@example.com", PASSWORD).await,
+            &app.customer_login("reuse@example.com", PASSWORD).await,
             "customer_area",
         );
         let (_, second) = assert_session(&refresh(app, &first).await, "customer_area");
@@ -1026,7 +956,7 @@ both_databases!(
     |app| async move {
         let (_, _, first) = customer_session(app, "logout@example.com", "01234567897").await;
         let (_, other) = assert_session(
-            &customer_login(app, "logout@example.com", PASSWORD).await,
+            &app.customer_login("logout@example.com", PASSWORD).await,
             "customer_area",
         );
         let (_, current) = assert_session(&refresh(app, &first).await, "customer_area");
@@ -1062,14 +992,10 @@ both_databases!(
     failures_for_an_account_past_its_limit_answer_429_from_anywhere,
     [("ATTIVA_LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")],
     |app| async move {
-        sign_up(app, "target@example.com", PASSWORD, &company("01234567897")).await;
-        sign_up(
-            app,
-            "bystander@example.com",
-            PASSWORD,
-            &company("00743110157"),
-        )
-        .await;
+        app.sign_up("target@example.com", PASSWORD, &company("01234567897"))
+            .await;
+        app.sign_up("bystander@example.com", PASSWORD, &company("00743110157"))
+            .await;
         // Five failures, each from its own address: the account's limit
         // over all addresses (lowered to five here) is reached.
         for octet in 11..16 {
@@ -1101,7 +1027,8 @@ both_databases!(
     failures_from_an_address_past_its_limit_answer_429_for_every_account_from_there,
     [("ATTIVA_LOGIN_MAX_FAILURES_PER_ADDRESS", "5")],
     |app| async move {
-        sign_up(app, "victim@example.com", PASSWORD, &company("01234567897")).await;
+        app.sign_up("victim@example.com", PASSWORD, &company("01234567897"))
+            .await;
         let attacker = client_at(30);
         // A credential-stuffing run over five accounts, one try each: the
         // address's limit over all accounts (lowered to five here) is reached.
@@ -1139,7 +1066,8 @@ both_databases!(
 both_databases!(
     an_unknown_account_is_throttled_like_a_known_one,
     |app| async move {
-        sign_up(app, "real@example.com", PASSWORD, &company("01234567897")).await;
+        app.sign_up("real@example.com", PASSWORD, &company("01234567897"))
+            .await;
         let mut last = Vec::new();
         for (octet, email) in [(40, "real@example.com"), (41, "ghost@example.com")] {
             let client = client_at(octet);
@@ -1165,7 +1093,8 @@ both_databases!(
 both_databases!(
     concurrent_wrong_passwords_are_counted_before_any_is_verified,
     |app| async move {
-        sign_up(app, "rushed@example.com", PASSWORD, &company("01234567897")).await;
+        app.sign_up("rushed@example.com", PASSWORD, &company("01234567897"))
+            .await;
         let attacker = client_at(70);
         let replies = join_all(
             (0..50).map(|_| login_from(app, &attacker, "rushed@example.com", "guess guess guess")),
@@ -1179,7 +1108,8 @@ both_databases!(
 
         // 29 wrong and the right one together: at most five are verified,
         // so the right one gets in only if it is one of them.
-        sign_up(app, "lucky@example.com", PASSWORD, &company("00743110157")).await;
+        app.sign_up("lucky@example.com", PASSWORD, &company("00743110157"))
+            .await;
         let guesser = client_at(71);
         let replies = join_all((0..30).map(|i| {
             let password = if i == 29 {
@@ -1197,14 +1127,10 @@ both_databases!(
 both_databases!(
     a_neighbours_failures_do_not_lock_out_another_user_at_the_same_address,
     |app| async move {
-        sign_up(app, "clumsy@example.com", PASSWORD, &company("01234567897")).await;
-        sign_up(
-            app,
-            "careful@example.com",
-            PASSWORD,
-            &company("00743110157"),
-        )
-        .await;
+        app.sign_up("clumsy@example.com", PASSWORD, &company("01234567897"))
+            .await;
+        app.sign_up("careful@example.com", PASSWORD, &company("00743110157"))
+            .await;
         // One office, one public address: a colleague's typos.
         let office = client_at(72);
         for _ in 0..5 {
@@ -1230,7 +1156,8 @@ both_databases!(
 both_databases!(
     failures_from_elsewhere_do_not_lock_the_victim_out,
     |app| async move {
-        sign_up(app, "victim@example.com", PASSWORD, &company("01234567897")).await;
+        app.sign_up("victim@example.com", PASSWORD, &company("01234567897"))
+            .await;
         let attacker = client_at(73);
         for _ in 0..5 {
             let reply = login_from(app, &attacker, "victim@example.com", "guess guess guess").await;
@@ -1256,13 +1183,8 @@ both_databases!(
 both_databases!(
     a_spoofed_forwarded_for_does_not_reset_a_limit,
     |app| async move {
-        sign_up(
-            app,
-            "spoofed@example.com",
-            PASSWORD,
-            &company("01234567897"),
-        )
-        .await;
+        app.sign_up("spoofed@example.com", PASSWORD, &company("01234567897"))
+            .await;
         let attacker = client_at(75);
         let mut replies = Vec::new();
         for i in 0..6 {
@@ -1293,7 +1215,8 @@ both_databases!(
     behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own,
     [("ATTIVA_TRUSTED_PROXIES", "127.0.0.1/32")],
     |app| async move {
-        sign_up(app, "shared@example.com", PASSWORD, &company("01234567897")).await;
+        app.sign_up("shared@example.com", PASSWORD, &company("01234567897"))
+            .await;
         // `app.client` connects from 127.0.0.1: the proxy.
         let proxy = &app.client;
         for _ in 0..5 {
@@ -1384,13 +1307,16 @@ both_databases!(
     the_failure_limit_is_a_setting,
     [("ATTIVA_LOGIN_MAX_FAILURES", "3")],
     |app| async move {
-        sign_up(app, "three@example.com", PASSWORD, &company("01234567897")).await;
+        app.sign_up("three@example.com", PASSWORD, &company("01234567897"))
+            .await;
         for _ in 0..3 {
-            let reply = customer_login(app, "three@example.com", "nope nope nope").await;
+            let reply = app
+                .customer_login("three@example.com", "nope nope nope")
+                .await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
         assert_throttled(
-            &customer_login(app, "three@example.com", PASSWORD).await,
+            &app.customer_login("three@example.com", PASSWORD).await,
             900,
         );
     }
@@ -1403,25 +1329,22 @@ both_databases!(
         ("ATTIVA_LOGIN_WINDOW_SECS", "5")
     ],
     |app| async move {
-        sign_up(
-            app,
-            "patient@example.com",
-            PASSWORD,
-            &company("01234567897"),
-        )
-        .await;
+        app.sign_up("patient@example.com", PASSWORD, &company("01234567897"))
+            .await;
         for _ in 0..2 {
-            let reply = customer_login(app, "patient@example.com", "nope nope nope").await;
+            let reply = app
+                .customer_login("patient@example.com", "nope nope nope")
+                .await;
             assert_rfc9457(&reply, 401, "invalid_credentials");
         }
         assert_throttled(
-            &customer_login(app, "patient@example.com", PASSWORD).await,
+            &app.customer_login("patient@example.com", PASSWORD).await,
             5,
         );
         // Poll (no fixed wait) until the window has passed.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let reply = customer_login(app, "patient@example.com", PASSWORD).await;
+            let reply = app.customer_login("patient@example.com", PASSWORD).await;
             if reply.status == StatusCode::OK {
                 assert_session(&reply, "customer_area");
                 break;
@@ -1460,10 +1383,11 @@ both_databases!(
                 app.post_json("/v1/customers", &json!({"email": "x"})).await,
             ),
             ("401 me", app.get("/v1/customers/me").await),
-            ("200 me", get_as(app, "/v1/customers/me", &access).await),
+            ("200 me", app.get_as("/v1/customers/me", &access).await),
             (
                 "401 login",
-                customer_login(app, "headers@example.com", "wrong wrong wrong").await,
+                app.customer_login("headers@example.com", "wrong wrong wrong")
+                    .await,
             ),
             ("200 refresh", refresh(app, &refresh_token).await),
         ];
@@ -1483,16 +1407,17 @@ both_databases!(
         )
         .await;
         assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.text);
-        let login = customer_login(app, "nostore@example.com", PASSWORD).await;
+        let login = app.customer_login("nostore@example.com", PASSWORD).await;
         let (access, refresh_token) = assert_session(&login, "customer_area");
         let replies = [
             ("sign-up", signed_up),
             ("login", login),
             (
                 "failed login",
-                customer_login(app, "nostore@example.com", "wrong wrong wrong").await,
+                app.customer_login("nostore@example.com", "wrong wrong wrong")
+                    .await,
             ),
-            ("me", get_as(app, "/v1/customers/me", &access).await),
+            ("me", app.get_as("/v1/customers/me", &access).await),
             ("refresh", refresh(app, &refresh_token).await),
             ("failed refresh", refresh(app, &refresh_token).await),
         ];

@@ -6,6 +6,7 @@ mod catalog;
 mod compose;
 mod docs;
 mod errors;
+mod harness;
 mod identity;
 mod openapi;
 mod operations;

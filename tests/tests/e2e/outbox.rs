@@ -18,27 +18,12 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
-use tests::{Backend, Mail, TestApp, TestDatabase, read_mails};
+use tests::{FreshDatabase, Mail, TestApp, read_mails};
 use uuid::Uuid;
 
-/// Runs `scenario(backend)` as `name::sqlite` and `name::postgres`.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(tests::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(tests::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-on_both_databases!(
+// Each scenario is given a fresh database, which the test kit drops at
+// the end, and starts its servers on it.
+tests::testkit::both_databases!(
     a_queued_email_is_written_as_an_eml_file,
     a_restarted_server_delivers_what_was_left_exactly_once,
     two_servers_deliver_each_email_exactly_once,
@@ -157,10 +142,8 @@ fn assert_is_the_email(mail: &Mail, sent: &NewEmail) {
 
 // --- scenarios ---
 
-async fn a_queued_email_is_written_as_an_eml_file(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &[]).await else {
-        return;
-    };
+async fn a_queued_email_is_written_as_an_eml_file(database: FreshDatabase) {
+    let app = TestApp::start(&database, &[]).await;
     let store = app.store().await;
     let sent = email(&recipient());
     store
@@ -187,16 +170,13 @@ async fn a_queued_email_is_written_as_an_eml_file(backend: Backend) {
     app.stop().await;
 }
 
-async fn a_restarted_server_delivers_what_was_left_exactly_once(backend: Backend) {
-    let Some(database) = TestDatabase::create(backend).await else {
-        return;
-    };
+async fn a_restarted_server_delivers_what_was_left_exactly_once(database: FreshDatabase) {
     let mail_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let mail_dir_text = dir_text(mail_dir.path());
     let extra = [("ATTIVA_MAIL_DIR", mail_dir_text.as_str())];
 
     // A first server migrates the database, then stops.
-    let first = TestApp::spawn_on(backend, &database.url, &extra).await;
+    let first = TestApp::start(&database, &extra).await;
     first.stop().await;
 
     // While no server runs: one e-mail queued, one claimed by a worker that
@@ -226,7 +206,7 @@ async fn a_restarted_server_delivers_what_was_left_exactly_once(backend: Backend
         .unwrap_or_else(|e| panic!("releasing: {e}"));
     assert!(read_mails(mail_dir.path()).is_empty());
 
-    let second = TestApp::spawn_on(backend, &database.url, &extra).await;
+    let second = TestApp::start(&database, &extra).await;
     eventually(15, "both e-mails to be sent", || async {
         (pending(&store).await == 0).then_some(())
     })
@@ -249,14 +229,10 @@ async fn a_restarted_server_delivers_what_was_left_exactly_once(backend: Backend
         assert_is_the_email(&mail, sent);
     }
     store.close().await;
-    database.drop_database().await;
 }
 
-async fn two_servers_deliver_each_email_exactly_once(backend: Backend) {
+async fn two_servers_deliver_each_email_exactly_once(database: FreshDatabase) {
     const EMAILS: usize = 50;
-    let Some(database) = TestDatabase::create(backend).await else {
-        return;
-    };
     let mail_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let mail_dir_text = dir_text(mail_dir.path());
     // Both poll often, so that they compete for the same e-mails.
@@ -264,8 +240,8 @@ async fn two_servers_deliver_each_email_exactly_once(backend: Backend) {
         ("ATTIVA_MAIL_DIR", mail_dir_text.as_str()),
         ("ATTIVA_OUTBOX_POLL_MS", "10"),
     ];
-    let first = TestApp::spawn_on(backend, &database.url, &extra).await;
-    let second = TestApp::spawn_on(backend, &database.url, &extra).await;
+    let first = TestApp::start(&database, &extra).await;
+    let second = TestApp::start(&database, &extra).await;
 
     let store = connect(&database.url).await;
     let to = recipient();
@@ -305,21 +281,21 @@ async fn two_servers_deliver_each_email_exactly_once(backend: Backend) {
             .entry(row.claimed_by.clone().unwrap_or_default())
             .or_insert(0) += 1;
     }
-    eprintln!("{backend:?}: e-mails sent per worker: {by_worker:?}");
+    eprintln!(
+        "{:?}: e-mails sent per worker: {by_worker:?}",
+        database.backend
+    );
     store.close().await;
-    database.drop_database().await;
 }
 
-async fn an_unreachable_relay_leaves_the_email_pending(backend: Backend) {
+async fn an_unreachable_relay_leaves_the_email_pending(database: FreshDatabase) {
     // A port that was free a moment ago: nothing listens there.
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .unwrap_or_else(|e| panic!("finding a free port: {e}"));
     let url = format!("smtp://127.0.0.1:{port}");
-    let Some(app) = TestApp::spawn_with(backend, &[("SMTP_URL", url.as_str())]).await else {
-        return;
-    };
+    let app = TestApp::start(&database, &[("SMTP_URL", url.as_str())]).await;
     let store = app.store().await;
     let sent = email(&recipient());
     store
@@ -404,12 +380,10 @@ fn fake_relay() -> (u16, mpsc::Receiver<String>) {
     (port, received)
 }
 
-async fn smtp_delivers_to_the_relay(backend: Backend) {
+async fn smtp_delivers_to_the_relay(database: FreshDatabase) {
     let (port, received) = fake_relay();
     let url = format!("smtp://127.0.0.1:{port}");
-    let Some(app) = TestApp::spawn_with(backend, &[("SMTP_URL", url.as_str())]).await else {
-        return;
-    };
+    let app = TestApp::start(&database, &[("SMTP_URL", url.as_str())]).await;
     let store = app.store().await;
     let sent = email(&recipient());
     store

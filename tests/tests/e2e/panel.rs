@@ -15,7 +15,7 @@ use crate::errors::{assert_invalid_field, assert_rfc9457};
 use crate::identity::{
     ARGON2ID_OWASP, PASSWORD, SECRET, assert_at_most_verified, assert_bearer_challenge,
     assert_no_store, assert_security_headers, assert_session, assert_throttled, client_at, company,
-    customer_session, get_as, person, post_as, post_from, refresh, sign_up, verified,
+    customer_session, person, post_from, refresh, verified,
 };
 use api::credentials::{IssuedCredentials, issue_panel_credentials};
 use domain::{PasswordPolicy, ServiceStatus};
@@ -47,7 +47,7 @@ async fn arrange_service(app: &TestApp, store: &Database, tax_id: &str) -> Servi
         person(tax_id)
     };
     let email = format!("holder-{}@example.com", tax_id.to_lowercase());
-    let account = sign_up(app, &email, PASSWORD, &holder).await;
+    let account = app.sign_up(&email, PASSWORD, &holder).await;
     let customer_id = account["id"]
         .as_str()
         .and_then(|id| Uuid::parse_str(id).ok())
@@ -70,14 +70,6 @@ async fn issue(store: &Database, service: &ServiceRecord, ttl: Duration) -> Issu
     issue_panel_credentials(store, service, ttl)
         .await
         .unwrap_or_else(|e| panic!("issuing panel credentials: {e}"))
-}
-
-async fn panel_login(app: &TestApp, username: &str, password: &str) -> Reply {
-    app.post_json(
-        "/v1/auth/panel/login",
-        &json!({"username": username, "password": password}),
-    )
-    .await
 }
 
 /// Asserts the answer to a login with a temporary password: a token good
@@ -103,22 +95,6 @@ fn assert_restricted(reply: &Reply) -> String {
         .to_owned()
 }
 
-async fn change_password(
-    app: &TestApp,
-    token: &str,
-    current: &str,
-    new: &str,
-    confirmation: &str,
-) -> Reply {
-    post_as(
-        app,
-        "/v1/panel/password",
-        token,
-        &json!({"current_password": current, "new_password": new, "new_password_confirmation": confirmation}),
-    )
-    .await
-}
-
 /// A panel user past the first login: (username, access, refresh).
 async fn activated(
     app: &TestApp,
@@ -127,24 +103,20 @@ async fn activated(
 ) -> (ServiceRecord, String, String, String) {
     let service = arrange_service(app, store, tax_id).await;
     let issued = issue(store, &service, FOURTEEN_DAYS).await;
-    let token =
-        assert_restricted(&panel_login(app, &issued.username, &issued.temporary_password).await);
-    let changed = change_password(app, &token, &issued.temporary_password, CHOSEN, CHOSEN).await;
+    let token = assert_restricted(
+        &app.panel_login(&issued.username, &issued.temporary_password)
+            .await,
+    );
+    let changed = app
+        .change_panel_password(&token, &issued.temporary_password, CHOSEN, CHOSEN)
+        .await;
     let (access, refresh_token) = assert_session(&changed, "panel");
     (service, issued.username, access, refresh_token)
 }
 
 /// Creates an operator as `attiva operator create` does, and logs in.
 async fn operator_token(app: &TestApp, username: &str) -> String {
-    api::operators::create(&app.settings(), username, OPERATOR_PASSWORD)
-        .await
-        .unwrap_or_else(|e| panic!("creating operator {username}: {e:#}"));
-    let reply = app
-        .post_json(
-            "/v1/backoffice/login",
-            &json!({"username": username, "password": OPERATOR_PASSWORD}),
-        )
-        .await;
+    let reply = app.operator_login(username, OPERATOR_PASSWORD).await;
     assert_session(&reply, "backoffice").0
 }
 
@@ -274,7 +246,8 @@ both_databases!(
             "random, not derived"
         );
         assert_restricted(
-            &panel_login(app, "FE-RSSMRA85T10A562S", &other.temporary_password).await,
+            &app.panel_login("FE-RSSMRA85T10A562S", &other.temporary_password)
+                .await,
         );
         store.close().await;
     }
@@ -287,7 +260,9 @@ both_databases!(
         let store = app.store().await;
         let service = arrange_service(app, &store, "01234567897").await;
         let issued = issue(&store, &service, FOURTEEN_DAYS).await;
-        let reply = panel_login(app, &issued.username, &issued.temporary_password).await;
+        let reply = app
+            .panel_login(&issued.username, &issued.temporary_password)
+            .await;
         let token = assert_restricted(&reply);
         let (_, claims) = verified(&token, "panel");
         assert_eq!(claims["typ"], "password_change", "{claims}");
@@ -310,13 +285,15 @@ both_databases!(
             );
         }
         // Nor does it open the other areas.
-        let reply = get_as(app, "/v1/customers/me", &token).await;
+        let reply = app.get_as("/v1/customers/me", &token).await;
         assert_rfc9457(&reply, 403, "wrong_audience");
         let reply = reissue(app, Some(&token), &service.id.to_string()).await;
         assert_rfc9457(&reply, 403, "wrong_audience");
 
         // The one call it allows.
-        let reply = change_password(app, &token, &issued.temporary_password, CHOSEN, CHOSEN).await;
+        let reply = app
+            .change_panel_password(&token, &issued.temporary_password, CHOSEN, CHOSEN)
+            .await;
         assert_session(&reply, "panel");
         store.close().await;
     }
@@ -329,14 +306,16 @@ both_databases!(
         let service = arrange_service(app, &store, "12345678903").await;
         let issued = issue(&store, &service, FOURTEEN_DAYS).await;
         let token = assert_restricted(
-            &panel_login(app, &issued.username, &issued.temporary_password).await,
+            &app.panel_login(&issued.username, &issued.temporary_password)
+                .await,
         );
 
-        let changed =
-            change_password(app, &token, &issued.temporary_password, CHOSEN, CHOSEN).await;
+        let changed = app
+            .change_panel_password(&token, &issued.temporary_password, CHOSEN, CHOSEN)
+            .await;
         let (access, refresh_token) = assert_session(&changed, "panel");
         assert_security_headers(&changed, "password change");
-        let status = get_as(app, "/v1/panel/status", &access).await;
+        let status = app.get_as("/v1/panel/status", &access).await;
         assert_eq!(status.status, StatusCode::OK, "{}", status.text);
         assert_eq!(status.body["service_id"], service.id.to_string());
         assert_eq!(status.body["username"], "fe-12345678903");
@@ -344,23 +323,25 @@ both_databases!(
         assert_eq!(status.body["codice_destinatario"], "KRRH6B9");
 
         // The restricted token and the temporary password are spent.
-        let again = change_password(
-            app,
-            &token,
-            &issued.temporary_password,
-            "yet another password",
-            "yet another password",
-        )
-        .await;
+        let again = app
+            .change_panel_password(
+                &token,
+                &issued.temporary_password,
+                "yet another password",
+                "yet another password",
+            )
+            .await;
         assert_bearer_challenge(&again, "invalid_token");
-        let reply = panel_login(app, &issued.username, &issued.temporary_password).await;
+        let reply = app
+            .panel_login(&issued.username, &issued.temporary_password)
+            .await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
         // The chosen one opens a full session at once, and it refreshes.
         let (_, refresh_after_login) =
-            assert_session(&panel_login(app, &issued.username, CHOSEN).await, "panel");
+            assert_session(&app.panel_login(&issued.username, CHOSEN).await, "panel");
         for token in [refresh_token, refresh_after_login] {
             let (access, _) = assert_session(&refresh(app, &token).await, "panel");
-            let status = get_as(app, "/v1/panel/status", &access).await;
+            let status = app.get_as("/v1/panel/status", &access).await;
             assert_eq!(status.status, StatusCode::OK, "{}", status.text);
         }
         let stored = store
@@ -391,7 +372,7 @@ both_databases!(
         let service = arrange_service(app, &store, "00488410010").await;
         let issued = issue(&store, &service, FOURTEEN_DAYS).await;
         let temporary = issued.temporary_password.as_str();
-        let token = assert_restricted(&panel_login(app, &issued.username, temporary).await);
+        let token = assert_restricted(&app.panel_login(&issued.username, temporary).await);
 
         let too_long = "z".repeat(129);
         let cases = [
@@ -422,15 +403,16 @@ both_databases!(
             ),
         ];
         for (new, confirmation, pointer, code) in cases {
-            let reply = change_password(app, &token, temporary, new, confirmation).await;
+            let reply = app
+                .change_panel_password(&token, temporary, new, confirmation)
+                .await;
             assert_invalid_field(&reply, pointer, code);
         }
-        let reply =
-            change_password(app, &token, "not the temporary password", CHOSEN, CHOSEN).await;
+        let reply = app
+            .change_panel_password(&token, "not the temporary password", CHOSEN, CHOSEN)
+            .await;
         assert_rfc9457(&reply, 403, "invalid_current_password");
-        let reply = post_as(
-            app,
-            "/v1/panel/password",
+        let reply = app.post_as("/v1/panel/password",
             &token,
             &json!({"current_password": temporary, "new_password": CHOSEN, "new_password_confirmation": CHOSEN, "must_change_password": false}),
         )
@@ -438,10 +420,11 @@ both_databases!(
         assert_invalid_field(&reply, "/must_change_password", "unknown_field");
 
         // Nothing changed: the same token still may, and must, change it.
-        let reply = get_as(app, "/v1/panel/status", &token).await;
+        let reply = app.get_as("/v1/panel/status", &token).await;
         assert_rfc9457(&reply, 403, "password_change_required");
         assert_session(
-            &change_password(app, &token, temporary, CHOSEN, CHOSEN).await,
+            &app.change_panel_password(&token, temporary, CHOSEN, CHOSEN)
+                .await,
             "panel",
         );
         store.close().await;
@@ -455,12 +438,16 @@ both_databases!(
         let service = arrange_service(app, &store, "07643520567").await;
         // A zero lifetime: expired the moment it is issued.
         let issued = issue(&store, &service, Duration::ZERO).await;
-        let reply = panel_login(app, &issued.username, &issued.temporary_password).await;
+        let reply = app
+            .panel_login(&issued.username, &issued.temporary_password)
+            .await;
         assert_rfc9457(&reply, 401, "temporary_password_expired");
         assert!(reply.body.get("access_token").is_none(), "{}", reply.text);
         assert_no_store(&reply);
         // Only the right password learns that it expired.
-        let reply = panel_login(app, &issued.username, "a wrong guess of it").await;
+        let reply = app
+            .panel_login(&issued.username, "a wrong guess of it")
+            .await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
         store.close().await;
     }
@@ -473,12 +460,15 @@ both_databases!(
         let service = arrange_service(app, &store, "01234567897").await;
         let issued = issue(&store, &service, Duration::from_secs(5)).await;
         let token = assert_restricted(
-            &panel_login(app, &issued.username, &issued.temporary_password).await,
+            &app.panel_login(&issued.username, &issued.temporary_password)
+                .await,
         );
         // Poll (no fixed wait) until the login says the password expired.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let reply = panel_login(app, &issued.username, &issued.temporary_password).await;
+            let reply = app
+                .panel_login(&issued.username, &issued.temporary_password)
+                .await;
             if reply.status == StatusCode::UNAUTHORIZED {
                 assert_rfc9457(&reply, 401, "temporary_password_expired");
                 break;
@@ -489,9 +479,11 @@ both_databases!(
         }
         // The token it gave earlier must not turn the expired password
         // into a permanent one.
-        let reply = change_password(app, &token, &issued.temporary_password, CHOSEN, CHOSEN).await;
+        let reply = app
+            .change_panel_password(&token, &issued.temporary_password, CHOSEN, CHOSEN)
+            .await;
         assert_rfc9457(&reply, 401, "temporary_password_expired");
-        let reply = panel_login(app, &issued.username, CHOSEN).await;
+        let reply = app.panel_login(&issued.username, CHOSEN).await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
         store.close().await;
     }
@@ -508,9 +500,14 @@ both_databases!(
         let second = issue(&store, &service, FOURTEEN_DAYS).await;
         assert_eq!(second.username, first.username, "the username stays");
         assert_ne!(second.temporary_password, first.temporary_password);
-        let reply = panel_login(app, &first.username, &first.temporary_password).await;
+        let reply = app
+            .panel_login(&first.username, &first.temporary_password)
+            .await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
-        assert_restricted(&panel_login(app, &second.username, &second.temporary_password).await);
+        assert_restricted(
+            &app.panel_login(&second.username, &second.temporary_password)
+                .await,
+        );
 
         // Through the back office: the operator never sees the password.
         let operator = operator_token(app, "alice").await;
@@ -530,7 +527,9 @@ both_databases!(
         );
         assert_eq!(reply.body["service_id"], service.id.to_string());
         assert_eq!(reply.body["username"], "fe-01234567897");
-        let reply = panel_login(app, &second.username, &second.temporary_password).await;
+        let reply = app
+            .panel_login(&second.username, &second.temporary_password)
+            .await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
         let stored = store
             .find_panel_user_by_service(service.id)
@@ -551,12 +550,12 @@ both_databases!(a_reissue_ends_the_panel_users_sessions, |app| async move {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 
     assert_bearer_challenge(
-        &get_as(app, "/v1/panel/status", &access).await,
+        &app.get_as("/v1/panel/status", &access).await,
         "invalid_token",
     );
     let reply = refresh(app, &refresh_token).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
-    let reply = panel_login(app, &username, CHOSEN).await;
+    let reply = app.panel_login(&username, CHOSEN).await;
     assert_rfc9457(&reply, 401, "invalid_credentials");
     store.close().await;
 });
@@ -721,7 +720,7 @@ both_databases!(
 
         // Customer area: panel and operator tokens are refused.
         for token in [&panel, &operator] {
-            let reply = get_as(app, "/v1/customers/me", token).await;
+            let reply = app.get_as("/v1/customers/me", token).await;
             assert_rfc9457(&reply, 403, "wrong_audience");
         }
         // Panel: customer and operator tokens are refused, on every operation.
@@ -741,7 +740,7 @@ both_databases!(
             "authentication_required",
         );
         // None of that touched the panel user; the operator's call works.
-        let reply = get_as(app, "/v1/panel/status", &panel).await;
+        let reply = app.get_as("/v1/panel/status", &panel).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         let reply = reissue(app, Some(&operator), &service_id).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
@@ -758,15 +757,17 @@ both_databases!(
         let (_, username, first_access, first_refresh) =
             activated(app, &store, "01234567897").await;
         let (second_access, second_refresh) =
-            assert_session(&panel_login(app, &username, CHOSEN).await, "panel");
+            assert_session(&app.panel_login(&username, CHOSEN).await, "panel");
 
         let newer = "una password ancora piu nuova";
-        let reply = change_password(app, &second_access, CHOSEN, newer, newer).await;
+        let reply = app
+            .change_panel_password(&second_access, CHOSEN, newer, newer)
+            .await;
         let (third_access, third_refresh) = assert_session(&reply, "panel");
 
         for access in [&first_access, &second_access] {
             assert_bearer_challenge(
-                &get_as(app, "/v1/panel/status", access).await,
+                &app.get_as("/v1/panel/status", access).await,
                 "invalid_token",
             );
         }
@@ -774,15 +775,15 @@ both_databases!(
             let reply = refresh(app, token).await;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
         }
-        let reply = get_as(app, "/v1/panel/status", &third_access).await;
+        let reply = app.get_as("/v1/panel/status", &third_access).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_session(&refresh(app, &third_refresh).await, "panel");
         assert_rfc9457(
-            &panel_login(app, &username, CHOSEN).await,
+            &app.panel_login(&username, CHOSEN).await,
             401,
             "invalid_credentials",
         );
-        assert_session(&panel_login(app, &username, newer).await, "panel");
+        assert_session(&app.panel_login(&username, newer).await, "panel");
         store.close().await;
     }
 );
@@ -852,13 +853,8 @@ both_databases!(
         );
 
         // Each area counts its own failures: the customer area is open from .50.
-        sign_up(
-            app,
-            "unaffected@example.com",
-            PASSWORD,
-            &company("00743110157"),
-        )
-        .await;
+        app.sign_up("unaffected@example.com", PASSWORD, &company("00743110157"))
+            .await;
         let reply = post_from(
             app,
             &client_at(50),

@@ -9,6 +9,10 @@
 //! area, the panel ("Attiva" and the menu) and the Android app, co-terminated
 //! with the FE.
 //!
+//! The story's steps (sign-up, cart, checkout, the signed webhook, the
+//! activation email, the first panel login) are `TestApp` methods
+//! (`tests::story`); this file keeps the assertions on what they return.
+//!
 //! Every FE here is bought through the API (checkout, then payment). An FE
 //! that ends before a year from today — which co-termination extends — is
 //! one paid by bank transfer whose value date, as the operator registers
@@ -19,23 +23,19 @@ use reqwest::{Method, StatusCode};
 use sea_orm::prelude::{ChronoDate, DateTimeUtc};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tests::{Mail, Reply, TestApp, both_databases};
+use std::time::SystemTime;
+use tests::story::{
+    ACTIVATION_SUBJECT, OPERATOR, PASSWORD, WEBHOOK_SECRET, address, assert_outcome,
+    checkout_request, company, line_after, new_key, paid_in_full, payment_succeeded, problem,
+    replayed, transfer, unix_now,
+};
+use tests::{Reply, TestApp, both_databases};
 
-/// The webhook key of a development server (`ATTIVA_PAYMENT_WEBHOOK_SECRETS`).
-const WEBHOOK_SECRET: &str = "dev-webhook-secret";
-/// A customer-area password that meets the policy.
-const PASSWORD: &str = "una frase lunga e segreta";
-/// What a panel user chooses at the first login.
-const CHOSEN: &str = "la mia nuova password del pannello";
-const OPERATOR: &str = "alice";
-const OPERATOR_PASSWORD: &str = "a long operator password 42";
 /// The server's defaults for payment instructions, the panel and SdI.
 const IBAN: &str = "IT60X0542811101000000123456";
 const BENEFICIARY: &str = "Attiva S.r.l.";
 const PANEL_URL: &str = "http://127.0.0.1:8080/panel";
 const CODICE_DESTINATARIO: &str = "KRRH6B9";
-const ACTIVATION_SUBJECT: &str = "Attivazione Fatturazione Elettronica – credenziali di accesso";
 /// Every add-on the catalog offers on `fe`.
 const FE_ADDONS: [&str; 4] = [
     "incassi-pagamenti",
@@ -44,32 +44,10 @@ const FE_ADDONS: [&str; 4] = [
     "spazio-1gb",
 ];
 
-type Cart = (String, String);
-
 // --- dates and money -------------------------------------------------------
 
 fn today() -> ChronoDate {
     DateTimeUtc::from(SystemTime::now()).date_naive()
-}
-
-fn unix_now() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
-fn date(text: &str) -> ChronoDate {
-    ChronoDate::parse_from_str(text, "%Y-%m-%d")
-        .unwrap_or_else(|e| panic!("not an ISO date {text:?}: {e}"))
-}
-
-fn date_of(value: &Value) -> ChronoDate {
-    date(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a date: {value}")),
-    )
 }
 
 fn timestamp(value: &Value) -> DateTimeUtc {
@@ -129,25 +107,6 @@ fn vat_of(net_cents: i64) -> i64 {
 
 // --- problems ----------------------------------------------------------------
 
-/// Asserts an RFC 9457 problem with this status and code; returns its body.
-fn problem<'a>(reply: &'a Reply, status: u16, code: &str) -> &'a Value {
-    let body = reply.assert_problem(status, code);
-    assert_eq!(
-        body["type"],
-        format!("urn:attiva:problem:{code}"),
-        "{}",
-        reply.text
-    );
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| !d.trim().is_empty()),
-        "no detail: {}",
-        reply.text
-    );
-    body
-}
-
 /// Asserts a 422 `validation_failed` naming `pointer` with `code`.
 fn invalid_field(reply: &Reply, pointer: &str, code: &str) {
     let body = problem(reply, 422, "validation_failed");
@@ -206,209 +165,13 @@ fn assert_addon_refused(reply: &Reply) {
     }
 }
 
-// --- requests ------------------------------------------------------------------
-
-async fn get_as(app: &TestApp, path: &str, token: &str) -> Reply {
-    app.send(app.request(Method::GET, path).bearer_auth(token))
-        .await
-}
-
-async fn post_as(app: &TestApp, path: &str, token: &str, body: &Value) -> Reply {
-    app.send(
-        app.request(Method::POST, path)
-            .bearer_auth(token)
-            .json(body),
-    )
-    .await
-}
-
-/// A POST with a bearer token and an `Idempotency-Key`.
-async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: &Value) -> Reply {
-    app.send(
-        app.request(Method::POST, path)
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(body),
-    )
-    .await
-}
-
-fn new_key() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn replayed(reply: &Reply) -> bool {
-    reply.header("idempotent-replayed") == Some("true")
-}
-
-// --- customers and carts ---------------------------------------------------------
-
-fn address() -> Value {
-    json!({
-        "indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121",
-        "comune": "Milano", "provincia": "MI", "nazione": "IT"
-    })
-}
-
-/// A persona giuridica whose Codice Fiscale is its Partita IVA.
-fn company(partita_iva: &str) -> Value {
-    json!({
-        "kind": "persona_giuridica",
-        "denominazione": "Alfa S.r.l.",
-        "codice_fiscale": partita_iva,
-        "partita_iva": partita_iva,
-        "address": address()
-    })
-}
+// --- customers -------------------------------------------------------------------
 
 /// A valid Partita IVA made from ten digits.
 fn partita_iva(first_ten: &str) -> String {
     domain::PartitaIva::with_check_digit(first_ten)
         .unwrap_or_else(|e| panic!("{first_ten}: {e}"))
         .to_string()
-}
-
-/// A customer-area account holding one company, logged in.
-#[derive(Debug, Clone)]
-struct Customer {
-    email: String,
-    token: String,
-    partita_iva: String,
-}
-
-impl Customer {
-    /// Where this customer wants the activation email of a new FE.
-    fn activation_email(&self) -> String {
-        format!("attivazione-{}@example.com", self.partita_iva)
-    }
-}
-
-async fn customer(app: &TestApp, partita_iva: &str) -> Customer {
-    let email = format!("cliente-{partita_iva}@example.com");
-    let reply = app
-        .post_json(
-            "/v1/customers",
-            &json!({"email": email, "password": PASSWORD, "holder": company(partita_iva)}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "sign-up: {}", reply.text);
-    let login = app
-        .post_json(
-            "/v1/auth/customer/login",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
-    let token = login.body["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no access token: {}", login.text))
-        .to_owned();
-    Customer {
-        email,
-        token,
-        partita_iva: partita_iva.to_owned(),
-    }
-}
-
-/// Adds an item that must be accepted; returns the cart and the item's id.
-async fn add(app: &TestApp, cart: &Cart, item: &Value) -> (Value, String) {
-    let reply = app.add_item(cart, item).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "adding {item}: {}",
-        reply.text
-    );
-    let id = reply.body["items"]
-        .as_array()
-        .and_then(|items| items.last())
-        .and_then(|last| last["id"].as_str())
-        .unwrap_or_else(|| panic!("no item after adding {item}: {}", reply.text))
-        .to_owned();
-    (reply.body, id)
-}
-
-/// An anonymous cart with FE for `years` and, "Aggiungi al carrello",
-/// Incassi e pagamenti with it; returns the cart and the two item ids.
-async fn fe_with_incassi_pagamenti(
-    app: &TestApp,
-    channel: &str,
-    years: u32,
-) -> (Cart, String, String) {
-    let cart = app.create_cart(channel).await;
-    let (_, fe) = add(app, &cart, &json!({"product_code": "fe", "years": years})).await;
-    let (_, ip) = add(
-        app,
-        &cart,
-        &json!({"product_code": "incassi-pagamenti", "base_item_id": fe}),
-    )
-    .await;
-    (cart, fe, ip)
-}
-
-fn checkout_request(payment_method: &str, activation_email: &str) -> Value {
-    json!({
-        "payment_method": payment_method,
-        "accept_terms": true,
-        "activation_email": activation_email
-    })
-}
-
-/// `POST /v1/carts/{id}/checkout` with the cart's token.
-async fn check_out(app: &TestApp, token: &str, cart: &Cart, key: &str, body: &Value) -> Reply {
-    app.send(
-        app.request(Method::POST, &format!("/v1/carts/{}/checkout", cart.0))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .header("x-cart-token", &cart.1)
-            .json(body),
-    )
-    .await
-}
-
-/// Checks a cart out; asserts the order was placed and returns it.
-async fn placed(app: &TestApp, customer: &Customer, cart: &Cart, payment_method: &str) -> Value {
-    let reply = check_out(
-        app,
-        &customer.token,
-        cart,
-        &new_key(),
-        &checkout_request(payment_method, &customer.activation_email()),
-    )
-    .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "checkout: {}",
-        reply.text
-    );
-    assert_eq!(reply.header("content-type"), Some("application/json"));
-    assert!(!replayed(&reply), "a first checkout is not a replay");
-    assert_eq!(reply.body["status"], "awaiting_payment", "{}", reply.text);
-    reply.body
-}
-
-async fn read_order(app: &TestApp, customer: &Customer, order_id: &Value) -> Value {
-    let id = order_id.as_str().unwrap_or_default();
-    let reply = get_as(app, &format!("/v1/orders/{id}"), &customer.token).await;
-    assert_eq!(reply.status, StatusCode::OK, "order {id}: {}", reply.text);
-    reply.body
-}
-
-async fn services(app: &TestApp, customer: &Customer) -> Vec<Value> {
-    let reply = get_as(app, "/v1/services", &customer.token).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(reply.body["next_cursor"], Value::Null, "{}", reply.text);
-    reply.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| panic!("no items: {}", reply.text))
-}
-
-async fn service(app: &TestApp, customer: &Customer, service_id: &str) -> Value {
-    let reply = get_as(app, &format!("/v1/services/{service_id}"), &customer.token).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    reply.body
 }
 
 // --- order lines -----------------------------------------------------------------
@@ -465,168 +228,6 @@ fn assert_order_number(order: &Value) {
     );
 }
 
-// --- payments --------------------------------------------------------------------
-
-/// A provider event paying `amount` for the order.
-fn payment_succeeded(event_id: &str, order: &Value, amount: &str) -> Value {
-    json!({
-        "id": event_id,
-        "type": "payment.succeeded",
-        "order_number": order["number"],
-        "amount": amount,
-        "currency": "EUR",
-        "provider_payment_id": format!("pi_{event_id}")
-    })
-}
-
-/// The provider event paying the order's total.
-fn paid_in_full(event_id: &str, order: &Value) -> Value {
-    payment_succeeded(
-        event_id,
-        order,
-        order["totals"]["total"].as_str().unwrap_or_default(),
-    )
-}
-
-/// `POST /v1/payments/webhook` with this raw body and signature header.
-async fn webhook_raw(app: &TestApp, body: &str, signature: Option<&str>) -> Reply {
-    let mut request = app
-        .request(Method::POST, "/v1/payments/webhook")
-        .header("content-type", "application/json")
-        .body(body.to_owned());
-    if let Some(signature) = signature {
-        request = request.header("payment-signature", signature);
-    }
-    app.send(request).await
-}
-
-/// The provider's webhook, honestly signed now.
-async fn webhook(app: &TestApp, event: &Value) -> Reply {
-    let body = event.to_string();
-    let signature = api::routes::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
-    webhook_raw(app, &body, Some(&signature)).await
-}
-
-fn assert_outcome(reply: &Reply, outcome: &str, order: &Value) {
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(
-        reply.body,
-        json!({"outcome": outcome, "order_number": order["number"]}),
-        "{}",
-        reply.text
-    );
-}
-
-/// The card payment arrives: the provider's webhook for the total.
-async fn pay_by_card(app: &TestApp, order: &Value) {
-    let reply = webhook(app, &paid_in_full(&format!("evt_{}", new_key()), order)).await;
-    assert_outcome(&reply, "fulfilled", order);
-}
-
-/// Creates the operator (as `attiva operator create` does) and logs in.
-async fn operator_token(app: &TestApp) -> String {
-    api::operators::create(&app.settings(), OPERATOR, OPERATOR_PASSWORD)
-        .await
-        .unwrap_or_else(|e| panic!("creating operator {OPERATOR}: {e:#}"));
-    let reply = app
-        .post_json(
-            "/v1/backoffice/login",
-            &json!({"username": OPERATOR, "password": OPERATOR_PASSWORD}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    assert_eq!(reply.body["audience"], "backoffice", "{}", reply.text);
-    reply.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// `POST /v1/backoffice/orders/{id}/payments`.
-async fn register_payment(
-    app: &TestApp,
-    operator: &str,
-    order: &Value,
-    key: &str,
-    body: &Value,
-) -> Reply {
-    let id = order["id"].as_str().unwrap_or_default();
-    post_keyed(
-        app,
-        &format!("/v1/backoffice/orders/{id}/payments"),
-        operator,
-        key,
-        body,
-    )
-    .await
-}
-
-/// A bank transfer for the order's total with this value date.
-fn transfer(order: &Value, paid_on: ChronoDate) -> Value {
-    json!({
-        "amount": order["totals"]["total"],
-        "paid_on": paid_on.to_string(),
-        "reference": "CRO 1234567890"
-    })
-}
-
-// --- owned FE services -----------------------------------------------------------
-
-/// A customer who bought FE with Incassi e pagamenti (case 1) and has it.
-#[derive(Debug, Clone)]
-struct OwnedFe {
-    customer: Customer,
-    service_id: String,
-    expires_on: ChronoDate,
-}
-
-async fn owned_fe(app: &TestApp, customer: Customer, order: &Value) -> OwnedFe {
-    let paid = read_order(app, &customer, &order["id"]).await;
-    assert_eq!(paid["status"], "fulfilled", "{paid}");
-    let service_id = paid["service_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no service: {paid}"))
-        .to_owned();
-    let fe = service(app, &customer, &service_id).await;
-    OwnedFe {
-        customer,
-        service_id,
-        expires_on: date_of(&fe["expires_on"]),
-    }
-}
-
-/// Case 1 paid by card today: the FE ends a year from today.
-async fn customer_with_fe(app: &TestApp, partita_iva: &str) -> OwnedFe {
-    let customer = customer(app, partita_iva).await;
-    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-    let order = placed(app, &customer, &cart, "card").await;
-    pay_by_card(app, &order).await;
-    owned_fe(app, customer, &order).await
-}
-
-/// Case 1 paid by bank transfer with value date `paid_on`, registered by
-/// the operator: the FE ends a year after `paid_on`.
-async fn customer_with_fe_paid_on(
-    app: &TestApp,
-    operator: &str,
-    partita_iva: &str,
-    paid_on: ChronoDate,
-) -> OwnedFe {
-    let customer = customer(app, partita_iva).await;
-    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-    let order = placed(app, &customer, &cart, "bank_transfer").await;
-    let reply = register_payment(
-        app,
-        operator,
-        &order,
-        &new_key(),
-        &transfer(&order, paid_on),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    owned_fe(app, customer, &order).await
-}
-
 // --- modules -------------------------------------------------------------------------
 
 fn module<'a>(view: &'a Value, code: &str) -> &'a Value {
@@ -662,101 +263,11 @@ fn assert_modules(view: &Value, incassi_pagamenti: &str, actions: &[&str]) {
     );
 }
 
-// --- the activation email and the panel ------------------------------------------
-
-/// The rest of the body line that starts with `label`.
-fn line_after(body: &str, label: &str) -> String {
-    body.lines()
-        .find_map(|line| line.strip_prefix(label))
-        .map(|rest| rest.trim().to_owned())
-        .unwrap_or_else(|| panic!("no line {label:?} in:\n{body}"))
-}
+// --- the activation email ---------------------------------------------------------
 
 /// A date as the emails write it: `31/12/2026`.
 fn mail_date(day: ChronoDate) -> String {
     day.format("%d/%m/%Y").to_string()
-}
-
-/// The username and temporary password an activation email gives.
-#[derive(Debug, Clone)]
-struct Credentials {
-    username: String,
-    temporary_password: String,
-}
-
-/// Waits for the activation email to `recipient`; returns it and its credentials.
-async fn activation_mail(app: &TestApp, recipient: &str) -> (Mail, Credentials) {
-    let mail = app.wait_for_mail(recipient).await;
-    assert_eq!(mail.subject(), ACTIVATION_SUBJECT, "{mail:?}");
-    let credentials = Credentials {
-        username: line_after(&mail.body, "Nome utente:"),
-        temporary_password: line_after(&mail.body, "Password temporanea:"),
-    };
-    (mail, credentials)
-}
-
-async fn panel_login(app: &TestApp, username: &str, password: &str) -> Reply {
-    app.post_json(
-        "/v1/auth/panel/login",
-        &json!({"username": username, "password": password}),
-    )
-    .await
-}
-
-/// The first panel login: the temporary password opens only the password
-/// change, which opens the panel; returns the panel access token.
-async fn first_panel_login(app: &TestApp, credentials: &Credentials) -> String {
-    let login = panel_login(app, &credentials.username, &credentials.temporary_password).await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
-    assert_eq!(
-        login.body["password_change_required"], true,
-        "{}",
-        login.text
-    );
-    assert!(login.body.get("refresh_token").is_none(), "{}", login.text);
-    let restricted = login.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    problem(
-        &get_as(app, "/v1/panel/status", &restricted).await,
-        403,
-        "password_change_required",
-    );
-    let changed = post_as(
-        app,
-        "/v1/panel/password",
-        &restricted,
-        &json!({
-            "current_password": credentials.temporary_password,
-            "new_password": CHOSEN,
-            "new_password_confirmation": CHOSEN
-        }),
-    )
-    .await;
-    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
-    assert_eq!(
-        changed.body["password_change_required"], false,
-        "{}",
-        changed.text
-    );
-    assert_eq!(changed.body["audience"], "panel", "{}", changed.text);
-    changed.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The owner of an FE in the panel, past the first login.
-async fn panel_of(app: &TestApp, fe: &OwnedFe) -> String {
-    let (_, credentials) = activation_mail(app, &fe.customer.activation_email()).await;
-    first_panel_login(app, &credentials).await
-}
-
-async fn panel_status(app: &TestApp, panel: &str) -> Value {
-    let reply = get_as(app, "/v1/panel/status", panel).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    reply.body
 }
 
 // --- case 1 ----------------------------------------------------------------------------
@@ -770,10 +281,10 @@ both_databases!(
             assert_eq!(reply.status, StatusCode::OK, "{code}: {}", reply.text);
         }
         // 2. A cart from the web shop: FE, and I&P "Aggiungi al carrello".
-        let (cart, fe_item, ip_item) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let (cart, fe_item, ip_item) = app.fe_with_incassi_pagamenti("web", 1).await;
         // 3. Sign up, give the activation email, pay by card, accept, check out.
-        let customer = customer(app, "01234567897").await;
-        let order = placed(app, &customer, &cart, "card").await;
+        let customer = app.customer("01234567897").await;
+        let order = app.place_order(&customer, &cart, "card").await;
         assert_order_number(&order);
         assert_eq!(order["channel"], "web");
         assert_eq!(order["payment_method"], "card");
@@ -828,10 +339,10 @@ both_databases!(
         problem(&closed, 409, "cart_not_open");
 
         // 4. The provider confirms the card payment.
-        pay_by_card(app, &order).await;
+        app.pay_by_card(&order).await;
 
         // 5. Fulfilment: the order, the FE service with I&P, the email.
-        let paid = read_order(app, &customer, &order["id"]).await;
+        let paid = app.read_order(&customer, &order["id"]).await;
         assert_eq!(paid["status"], "fulfilled", "{paid}");
         assert_eq!(paid["lines"], order["lines"], "the lines are frozen");
         assert_eq!(paid["totals"], order["totals"]);
@@ -846,7 +357,7 @@ both_databases!(
         assert!(paid["fulfilled_at"].is_string(), "{paid}");
         let service_id = paid["service_id"].as_str().unwrap_or_default().to_owned();
         let expiry = years_after(paid_at.date_naive(), 1);
-        let listed = services(app, &customer).await;
+        let listed = app.services(&customer).await;
         let [fe] = listed.as_slice() else {
             panic!("one service expected: {listed:?}");
         };
@@ -861,10 +372,12 @@ both_databases!(
         for other in ["documenti", "woocommerce", "spazio-1gb"] {
             assert_module(fe, other, "available", &["purchase"]);
         }
-        assert_eq!(&service(app, &customer, &service_id).await, fe);
+        assert_eq!(&app.service(&customer, &service_id).await, fe);
 
         // The activation email, in Italian, with the credentials.
-        let (mail, credentials) = activation_mail(app, "attivazione-01234567897@example.com").await;
+        let (mail, credentials) = app
+            .activation_mail("attivazione-01234567897@example.com")
+            .await;
         assert_eq!(credentials.username, "fe-01234567897");
         assert!(credentials.temporary_password.len() >= 12, "{mail:?}");
         for expected in [
@@ -905,8 +418,8 @@ both_databases!(
         store.close().await;
 
         // 6. First panel login: only the password change, then the panel.
-        let panel = first_panel_login(app, &credentials).await;
-        let status = panel_status(app, &panel).await;
+        let panel = app.first_panel_login(&credentials).await;
+        let status = app.panel_status(&panel).await;
         assert_eq!(status["service_id"], service_id.as_str());
         assert_eq!(status["product_code"], "fe");
         assert_eq!(status["status"], "awaiting_configuration");
@@ -915,7 +428,9 @@ both_databases!(
         assert_eq!(status["username"], "fe-01234567897");
         assert_modules(&status, "wizard_pending", &["start_wizard"]);
         // The temporary password is spent.
-        let again = panel_login(app, &credentials.username, &credentials.temporary_password).await;
+        let again = app
+            .panel_login(&credentials.username, &credentials.temporary_password)
+            .await;
         problem(&again, 401, "invalid_credentials");
     }
 );
@@ -923,9 +438,9 @@ both_databases!(
 both_databases!(
     a_bank_transfer_order_shows_the_iban_and_the_order_number_as_causale,
     |app| async move {
-        let customer = customer(app, "00743110157").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "customer_area", 2).await;
-        let order = placed(app, &customer, &cart, "bank_transfer").await;
+        let customer = app.customer("00743110157").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("customer_area", 2).await;
+        let order = app.place_order(&customer, &cart, "bank_transfer").await;
         assert_eq!(order["channel"], "customer_area");
         assert_eq!(order["payment_method"], "bank_transfer");
         assert_totals(&order, "50.00", "11.00", "61.00");
@@ -936,8 +451,8 @@ both_databases!(
         );
         // Postal slips, card and PayPal carry no IBAN.
         for method in ["bollettino", "paypal"] {
-            let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-            let other = placed(app, &customer, &cart, method).await;
+            let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+            let other = app.place_order(&customer, &cart, method).await;
             assert_eq!(other["payment_method"], method);
             assert_eq!(other["payment_instructions"]["method"], method);
             assert_eq!(
@@ -954,10 +469,10 @@ both_databases!(
 both_databases!(
     an_operator_registers_a_bank_transfer_and_the_fe_runs_from_its_value_date,
     |app| async move {
-        let operator = operator_token(app).await;
-        let customer = customer(app, "12345678903").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 2).await;
-        let order = placed(app, &customer, &cart, "bank_transfer").await;
+        let operator = app.operator_token().await;
+        let customer = app.customer("12345678903").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 2).await;
+        let order = app.place_order(&customer, &cart, "bank_transfer").await;
         let paid_on = days_before(today(), 3);
         let body = transfer(&order, paid_on);
 
@@ -972,17 +487,17 @@ both_databases!(
             )
             .await;
         problem(&anonymous, 401, "authentication_required");
-        let as_customer = post_keyed(app, &path, &customer.token, "k", &body).await;
+        let as_customer = app.post_keyed(&path, &customer.token, "k", &body).await;
         problem(&as_customer, 403, "wrong_audience");
-        let keyless = post_as(app, &path, &operator, &body).await;
+        let keyless = app.post_as(&path, &operator, &body).await;
         problem(&keyless, 400, "idempotency_key_required");
         assert_eq!(
-            read_order(app, &customer, &order["id"]).await["status"],
+            app.read_order(&customer, &order["id"]).await["status"],
             "awaiting_payment"
         );
 
         let key = new_key();
-        let registered = register_payment(app, &operator, &order, &key, &body).await;
+        let registered = app.register_payment(&operator, &order, &key, &body).await;
         assert_eq!(
             registered.status,
             StatusCode::CREATED,
@@ -994,12 +509,12 @@ both_databases!(
         let paid_at = timestamp(&registered.body["paid_at"]);
         assert_eq!(paid_at.date_naive(), paid_on, "{}", registered.text);
         // Two years from the value date.
-        let fe = service(
-            app,
-            &customer,
-            registered.body["service_id"].as_str().unwrap_or_default(),
-        )
-        .await;
+        let fe = app
+            .service(
+                &customer,
+                registered.body["service_id"].as_str().unwrap_or_default(),
+            )
+            .await;
         assert_eq!(
             fe["expires_on"],
             years_after(paid_on, 2).to_string(),
@@ -1008,24 +523,28 @@ both_databases!(
         assert_modules(&fe, "wizard_pending", &["start_wizard"]);
 
         // The same registration again is the same answer, replayed.
-        let replay = register_payment(app, &operator, &order, &key, &body).await;
+        let replay = app.register_payment(&operator, &order, &key, &body).await;
         assert_eq!(replay.status, StatusCode::CREATED, "{}", replay.text);
         assert!(replayed(&replay), "{:?}", replay.headers);
         assert_eq!(replay.body, registered.body);
         // The same key for another registration is refused...
         let other_body = json!({"amount": "61.00", "reference": "CRO 999"});
-        let reused = register_payment(app, &operator, &order, &key, &other_body).await;
+        let reused = app
+            .register_payment(&operator, &order, &key, &other_body)
+            .await;
         problem(&reused, 422, "idempotency_key_reused");
         // ...and a new registration finds the order paid.
-        let twice = register_payment(app, &operator, &order, &new_key(), &body).await;
+        let twice = app
+            .register_payment(&operator, &order, &new_key(), &body)
+            .await;
         problem(&twice, 409, "order_already_paid");
-        assert_eq!(services(app, &customer).await.len(), 1);
+        assert_eq!(app.services(&customer).await.len(), 1);
 
         // The credentials work.
-        let (_, credentials) = activation_mail(app, &customer.activation_email()).await;
-        let panel = first_panel_login(app, &credentials).await;
+        let (_, credentials) = app.activation_mail(&customer.activation_email()).await;
+        let panel = app.first_panel_login(&credentials).await;
         assert_eq!(
-            panel_status(app, &panel).await["expires_on"],
+            app.panel_status(&panel).await["expires_on"],
             fe["expires_on"]
         );
     }
@@ -1037,12 +556,15 @@ both_databases!(
         // The customer paid by bank transfer a month ago; the operator
         // registers it today with its value date. The email goes out today
         // and its temporary password must work for the usual 14 days.
-        let operator = operator_token(app).await;
-        let fe =
-            customer_with_fe_paid_on(app, &operator, "00488410010", days_before(today(), 30)).await;
-        let (mail, credentials) = activation_mail(app, &fe.customer.activation_email()).await;
+        let operator = app.operator_token().await;
+        let fe = app
+            .customer_with_fe_paid_on(&operator, "00488410010", days_before(today(), 30))
+            .await;
+        let (mail, credentials) = app.activation_mail(&fe.customer.activation_email()).await;
         let valid_until = line_after(&mail.body, "La password temporanea è valida fino al");
-        let login = panel_login(app, &credentials.username, &credentials.temporary_password).await;
+        let login = app
+            .panel_login(&credentials.username, &credentials.temporary_password)
+            .await;
         assert_eq!(
             login.status,
             StatusCode::OK,
@@ -1063,15 +585,15 @@ both_databases!(
         // The way out of an expired temporary password ("ask for new
         // credentials"): the operator reissues them, never seeing the
         // password, and the holder gets it by email.
-        let fe = customer_with_fe(app, "07643520567").await;
+        let fe = app.customer_with_fe("07643520567").await;
         let recipient = fe.customer.activation_email();
-        let (first, _) = activation_mail(app, &recipient).await;
-        let operator = operator_token(app).await;
+        let (first, _) = app.activation_mail(&recipient).await;
+        let operator = app.operator_token().await;
         let path = format!(
             "/v1/backoffice/services/{}/credentials/reissue",
             fe.service_id
         );
-        let reply = post_as(app, &path, &operator, &json!({})).await;
+        let reply = app.post_as(&path, &operator, &json!({})).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(reply.body["username"], "fe-07643520567", "{}", reply.text);
         assert!(
@@ -1097,7 +619,7 @@ both_databases!(
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         };
         let password = line_after(&second.body, "Password temporanea:");
-        let login = panel_login(app, "fe-07643520567", &password).await;
+        let login = app.panel_login("fe-07643520567", &password).await;
         assert_eq!(login.status, StatusCode::OK, "{}", login.text);
         assert_eq!(
             login.body["password_change_required"], true,
@@ -1110,21 +632,29 @@ both_databases!(
 both_databases!(
     checkout_refuses_a_cart_listing_every_broken_rule,
     |app| async move {
-        let customer = customer(app, "07643520567").await;
+        let customer = app.customer("07643520567").await;
         let cart = app.create_cart("web").await;
-        let (_, fe) = add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
-        let (_, second_fe) = add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
+        let (_, fe) = app
+            .add(&cart, &json!({"product_code": "fe", "years": 1}))
+            .await;
+        let (_, second_fe) = app
+            .add(&cart, &json!({"product_code": "fe", "years": 1}))
+            .await;
         // I&P is never sold alone.
-        let (_, alone) = add(app, &cart, &json!({"product_code": "incassi-pagamenti"})).await;
+        let (_, alone) = app
+            .add(&cart, &json!({"product_code": "incassi-pagamenti"}))
+            .await;
         // WooCommerce needs Documenti.
-        let (_, woo) = add(
-            app,
-            &cart,
-            &json!({"product_code": "woocommerce", "base_item_id": fe}),
-        )
-        .await;
+        let (_, woo) = app
+            .add(
+                &cart,
+                &json!({"product_code": "woocommerce", "base_item_id": fe}),
+            )
+            .await;
         let body = checkout_request("card", &customer.activation_email());
-        let reply = check_out(app, &customer.token, &cart, &new_key(), &body).await;
+        let reply = app
+            .check_out(&customer.token, &cart, &new_key(), &body)
+            .await;
         assert_eq!(
             violations(&reply),
             BTreeSet::from([
@@ -1136,18 +666,20 @@ both_databases!(
             reply.text
         );
         // Nothing was ordered and the cart is still open to be fixed.
-        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        let orders = app.get_as("/v1/orders", &customer.token).await;
         assert_eq!(orders.body["items"], json!([]), "{}", orders.text);
         assert_eq!(app.get_cart(&cart).await.body["status"], "open");
 
         // FE needs a Partita IVA: a persona fisica holder is refused.
-        let (cart, fe, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let (cart, fe, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let mut for_a_person = checkout_request("card", &customer.activation_email());
         for_a_person["holder"] = json!({
             "kind": "persona_fisica", "nome": "Mario", "cognome": "Rossi",
             "codice_fiscale": "RSSMRA85T10A562S", "address": address()
         });
-        let reply = check_out(app, &customer.token, &cart, &new_key(), &for_a_person).await;
+        let reply = app
+            .check_out(&customer.token, &cart, &new_key(), &for_a_person)
+            .await;
         assert_eq!(
             violations(&reply),
             BTreeSet::from([violation("base_requires_partita_iva", &fe)]),
@@ -1160,19 +692,25 @@ both_databases!(
 both_databases!(
     checkout_needs_accepted_terms_an_activation_email_and_an_idempotency_key,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let mut refused = checkout_request("card", &customer.activation_email());
         refused["accept_terms"] = json!(false);
-        let reply = check_out(app, &customer.token, &cart, &new_key(), &refused).await;
+        let reply = app
+            .check_out(&customer.token, &cart, &new_key(), &refused)
+            .await;
         invalid_field(&reply, "/accept_terms", "terms_not_accepted");
 
         let bad_email = checkout_request("card", "not an address");
-        let reply = check_out(app, &customer.token, &cart, &new_key(), &bad_email).await;
+        let reply = app
+            .check_out(&customer.token, &cart, &new_key(), &bad_email)
+            .await;
         invalid_field(&reply, "/activation_email", "invalid_email");
 
         let unknown_method = checkout_request("cash", &customer.activation_email());
-        let reply = check_out(app, &customer.token, &cart, &new_key(), &unknown_method).await;
+        let reply = app
+            .check_out(&customer.token, &cart, &new_key(), &unknown_method)
+            .await;
         assert_eq!(
             reply.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1183,7 +721,9 @@ both_databases!(
         // Prices and totals are the server's.
         let mut priced = checkout_request("card", &customer.activation_email());
         priced["total"] = json!("0.01");
-        let reply = check_out(app, &customer.token, &cart, &new_key(), &priced).await;
+        let reply = app
+            .check_out(&customer.token, &cart, &new_key(), &priced)
+            .await;
         invalid_field(&reply, "/total", "unknown_field");
 
         let body = checkout_request("card", &customer.activation_email());
@@ -1206,55 +746,57 @@ both_databases!(
             .await;
         problem(&anonymous, 401, "authentication_required");
         // None of it placed an order.
-        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        let orders = app.get_as("/v1/orders", &customer.token).await;
         assert_eq!(orders.body["items"], json!([]), "{}", orders.text);
-        placed(app, &customer, &cart, "card").await;
+        app.place_order(&customer, &cart, "card").await;
     }
 );
 
 both_databases!(
     a_logged_in_customers_cart_is_theirs_from_the_start,
     |app| async move {
-        let mario = customer(app, "01234567897").await;
-        let luigi = customer(app, "00743110157").await;
+        let mario = app.customer("01234567897").await;
+        let luigi = app.customer("00743110157").await;
 
         // Mario opens a cart while logged in: it is his, and has no token.
-        let created = post_as(app, "/v1/carts", &mario.token, &json!({"channel": "web"})).await;
+        let created = app
+            .post_as("/v1/carts", &mario.token, &json!({"channel": "web"}))
+            .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
         assert!(created.body.get("token").is_none(), "{}", created.text);
         let cart_id = created.body["id"].as_str().unwrap_or_default().to_owned();
         let cart = (cart_id.clone(), String::new());
         let path = format!("/v1/carts/{cart_id}");
-        let added = post_as(
-            app,
-            &format!("{path}/items"),
-            &mario.token,
-            &json!({"product_code": "fe", "years": 1}),
-        )
-        .await;
+        let added = app
+            .post_as(
+                &format!("{path}/items"),
+                &mario.token,
+                &json!({"product_code": "fe", "years": 1}),
+            )
+            .await;
         assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
         let item = added.body["items"][0]["id"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let mine = get_as(app, &path, &mario.token).await;
+        let mine = app.get_as(&path, &mario.token).await;
         assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
         assert_eq!(mine.body["items"][0]["product_code"], "fe", "{}", mine.text);
 
         // Luigi gets 404 on every call about it, as for a cart that does
         // not exist; so does a caller with a guessed token.
         problem(
-            &get_as(app, &path, &luigi.token).await,
+            &app.get_as(&path, &luigi.token).await,
             404,
             "cart_not_found",
         );
-        let reply = post_as(
-            app,
-            &format!("{path}/items"),
-            &luigi.token,
-            &json!({"product_code": "fe", "years": 2}),
-        )
-        .await;
+        let reply = app
+            .post_as(
+                &format!("{path}/items"),
+                &luigi.token,
+                &json!({"product_code": "fe", "years": 2}),
+            )
+            .await;
         problem(&reply, 404, "cart_not_found");
         let reply = app
             .send(
@@ -1271,22 +813,22 @@ both_databases!(
             .await;
         problem(&guessed, 404, "cart_not_found");
         let body = checkout_request("card", &luigi.activation_email());
-        let reply = check_out(app, &luigi.token, &cart, &new_key(), &body).await;
+        let reply = app.check_out(&luigi.token, &cart, &new_key(), &body).await;
         problem(&reply, 404, "cart_not_found");
-        let theirs = get_as(app, "/v1/orders", &luigi.token).await;
+        let theirs = app.get_as("/v1/orders", &luigi.token).await;
         assert_eq!(theirs.body["items"], json!([]), "{}", theirs.text);
 
         // Mario's cart is untouched and he checks it out with his token alone.
-        let mine = get_as(app, &path, &mario.token).await;
+        let mine = app.get_as(&path, &mario.token).await;
         assert_eq!(
             mine.body["items"].as_array().map(Vec::len),
             Some(1),
             "{}",
             mine.text
         );
-        let order = placed(app, &mario, &cart, "card").await;
+        let order = app.place_order(&mario, &cart, "card").await;
         assert_eq!(lines(&order).len(), 1, "{order}");
-        let orders = get_as(app, "/v1/orders", &mario.token).await;
+        let orders = app.get_as("/v1/orders", &mario.token).await;
         assert_eq!(
             orders.body["items"][0]["id"], order["id"],
             "{}",
@@ -1294,7 +836,9 @@ both_databases!(
         );
 
         // A bearer token that is sent must be a valid customer token.
-        let reply = post_as(app, "/v1/carts", "not-a-token", &json!({"channel": "web"})).await;
+        let reply = app
+            .post_as("/v1/carts", "not-a-token", &json!({"channel": "web"}))
+            .await;
         problem(&reply, 401, "invalid_token");
     }
 );
@@ -1302,34 +846,36 @@ both_databases!(
 both_databases!(
     an_anonymous_cart_is_claimed_by_the_customer_who_checks_it_out,
     |app| async move {
-        let mario = customer(app, "01234567897").await;
-        let luigi = customer(app, "00743110157").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "android_app", 1).await;
+        let mario = app.customer("01234567897").await;
+        let luigi = app.customer("00743110157").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("android_app", 1).await;
         let body = checkout_request("paypal", &mario.activation_email());
 
         // Without the cart's token nobody can claim it.
         let wrong_token = (cart.0.clone(), "0".repeat(64));
-        let reply = check_out(app, &mario.token, &wrong_token, &new_key(), &body).await;
+        let reply = app
+            .check_out(&mario.token, &wrong_token, &new_key(), &body)
+            .await;
         problem(&reply, 403, "cart_token_invalid");
 
-        let order = placed(app, &mario, &cart, "paypal").await;
+        let order = app.place_order(&mario, &cart, "paypal").await;
         assert_eq!(order["channel"], "android_app");
         assert_eq!(order["payment_method"], "paypal");
 
         // Now it is Mario's: Luigi cannot, even with the token.
-        let reply = check_out(app, &luigi.token, &cart, &new_key(), &body).await;
+        let reply = app.check_out(&luigi.token, &cart, &new_key(), &body).await;
         problem(&reply, 404, "cart_not_found");
         // And it cannot be checked out twice.
-        let reply = check_out(app, &mario.token, &cart, &new_key(), &body).await;
+        let reply = app.check_out(&mario.token, &cart, &new_key(), &body).await;
         problem(&reply, 409, "cart_not_open");
-        let mine = get_as(app, "/v1/orders", &mario.token).await;
+        let mine = app.get_as("/v1/orders", &mario.token).await;
         assert_eq!(
             mine.body["items"].as_array().map(Vec::len),
             Some(1),
             "{}",
             mine.text
         );
-        let theirs = get_as(app, "/v1/orders", &luigi.token).await;
+        let theirs = app.get_as("/v1/orders", &luigi.token).await;
         assert_eq!(theirs.body["items"], json!([]), "{}", theirs.text);
     }
 );
@@ -1338,20 +884,22 @@ both_databases!(
     checkout_takes_the_holder_given_instead_of_the_accounts,
     |app| async move {
         // An accountant buys FE for a client company.
-        let accountant = customer(app, "01234567897").await;
+        let accountant = app.customer("01234567897").await;
         let client = partita_iva("0000000001");
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let mut body = checkout_request("card", "cliente@example.com");
         body["holder"] = company(&client);
-        let reply = check_out(app, &accountant.token, &cart, &new_key(), &body).await;
+        let reply = app
+            .check_out(&accountant.token, &cart, &new_key(), &body)
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         let order = reply.body;
         assert_eq!(order["holder"]["partita_iva"], client.as_str());
-        pay_by_card(app, &order).await;
-        let listed = services(app, &accountant).await;
+        app.pay_by_card(&order).await;
+        let listed = app.services(&accountant).await;
         assert_eq!(listed.len(), 1, "{listed:?}");
         assert_eq!(listed[0]["holder_tax_id"], client.as_str());
-        let (_, credentials) = activation_mail(app, "cliente@example.com").await;
+        let (_, credentials) = app.activation_mail("cliente@example.com").await;
         assert_eq!(credentials.username, format!("fe-{client}"));
     }
 );
@@ -1361,14 +909,15 @@ both_databases!(
 both_databases!(
     orders_are_listed_newest_first_a_page_at_a_time,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
+        let customer = app.customer("01234567897").await;
         let mut numbers = Vec::new();
         for _ in 0..3 {
-            let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-            numbers.push(placed(app, &customer, &cart, "bank_transfer").await["number"].clone());
+            let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+            numbers
+                .push(app.place_order(&customer, &cart, "bank_transfer").await["number"].clone());
         }
         numbers.reverse();
-        let first = get_as(app, "/v1/orders?limit=2", &customer.token).await;
+        let first = app.get_as("/v1/orders?limit=2", &customer.token).await;
         assert_eq!(first.status, StatusCode::OK, "{}", first.text);
         let page: Vec<&Value> = first.body["items"]
             .as_array()
@@ -1378,12 +927,12 @@ both_databases!(
         let cursor = first.body["next_cursor"]
             .as_str()
             .unwrap_or_else(|| panic!("no next_cursor: {}", first.text));
-        let second = get_as(
-            app,
-            &format!("/v1/orders?limit=2&cursor={cursor}"),
-            &customer.token,
-        )
-        .await;
+        let second = app
+            .get_as(
+                &format!("/v1/orders?limit=2&cursor={cursor}"),
+                &customer.token,
+            )
+            .await;
         assert_eq!(second.status, StatusCode::OK, "{}", second.text);
         let page: Vec<&Value> = second.body["items"]
             .as_array()
@@ -1392,12 +941,16 @@ both_databases!(
         assert_eq!(page, vec![&numbers[2]], "{}", second.text);
         assert_eq!(second.body["next_cursor"], Value::Null, "{}", second.text);
         // Every field of the detail is in the list.
-        let detail = read_order(app, &customer, &second.body["items"][0]["id"]).await;
+        let detail = app
+            .read_order(&customer, &second.body["items"][0]["id"])
+            .await;
         assert_eq!(detail, second.body["items"][0]);
 
-        let reply = get_as(app, "/v1/orders?limit=0", &customer.token).await;
+        let reply = app.get_as("/v1/orders?limit=0", &customer.token).await;
         invalid_field(&reply, "/limit", "out_of_range");
-        let reply = get_as(app, "/v1/orders?cursor=not-a-cursor", &customer.token).await;
+        let reply = app
+            .get_as("/v1/orders?cursor=not-a-cursor", &customer.token)
+            .await;
         invalid_field(&reply, "/cursor", "invalid_cursor");
         let reply = app.get("/v1/orders").await;
         problem(&reply, 401, "authentication_required");
@@ -1407,35 +960,30 @@ both_databases!(
 both_databases!(
     an_order_awaiting_payment_can_be_cancelled_and_then_cannot_be_paid,
     |app| async move {
-        let operator = operator_token(app).await;
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "bank_transfer").await;
+        let operator = app.operator_token().await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "bank_transfer").await;
         let id = order["id"].as_str().unwrap_or_default();
-        let reply = post_as(
-            app,
-            &format!("/v1/orders/{id}/cancel"),
-            &customer.token,
-            &json!({}),
-        )
-        .await;
+        let reply = app
+            .post_as(
+                &format!("/v1/orders/{id}/cancel"),
+                &customer.token,
+                &json!({}),
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(reply.body["status"], "cancelled");
         assert!(reply.body["cancelled_at"].is_string(), "{}", reply.text);
         assert_eq!(reply.body["lines"], order["lines"]);
 
-        let paid = webhook(app, &paid_in_full("evt_after_cancel", &order)).await;
+        let paid = app.webhook(&paid_in_full("evt_after_cancel", &order)).await;
         assert_outcome(&paid, "not_payable", &order);
-        let registered = register_payment(
-            app,
-            &operator,
-            &order,
-            &new_key(),
-            &transfer(&order, today()),
-        )
-        .await;
+        let registered = app
+            .register_payment(&operator, &order, &new_key(), &transfer(&order, today()))
+            .await;
         problem(&registered, 409, "order_not_payable");
-        let after = read_order(app, &customer, &order["id"]).await;
+        let after = app.read_order(&customer, &order["id"]).await;
         assert_eq!(after["status"], "cancelled");
         assert_eq!(after["paid_at"], Value::Null);
         // The provider's money is not lost: it is on the order, flagged
@@ -1451,26 +999,26 @@ both_databases!(
             "{after}"
         );
         assert_eq!(after["payments"][0]["source"], "webhook", "{after}");
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
     }
 );
 
 both_databases!(a_paid_order_cannot_be_cancelled, |app| async move {
-    let customer = customer(app, "01234567897").await;
-    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-    let order = placed(app, &customer, &cart, "card").await;
-    pay_by_card(app, &order).await;
+    let customer = app.customer("01234567897").await;
+    let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+    let order = app.place_order(&customer, &cart, "card").await;
+    app.pay_by_card(&order).await;
     let id = order["id"].as_str().unwrap_or_default();
-    let reply = post_as(
-        app,
-        &format!("/v1/orders/{id}/cancel"),
-        &customer.token,
-        &json!({}),
-    )
-    .await;
+    let reply = app
+        .post_as(
+            &format!("/v1/orders/{id}/cancel"),
+            &customer.token,
+            &json!({}),
+        )
+        .await;
     problem(&reply, 409, "order_not_cancellable");
     assert_eq!(
-        read_order(app, &customer, &order["id"]).await["status"],
+        app.read_order(&customer, &order["id"]).await["status"],
         "fulfilled"
     );
 });
@@ -1478,21 +1026,21 @@ both_databases!(a_paid_order_cannot_be_cancelled, |app| async move {
 both_databases!(
     a_customer_cannot_see_cancel_or_extend_what_another_customer_owns,
     |app| async move {
-        let owner = customer_with_fe(app, "01234567897").await;
-        let stranger = customer(app, "00743110157").await;
-        let orders = get_as(app, "/v1/orders", &owner.customer.token).await;
+        let owner = app.customer_with_fe("01234567897").await;
+        let stranger = app.customer("00743110157").await;
+        let orders = app.get_as("/v1/orders", &owner.customer.token).await;
         let id = orders.body["items"][0]["id"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         problem(
-            &get_as(app, &format!("/v1/orders/{id}"), &stranger.token).await,
+            &app.get_as(&format!("/v1/orders/{id}"), &stranger.token)
+                .await,
             404,
             "order_not_found",
         );
         problem(
-            &post_as(
-                app,
+            &app.post_as(
                 &format!("/v1/orders/{id}/cancel"),
                 &stranger.token,
                 &json!({}),
@@ -1503,22 +1051,22 @@ both_databases!(
         );
         let service_path = format!("/v1/services/{}", owner.service_id);
         problem(
-            &get_as(app, &service_path, &stranger.token).await,
+            &app.get_as(&service_path, &stranger.token).await,
             404,
             "service_not_found",
         );
         let purchase =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
-        let reply = post_keyed(
-            app,
-            &format!("{service_path}/addons"),
-            &stranger.token,
-            &new_key(),
-            &purchase,
-        )
-        .await;
+        let reply = app
+            .post_keyed(
+                &format!("{service_path}/addons"),
+                &stranger.token,
+                &new_key(),
+                &purchase,
+            )
+            .await;
         problem(&reply, 404, "service_not_found");
-        assert_eq!(services(app, &stranger).await, Vec::<Value>::new());
+        assert_eq!(app.services(&stranger).await, Vec::<Value>::new());
     }
 );
 
@@ -1527,9 +1075,9 @@ both_databases!(
 both_databases!(
     a_webhook_with_a_bad_or_stale_signature_changes_nothing,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "card").await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "card").await;
         let event = paid_in_full("evt_signed", &order);
         let body = event.to_string();
         let now = unix_now();
@@ -1561,7 +1109,7 @@ both_databases!(
             ),
             ("garbage", body.clone(), Some("t=abc,v1=zz".to_owned())),
         ] {
-            let reply = webhook_raw(app, &raw, signature.as_deref()).await;
+            let reply = app.webhook_raw(&raw, signature.as_deref()).await;
             problem(&reply, 401, "invalid_signature");
             assert!(
                 !reply.text.contains(WEBHOOK_SECRET),
@@ -1569,33 +1117,33 @@ both_databases!(
                 reply.text
             );
         }
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["flagged_for_review"], false, "{unchanged}");
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
         // Not even the event id was kept: signed, it pays the order.
-        assert_outcome(&webhook(app, &event).await, "fulfilled", &order);
+        assert_outcome(&app.webhook(&event).await, "fulfilled", &order);
     }
 );
 
 both_databases!(a_repeated_webhook_event_changes_nothing, |app| async move {
-    let customer = customer(app, "01234567897").await;
-    let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-    let order = placed(app, &customer, &cart, "card").await;
+    let customer = app.customer("01234567897").await;
+    let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+    let order = app.place_order(&customer, &cart, "card").await;
     let event = paid_in_full("evt_once", &order);
-    assert_outcome(&webhook(app, &event).await, "fulfilled", &order);
-    let paid = read_order(app, &customer, &order["id"]).await;
+    assert_outcome(&app.webhook(&event).await, "fulfilled", &order);
+    let paid = app.read_order(&customer, &order["id"]).await;
 
-    assert_outcome(&webhook(app, &event).await, "duplicate", &order);
+    assert_outcome(&app.webhook(&event).await, "duplicate", &order);
     // Another event for the same payment finds the order paid.
     assert_outcome(
-        &webhook(app, &paid_in_full("evt_twice", &order)).await,
+        &app.webhook(&paid_in_full("evt_twice", &order)).await,
         "already_paid",
         &order,
     );
 
-    assert_eq!(read_order(app, &customer, &order["id"]).await, paid);
-    assert_eq!(services(app, &customer).await.len(), 1);
+    assert_eq!(app.read_order(&customer, &order["id"]).await, paid);
+    assert_eq!(app.services(&customer).await.len(), 1);
     let store = app.store().await;
     let emails = store
         .emails_for(&customer.activation_email())
@@ -1608,28 +1156,32 @@ both_databases!(a_repeated_webhook_event_changes_nothing, |app| async move {
 both_databases!(
     a_payment_of_another_amount_flags_the_order_for_review_without_fulfilling_it,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "card").await;
-        let short = webhook(app, &payment_succeeded("evt_short", &order, "25.00")).await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "card").await;
+        let short = app
+            .webhook(&payment_succeeded("evt_short", &order, "25.00"))
+            .await;
         assert_outcome(&short, "flagged_for_review", &order);
-        let flagged = read_order(app, &customer, &order["id"]).await;
+        let flagged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(flagged["flagged_for_review"], true, "{flagged}");
         assert_eq!(flagged["status"], "awaiting_payment", "{flagged}");
         assert_eq!(flagged["paid_at"], Value::Null, "{flagged}");
         assert_eq!(flagged["service_id"], Value::Null, "{flagged}");
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
 
         // The same from an operator: 200 and the order, flagged, not paid.
-        let operator = operator_token(app).await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let transfer_order = placed(app, &customer, &cart, "bank_transfer").await;
+        let operator = app.operator_token().await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let transfer_order = app.place_order(&customer, &cart, "bank_transfer").await;
         let body = json!({"amount": "30.00", "reference": "CRO 42"});
-        let reply = register_payment(app, &operator, &transfer_order, &new_key(), &body).await;
+        let reply = app
+            .register_payment(&operator, &transfer_order, &new_key(), &body)
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(reply.body["flagged_for_review"], true, "{}", reply.text);
         assert_eq!(reply.body["status"], "awaiting_payment", "{}", reply.text);
-        assert_eq!(services(app, &customer).await, Vec::<Value>::new());
+        assert_eq!(app.services(&customer).await, Vec::<Value>::new());
         let store = app.store().await;
         let emails = store
             .emails_for(&customer.activation_email())
@@ -1643,23 +1195,23 @@ both_databases!(
 both_databases!(
     a_failed_payment_is_recorded_and_pays_nothing,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "card").await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "card").await;
         let mut failed = paid_in_full("evt_declined", &order);
         failed["type"] = json!("payment.failed");
-        assert_outcome(&webhook(app, &failed).await, "recorded", &order);
-        assert_outcome(&webhook(app, &failed).await, "duplicate", &order);
+        assert_outcome(&app.webhook(&failed).await, "recorded", &order);
+        assert_outcome(&app.webhook(&failed).await, "duplicate", &order);
         assert_eq!(
-            read_order(app, &customer, &order["id"]).await["status"],
+            app.read_order(&customer, &order["id"]).await["status"],
             "awaiting_payment"
         );
         // The customer retries and the card goes through.
-        pay_by_card(app, &order).await;
+        app.pay_by_card(&order).await;
 
         let unknown = json!({"id": "evt_x", "type": "payment.succeeded", "order_number": "ATV-1999-000001",
                              "amount": "1.00", "currency": "EUR", "provider_payment_id": "pi_x"});
-        problem(&webhook(app, &unknown).await, 404, "order_not_found");
+        problem(&app.webhook(&unknown).await, 404, "order_not_found");
     }
 );
 
@@ -1670,20 +1222,20 @@ both_databases!(
         // checks out again by card; the card is paid. Then the transfer
         // arrives too. One FE per holder: no second service — and the
         // provider gets an answer, not a server error it would retry forever.
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let first = placed(app, &customer, &cart, "paypal").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let second = placed(app, &customer, &cart, "card").await;
-        pay_by_card(app, &second).await;
-        let late = webhook(app, &paid_in_full("evt_late", &first)).await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let first = app.place_order(&customer, &cart, "paypal").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let second = app.place_order(&customer, &cart, "card").await;
+        app.pay_by_card(&second).await;
+        let late = app.webhook(&paid_in_full("evt_late", &first)).await;
         assert!(
             !late.status.is_server_error(),
             "paying the first order answers {}: {}",
             late.status,
             late.text
         );
-        assert_eq!(services(app, &customer).await.len(), 1);
+        assert_eq!(app.services(&customer).await.len(), 1);
         let store = app.store().await;
         let emails = store
             .emails_for(&customer.activation_email())
@@ -1699,12 +1251,12 @@ both_databases!(
 both_databases!(
     twenty_identical_webhooks_fulfil_the_order_once,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "card").await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "card").await;
         let body = paid_in_full("evt_storm", &order).to_string();
         let signature = api::routes::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
-        let replies = join_all((0..20).map(|_| webhook_raw(app, &body, Some(&signature)))).await;
+        let replies = join_all((0..20).map(|_| app.webhook_raw(&body, Some(&signature)))).await;
         let mut outcomes: Vec<String> = replies
             .iter()
             .map(|r| {
@@ -1718,10 +1270,10 @@ both_databases!(
         assert_eq!(outcomes, expected);
 
         assert_eq!(
-            read_order(app, &customer, &order["id"]).await["status"],
+            app.read_order(&customer, &order["id"]).await["status"],
             "fulfilled"
         );
-        assert_eq!(services(app, &customer).await.len(), 1);
+        assert_eq!(app.services(&customer).await.len(), 1);
         let store = app.store().await;
         let emails = store
             .emails_for(&customer.activation_email())
@@ -1729,33 +1281,29 @@ both_databases!(
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(emails.len(), 1, "{emails:?}");
         store.close().await;
-        let (_, credentials) = activation_mail(app, &customer.activation_email()).await;
-        first_panel_login(app, &credentials).await;
+        let (_, credentials) = app.activation_mail(&customer.activation_email()).await;
+        app.first_panel_login(&credentials).await;
     }
 );
 
 both_databases!(
     a_webhook_racing_the_operators_registration_fulfils_the_order_once,
     |app| async move {
-        let operator = operator_token(app).await;
-        let customer = customer(app, "01234567897").await;
+        let operator = app.operator_token().await;
+        let customer = app.customer("01234567897").await;
         for round in 0..3 {
-            let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+            let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
             let mut body = checkout_request("bank_transfer", &customer.activation_email());
             body["holder"] = company(&partita_iva(&format!("000000001{round}")));
-            let reply = check_out(app, &customer.token, &cart, &new_key(), &body).await;
+            let reply = app
+                .check_out(&customer.token, &cart, &new_key(), &body)
+                .await;
             assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
             let order = reply.body;
             let event = paid_in_full(&format!("evt_race_{round}"), &order);
             let (by_provider, by_operator) = futures_util::future::join(
-                webhook(app, &event),
-                register_payment(
-                    app,
-                    &operator,
-                    &order,
-                    &new_key(),
-                    &transfer(&order, today()),
-                ),
+                app.webhook(&event),
+                app.register_payment(&operator, &order, &new_key(), &transfer(&order, today())),
             )
             .await;
             assert_eq!(by_provider.status, StatusCode::OK, "{}", by_provider.text);
@@ -1772,10 +1320,10 @@ both_databases!(
                 );
             }
             assert_eq!(
-                read_order(app, &customer, &order["id"]).await["status"],
+                app.read_order(&customer, &order["id"]).await["status"],
                 "fulfilled"
             );
-            assert_eq!(services(app, &customer).await.len(), round + 1);
+            assert_eq!(app.services(&customer).await.len(), round + 1);
         }
         let store = app.store().await;
         let emails = store
@@ -1790,12 +1338,12 @@ both_databases!(
 both_databases!(
     ten_concurrent_checkouts_with_one_key_make_one_order,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let key = new_key();
         let body = checkout_request("card", &customer.activation_email());
         let replies =
-            join_all((0..10).map(|_| check_out(app, &customer.token, &cart, &key, &body))).await;
+            join_all((0..10).map(|_| app.check_out(&customer.token, &cart, &key, &body))).await;
         for reply in &replies {
             assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
             assert_eq!(reply.body["id"], replies[0].body["id"], "{}", reply.text);
@@ -1811,7 +1359,7 @@ both_databases!(
             1,
             "one ran, nine replayed"
         );
-        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        let orders = app.get_as("/v1/orders", &customer.token).await;
         assert_eq!(
             orders.body["items"].as_array().map(Vec::len),
             Some(1),
@@ -1821,9 +1369,9 @@ both_databases!(
 
         // The key is bound to that request.
         let other = checkout_request("paypal", &customer.activation_email());
-        let reply = check_out(app, &customer.token, &cart, &key, &other).await;
+        let reply = app.check_out(&customer.token, &cart, &key, &other).await;
         problem(&reply, 422, "idempotency_key_reused");
-        let later = check_out(app, &customer.token, &cart, &key, &body).await;
+        let later = app.check_out(&customer.token, &cart, &key, &body).await;
         assert_eq!(later.status, StatusCode::CREATED, "{}", later.text);
         assert!(replayed(&later));
         assert_eq!(later.body, replies[0].body);
@@ -1833,21 +1381,19 @@ both_databases!(
 both_databases!(
     two_concurrent_purchases_of_one_addon_make_one_order,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
-        let panel = panel_of(app, &fe).await;
+        let fe = app.customer_with_fe("01234567897").await;
+        let panel = app.panel_of(&fe).await;
         let customer_area =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
         let from_panel = json!({"payment_method": "card", "accept_terms": true});
         let (by_customer, by_panel) = futures_util::future::join(
-            post_keyed(
-                app,
+            app.post_keyed(
                 &format!("/v1/services/{}/addons", fe.service_id),
                 &fe.customer.token,
                 &new_key(),
                 &customer_area,
             ),
-            post_keyed(
-                app,
+            app.post_keyed(
                 "/v1/panel/addons/documenti/purchase",
                 &panel,
                 &new_key(),
@@ -1862,7 +1408,7 @@ both_databases!(
         };
         assert_eq!(won.status, StatusCode::CREATED, "{}", won.text);
         assert_addon_refused(&lost);
-        let orders = get_as(app, "/v1/orders", &fe.customer.token).await;
+        let orders = app.get_as("/v1/orders", &fe.customer.token).await;
         assert_eq!(
             orders.body["items"].as_array().map(Vec::len),
             Some(2),
@@ -1870,7 +1416,7 @@ both_databases!(
             orders.text
         );
         assert_module(
-            &service(app, &fe.customer, &fe.service_id).await,
+            &app.service(&fe.customer, &fe.service_id).await,
             "documenti",
             "pending_payment",
             &[],
@@ -1883,16 +1429,16 @@ both_databases!(
 both_databases!(
     incassi_pagamenti_bought_with_fe_cannot_be_bought_again,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         let purchase = json!({"product_code": "incassi-pagamenti", "payment_method": "card", "accept_terms": true});
-        let reply = post_keyed(
-            app,
-            &format!("/v1/services/{}/addons", fe.service_id),
-            &fe.customer.token,
-            &new_key(),
-            &purchase,
-        )
-        .await;
+        let reply = app
+            .post_keyed(
+                &format!("/v1/services/{}/addons", fe.service_id),
+                &fe.customer.token,
+                &new_key(),
+                &purchase,
+            )
+            .await;
         let found = violations(&reply);
         assert_eq!(found.len(), 1, "{}", reply.text);
         assert!(
@@ -1902,15 +1448,15 @@ both_databases!(
             "{}",
             reply.text
         );
-        let panel = panel_of(app, &fe).await;
-        let reply = post_keyed(
-            app,
-            "/v1/panel/addons/incassi-pagamenti/purchase",
-            &panel,
-            &new_key(),
-            &json!({"payment_method": "card", "accept_terms": true}),
-        )
-        .await;
+        let panel = app.panel_of(&fe).await;
+        let reply = app
+            .post_keyed(
+                "/v1/panel/addons/incassi-pagamenti/purchase",
+                &panel,
+                &new_key(),
+                &json!({"payment_method": "card", "accept_terms": true}),
+            )
+            .await;
         assert!(
             violations(&reply)
                 .iter()
@@ -1918,7 +1464,7 @@ both_databases!(
             "{}",
             reply.text
         );
-        let orders = get_as(app, "/v1/orders", &fe.customer.token).await;
+        let orders = app.get_as("/v1/orders", &fe.customer.token).await;
         assert_eq!(
             orders.body["items"].as_array().map(Vec::len),
             Some(1),
@@ -1926,14 +1472,14 @@ both_databases!(
             orders.text
         );
         // Unknown add-ons and bases are not add-ons to buy.
-        let reply = post_keyed(
-            app,
-            "/v1/panel/addons/fe/purchase",
-            &panel,
-            &new_key(),
-            &json!({"payment_method": "card", "accept_terms": true}),
-        )
-        .await;
+        let reply = app
+            .post_keyed(
+                "/v1/panel/addons/fe/purchase",
+                &panel,
+                &new_key(),
+                &json!({"payment_method": "card", "accept_terms": true}),
+            )
+            .await;
         problem(&reply, 404, "product_not_found");
     }
 );
@@ -1941,33 +1487,31 @@ both_databases!(
 both_databases!(
     an_addon_waiting_in_an_unpaid_order_cannot_be_bought_twice_until_cancelled,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
-        let panel = panel_of(app, &fe).await;
+        let fe = app.customer_with_fe("01234567897").await;
+        let panel = app.panel_of(&fe).await;
         let body = json!({"payment_method": "bank_transfer", "accept_terms": true});
-        let first = post_keyed(
-            app,
-            "/v1/panel/addons/documenti/purchase",
-            &panel,
-            &new_key(),
-            &body,
-        )
-        .await;
+        let first = app
+            .post_keyed(
+                "/v1/panel/addons/documenti/purchase",
+                &panel,
+                &new_key(),
+                &body,
+            )
+            .await;
         assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
-        let status = panel_status(app, &panel).await;
+        let status = app.panel_status(&panel).await;
         assert_module(&status, "documenti", "pending_payment", &[]);
 
-        let again = post_keyed(
-            app,
-            "/v1/panel/addons/documenti/purchase",
-            &panel,
-            &new_key(),
-            &body,
-        )
-        .await;
+        let again = app
+            .post_keyed(
+                "/v1/panel/addons/documenti/purchase",
+                &panel,
+                &new_key(),
+                &body,
+            )
+            .await;
         assert_addon_refused(&again);
-        let from_customer_area = post_keyed(
-            app,
-            &format!("/v1/services/{}/addons", fe.service_id),
+        let from_customer_area = app.post_keyed(&format!("/v1/services/{}/addons", fe.service_id),
             &fe.customer.token,
             &new_key(),
             &json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true}),
@@ -1977,28 +1521,28 @@ both_databases!(
 
         // Cancelled, the add-on can be bought again.
         let id = first.body["id"].as_str().unwrap_or_default();
-        let cancelled = post_as(
-            app,
-            &format!("/v1/orders/{id}/cancel"),
-            &fe.customer.token,
-            &json!({}),
-        )
-        .await;
+        let cancelled = app
+            .post_as(
+                &format!("/v1/orders/{id}/cancel"),
+                &fe.customer.token,
+                &json!({}),
+            )
+            .await;
         assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
         assert_module(
-            &panel_status(app, &panel).await,
+            &app.panel_status(&panel).await,
             "documenti",
             "available",
             &["purchase"],
         );
-        let bought = post_keyed(
-            app,
-            "/v1/panel/addons/documenti/purchase",
-            &panel,
-            &new_key(),
-            &body,
-        )
-        .await;
+        let bought = app
+            .post_keyed(
+                "/v1/panel/addons/documenti/purchase",
+                &panel,
+                &new_key(),
+                &body,
+            )
+            .await;
         assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.text);
     }
 );
@@ -2007,20 +1551,21 @@ both_databases!(
     an_expired_fe_shows_expired_and_takes_no_addons,
     |app| async move {
         // Paid by bank transfer 400 days ago: the year ran out 35 days ago.
-        let operator = operator_token(app).await;
-        let fe = customer_with_fe_paid_on(app, &operator, "01234567897", days_before(today(), 400))
+        let operator = app.operator_token().await;
+        let fe = app
+            .customer_with_fe_paid_on(&operator, "01234567897", days_before(today(), 400))
             .await;
         assert!(fe.expires_on < today(), "{fe:?}");
         let purchase =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
-        let reply = post_keyed(
-            app,
-            &format!("/v1/services/{}/addons", fe.service_id),
-            &fe.customer.token,
-            &new_key(),
-            &purchase,
-        )
-        .await;
+        let reply = app
+            .post_keyed(
+                &format!("/v1/services/{}/addons", fe.service_id),
+                &fe.customer.token,
+                &new_key(),
+                &purchase,
+            )
+            .await;
         let found = violations(&reply);
         assert!(
             found.len() == 1
@@ -2030,7 +1575,7 @@ both_databases!(
             "{}",
             reply.text
         );
-        let view = service(app, &fe.customer, &fe.service_id).await;
+        let view = app.service(&fe.customer, &fe.service_id).await;
         for code in ["documenti", "woocommerce", "spazio-1gb"] {
             assert_module(&view, code, "available", &[]);
         }
@@ -2041,18 +1586,18 @@ both_databases!(
 both_databases!(
     an_addon_for_an_fe_ending_a_year_from_today_needs_no_extension,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         assert_eq!(fe.expires_on, years_after(today(), 1));
         let purchase =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
-        let reply = post_keyed(
-            app,
-            &format!("/v1/services/{}/addons", fe.service_id),
-            &fe.customer.token,
-            &new_key(),
-            &purchase,
-        )
-        .await;
+        let reply = app
+            .post_keyed(
+                &format!("/v1/services/{}/addons", fe.service_id),
+                &fe.customer.token,
+                &new_key(),
+                &purchase,
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         let order = reply.body;
         let [line] = lines(&order) else {
@@ -2068,8 +1613,8 @@ both_databases!(
         assert_eq!(line["ends_on"], fe.expires_on.to_string());
         assert_eq!(line["target_service_id"], fe.service_id.as_str());
         assert_totals(&order, "15.00", "3.30", "18.30");
-        pay_by_card(app, &order).await;
-        let view = service(app, &fe.customer, &fe.service_id).await;
+        app.pay_by_card(&order).await;
+        let view = app.service(&fe.customer, &fe.service_id).await;
         assert_eq!(view["expires_on"], fe.expires_on.to_string());
         assert_module(&view, "documenti", "matching_required", &["run_matching"]);
     }
@@ -2078,19 +1623,20 @@ both_databases!(
 both_databases!(
     without_co_termination_the_addon_is_charged_in_full_and_ends_with_the_fe,
     |app| async move {
-        let operator = operator_token(app).await;
-        let fe =
-            customer_with_fe_paid_on(app, &operator, "01234567897", days_before(today(), 10)).await;
-        let panel = panel_of(app, &fe).await;
+        let operator = app.operator_token().await;
+        let fe = app
+            .customer_with_fe_paid_on(&operator, "01234567897", days_before(today(), 10))
+            .await;
+        let panel = app.panel_of(&fe).await;
         let body = json!({"payment_method": "card", "accept_terms": true, "extend_base": false});
-        let reply = post_keyed(
-            app,
-            "/v1/panel/addons/spazio-1gb/purchase",
-            &panel,
-            &new_key(),
-            &body,
-        )
-        .await;
+        let reply = app
+            .post_keyed(
+                "/v1/panel/addons/spazio-1gb/purchase",
+                &panel,
+                &new_key(),
+                &body,
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         let order = reply.body;
         let [line] = lines(&order) else {
@@ -2104,8 +1650,8 @@ both_databases!(
             ["5.00", "1.10", "6.10"],
         );
         assert_eq!(line["ends_on"], fe.expires_on.to_string());
-        pay_by_card(app, &order).await;
-        let status = panel_status(app, &panel).await;
+        app.pay_by_card(&order).await;
+        let status = app.panel_status(&panel).await;
         assert_eq!(
             status["expires_on"],
             fe.expires_on.to_string(),
@@ -2147,39 +1693,40 @@ async fn existing_customer_buys_incassi_pagamenti(
     partita_iva: &str,
 ) {
     // The FE, bought alone ten days ago and paid by bank transfer.
-    let operator = operator_token(app).await;
-    let customer = customer(app, partita_iva).await;
+    let operator = app.operator_token().await;
+    let customer = app.customer(partita_iva).await;
     let cart = app.create_cart("web").await;
-    add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
-    let fe_order = placed(app, &customer, &cart, "bank_transfer").await;
+    app.add(&cart, &json!({"product_code": "fe", "years": 1}))
+        .await;
+    let fe_order = app.place_order(&customer, &cart, "bank_transfer").await;
     let paid_on = days_before(today(), 10);
-    let registered = register_payment(
-        app,
-        &operator,
-        &fe_order,
-        &new_key(),
-        &transfer(&fe_order, paid_on),
-    )
-    .await;
+    let registered = app
+        .register_payment(
+            &operator,
+            &fe_order,
+            &new_key(),
+            &transfer(&fe_order, paid_on),
+        )
+        .await;
     assert_eq!(
         registered.status,
         StatusCode::CREATED,
         "{}",
         registered.text
     );
-    let fe = owned_fe(app, customer, &fe_order).await;
+    let fe = app.owned_fe(customer, &fe_order).await;
     assert_eq!(fe.expires_on, years_after(paid_on, 1));
     let customer = &fe.customer;
 
     // The offer: I&P available, to purchase, on the customer area and the panel.
-    let before = service(app, customer, &fe.service_id).await;
+    let before = app.service(customer, &fe.service_id).await;
     assert_modules(&before, "available", &["purchase"]);
     let panel = match entry {
         EntryPoint::CustomerArea => None,
-        _ => Some(panel_of(app, &fe).await),
+        _ => Some(app.panel_of(&fe).await),
     };
     if let Some(panel) = &panel {
-        let status = panel_status(app, panel).await;
+        let status = app.panel_status(panel).await;
         assert_modules(&status, "available", &["purchase"]);
         if entry == EntryPoint::PanelMenu {
             // "Servizi aggiuntivi" lists every add-on of FE, each to buy.
@@ -2194,8 +1741,7 @@ async fn existing_customer_buys_incassi_pagamenti(
     let reply = match (entry, &panel) {
         (EntryPoint::CustomerArea, _) => {
             let body = json!({"product_code": "incassi-pagamenti", "payment_method": "card", "accept_terms": true});
-            post_keyed(
-                app,
+            app.post_keyed(
                 &format!("/v1/services/{}/addons", fe.service_id),
                 &customer.token,
                 &key,
@@ -2211,7 +1757,7 @@ async fn existing_customer_buys_incassi_pagamenti(
                 _ => "/v1/panel/addons/incassi-pagamenti/purchase",
             };
             let body = json!({"payment_method": "card", "accept_terms": true});
-            post_keyed(app, path, panel, &key, &body).await
+            app.post_keyed(path, panel, &key, &body).await
         }
         (_, None) => panic!("no panel session"),
     };
@@ -2270,25 +1816,25 @@ async fn existing_customer_buys_incassi_pagamenti(
     assert_eq!(order["payment_instructions"]["amount"], euro(total));
 
     // Until paid, the module waits for the payment and cannot be bought again.
-    let pending = service(app, customer, &fe.service_id).await;
+    let pending = app.service(customer, &fe.service_id).await;
     assert_module(&pending, "incassi-pagamenti", "pending_payment", &[]);
     assert_eq!(pending["expires_on"], fe.expires_on.to_string());
 
     // Paid by card.
-    pay_by_card(app, &order).await;
-    let paid = read_order(app, customer, &order["id"]).await;
+    app.pay_by_card(&order).await;
+    let paid = app.read_order(customer, &order["id"]).await;
     assert_eq!(paid["status"], "fulfilled", "{paid}");
     assert_eq!(paid["lines"], order["lines"]);
 
     // The module needs "Abbina anagrafiche e fatture" first; the FE ends
     // with it, a year from today.
-    let after = service(app, customer, &fe.service_id).await;
+    let after = app.service(customer, &fe.service_id).await;
     assert_eq!(after["expires_on"], full_year.to_string(), "{after}");
     assert_eq!(after["status"], "awaiting_configuration");
     assert_modules(&after, "matching_required", &["run_matching"]);
-    assert_eq!(services(app, customer).await.len(), 1, "no new service");
+    assert_eq!(app.services(customer).await.len(), 1, "no new service");
     if let Some(panel) = &panel {
-        let status = panel_status(app, panel).await;
+        let status = app.panel_status(panel).await;
         assert_eq!(status["expires_on"], full_year.to_string(), "{status}");
         assert_modules(&status, "matching_required", &["run_matching"]);
     }
@@ -2348,34 +1894,36 @@ both_databases!(
 both_databases!(
     an_addon_purchase_replays_for_its_key_and_refuses_it_for_another_body,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         let path = format!("/v1/services/{}/addons", fe.service_id);
         let key = new_key();
         let body =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
-        let first = post_keyed(app, &path, &fe.customer.token, &key, &body).await;
+        let first = app.post_keyed(&path, &fe.customer.token, &key, &body).await;
         assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
-        let again = post_keyed(app, &path, &fe.customer.token, &key, &body).await;
+        let again = app.post_keyed(&path, &fe.customer.token, &key, &body).await;
         assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
         assert!(replayed(&again));
         assert_eq!(again.body, first.body);
         let other =
             json!({"product_code": "documenti", "payment_method": "paypal", "accept_terms": true});
         problem(
-            &post_keyed(app, &path, &fe.customer.token, &key, &other).await,
+            &app.post_keyed(&path, &fe.customer.token, &key, &other)
+                .await,
             422,
             "idempotency_key_reused",
         );
-        let keyless = post_as(app, &path, &fe.customer.token, &body).await;
+        let keyless = app.post_as(&path, &fe.customer.token, &body).await;
         problem(&keyless, 400, "idempotency_key_required");
         let mut refused = body.clone();
         refused["accept_terms"] = json!(false);
         invalid_field(
-            &post_keyed(app, &path, &fe.customer.token, &new_key(), &refused).await,
+            &app.post_keyed(&path, &fe.customer.token, &new_key(), &refused)
+                .await,
             "/accept_terms",
             "terms_not_accepted",
         );
-        let orders = get_as(app, "/v1/orders", &fe.customer.token).await;
+        let orders = app.get_as("/v1/orders", &fe.customer.token).await;
         assert_eq!(
             orders.body["items"].as_array().map(Vec::len),
             Some(2),
@@ -2388,11 +1936,13 @@ both_databases!(
 both_databases!(
     items_added_while_the_cart_is_checked_out_are_in_the_order_or_refused,
     |app| async move {
-        let customer = customer(app, &partita_iva("0743110157")).await;
+        let customer = app.customer(&partita_iva("0743110157")).await;
         let addons = ["incassi-pagamenti", "documenti", "spazio-1gb"];
         for round in 0..5 {
             let cart = app.create_cart("web").await;
-            let (_, fe) = add(app, &cart, &json!({"product_code": "fe", "years": 1})).await;
+            let (_, fe) = app
+                .add(&cart, &json!({"product_code": "fe", "years": 1}))
+                .await;
             let body = checkout_request("card", &customer.activation_email());
             let key = new_key();
             let items: Vec<Value> = addons
@@ -2402,7 +1952,7 @@ both_databases!(
             let additions = join_all(items.iter().map(|item| app.add_item(&cart, item)));
             let (replies, order) = tokio::join!(
                 additions,
-                check_out(app, &customer.token, &cart, &key, &body)
+                app.check_out(&customer.token, &cart, &key, &body)
             );
             assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
             let ordered: BTreeSet<String> = order.body["lines"]
@@ -2439,7 +1989,9 @@ both_databases!(
 
 /// `GET /v1/backoffice/orders?…` as the operator; asserts 200.
 async fn backoffice_orders(app: &TestApp, operator: &str, query: &str) -> Value {
-    let reply = get_as(app, &format!("/v1/backoffice/orders?{query}"), operator).await;
+    let reply = app
+        .get_as(&format!("/v1/backoffice/orders?{query}"), operator)
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     reply.body
 }
@@ -2474,15 +2026,17 @@ fn control_character_at(reply: &Reply, pointer: &str) {
 both_databases!(
     text_with_a_control_character_is_refused_naming_the_field,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let mut body = checkout_request("card", &customer.activation_email());
         let mut holder = company(&customer.partita_iva);
         holder["denominazione"] = json!("X\u{0}Y");
         body["holder"] = holder;
-        let refused = check_out(app, &customer.token, &cart, &new_key(), &body).await;
+        let refused = app
+            .check_out(&customer.token, &cart, &new_key(), &body)
+            .await;
         control_character_at(&refused, "/holder/denominazione");
-        let orders = get_as(app, "/v1/orders", &customer.token).await;
+        let orders = app.get_as("/v1/orders", &customer.token).await;
         assert_eq!(orders.body["items"], json!([]), "{}", orders.text);
 
         // Logins, sign-up, carts: values and keys, NUL and the other C0
@@ -2517,26 +2071,30 @@ both_databases!(
         }
 
         // The signed webhook and the operator's payment too.
-        let order = placed(app, &customer, &cart, "card").await;
+        let order = app.place_order(&customer, &cart, "card").await;
         let mut event = paid_in_full("evt_nul", &order);
         event["provider_payment_id"] = json!("pi_\u{0}");
-        control_character_at(&webhook(app, &event).await, "/provider_payment_id");
+        control_character_at(&app.webhook(&event).await, "/provider_payment_id");
         let mut event = paid_in_full("evt_\u{8}", &order);
         event["provider_payment_id"] = json!("pi_1");
-        control_character_at(&webhook(app, &event).await, "/id");
-        let operator = operator_token(app).await;
+        control_character_at(&app.webhook(&event).await, "/id");
+        let operator = app.operator_token().await;
         let mut body = transfer(&order, today());
         body["reference"] = json!("CRO\u{0}1");
-        let reply = register_payment(app, &operator, &order, &new_key(), &body).await;
+        let reply = app
+            .register_payment(&operator, &order, &new_key(), &body)
+            .await;
         control_character_at(&reply, "/reference");
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["payments"], json!([]), "{unchanged}");
 
         // Tab and newline are text.
         let mut body = transfer(&order, today());
         body["reference"] = json!("CRO\t1234\n5678");
-        let reply = register_payment(app, &operator, &order, &new_key(), &body).await;
+        let reply = app
+            .register_payment(&operator, &order, &new_key(), &body)
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         assert_eq!(reply.body["status"], "fulfilled", "{}", reply.text);
         assert_eq!(
@@ -2550,9 +2108,9 @@ both_databases!(
 both_databases!(
     amounts_are_read_only_as_the_contract_spells_them,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "card").await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "card").await;
         assert_eq!(order["totals"]["total"], "30.50", "{order}");
         let loose = [
             "3.05e1",
@@ -2567,27 +2125,30 @@ both_databases!(
         ];
         for (n, amount) in loose.iter().enumerate() {
             let event = payment_succeeded(&format!("evt_loose_{n}"), &order, amount);
-            let reply = webhook(app, &event).await;
+            let reply = app.webhook(&event).await;
             invalid_field(&reply, "/amount", "invalid_amount");
         }
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["flagged_for_review"], false, "{unchanged}");
         assert_eq!(unchanged["amount_received"], "0.00", "{unchanged}");
 
-        let operator = operator_token(app).await;
+        let operator = app.operator_token().await;
         for amount in ["3.05e1", "30.500", "-30.50", "30,50"] {
             let body = json!({"amount": amount, "reference": "CRO 1"});
-            let reply = register_payment(app, &operator, &order, &new_key(), &body).await;
+            let reply = app
+                .register_payment(&operator, &order, &new_key(), &body)
+                .await;
             invalid_field(&reply, "/amount", "invalid_amount");
         }
-        let unchanged = read_order(app, &customer, &order["id"]).await;
+        let unchanged = app.read_order(&customer, &order["id"]).await;
         assert_eq!(unchanged["status"], "awaiting_payment", "{unchanged}");
         assert_eq!(unchanged["payments"], json!([]), "{unchanged}");
 
         // The contract's spelling pays.
         assert_outcome(
-            &webhook(app, &payment_succeeded("evt_exact", &order, "30.50")).await,
+            &app.webhook(&payment_succeeded("evt_exact", &order, "30.50"))
+                .await,
             "fulfilled",
             &order,
         );
@@ -2597,16 +2158,20 @@ both_databases!(
 both_databases!(
     a_later_payment_keeps_the_review_flag_and_every_payment_is_shown,
     |app| async move {
-        let customer = customer(app, "01234567897").await;
-        let (cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let order = placed(app, &customer, &cart, "card").await;
+        let customer = app.customer("01234567897").await;
+        let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let order = app.place_order(&customer, &cart, "card").await;
         assert_eq!(order["totals"]["total"], "30.50", "{order}");
-        let short = webhook(app, &payment_succeeded("evt_short", &order, "1.00")).await;
+        let short = app
+            .webhook(&payment_succeeded("evt_short", &order, "1.00"))
+            .await;
         assert_outcome(&short, "flagged_for_review", &order);
-        let full = webhook(app, &payment_succeeded("evt_full", &order, "30.50")).await;
+        let full = app
+            .webhook(&payment_succeeded("evt_full", &order, "30.50"))
+            .await;
         assert_outcome(&full, "fulfilled", &order);
 
-        let seen = read_order(app, &customer, &order["id"]).await;
+        let seen = app.read_order(&customer, &order["id"]).await;
         assert_eq!(seen["status"], "fulfilled", "{seen}");
         assert_eq!(seen["flagged_for_review"], true, "{seen}");
         assert_eq!(order["payments"], json!([]), "none at checkout: {order}");
@@ -2631,10 +2196,10 @@ both_databases!(
 
         // The operator sees it among the flagged orders, with the reason,
         // until they clear it.
-        let operator = operator_token(app).await;
-        let someone_else = self::customer(app, &partita_iva("1234567890")).await;
-        let (other_cart, _, _) = fe_with_incassi_pagamenti(app, "web", 1).await;
-        let other = placed(app, &someone_else, &other_cart, "card").await;
+        let operator = app.operator_token().await;
+        let someone_else = app.customer(&partita_iva("1234567890")).await;
+        let (other_cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
+        let other = app.place_order(&someone_else, &other_cart, "card").await;
         let flagged = backoffice_orders(app, &operator, "flagged=true").await;
         assert_eq!(numbers(&flagged), [seen["number"].clone()], "{flagged}");
         assert_eq!(flagged["next_cursor"], Value::Null, "{flagged}");
@@ -2656,13 +2221,13 @@ both_databases!(
         assert_eq!(numbers(&rest).len(), 1, "{rest}");
 
         let id = order["id"].as_str().unwrap_or_default();
-        let cleared = post_as(
-            app,
-            &format!("/v1/backoffice/orders/{id}/review/clear"),
-            &operator,
-            &json!({}),
-        )
-        .await;
+        let cleared = app
+            .post_as(
+                &format!("/v1/backoffice/orders/{id}/review/clear"),
+                &operator,
+                &json!({}),
+            )
+            .await;
         assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.text);
         assert_eq!(
             cleared.body["flagged_for_review"], false,
@@ -2678,13 +2243,14 @@ both_databases!(
         assert_eq!(cleared.body["amount_received"], "31.50", "{}", cleared.text);
         let flagged = backoffice_orders(app, &operator, "flagged=true").await;
         assert_eq!(flagged["items"], json!([]), "{flagged}");
-        let customer_view = read_order(app, &customer, &order["id"]).await;
+        let customer_view = app.read_order(&customer, &order["id"]).await;
         assert_eq!(
             customer_view["flagged_for_review"], false,
             "{customer_view}"
         );
-        let customer_only =
-            get_as(app, "/v1/backoffice/orders?flagged=true", &customer.token).await;
+        let customer_only = app
+            .get_as("/v1/backoffice/orders?flagged=true", &customer.token)
+            .await;
         problem(&customer_only, 403, "wrong_audience");
     }
 );
@@ -2704,23 +2270,23 @@ async fn execute(app: &TestApp, sql: &str) {
 both_databases!(
     a_fulfilment_that_keeps_failing_records_the_payment_and_flags_the_order,
     |app| async move {
-        let fe = customer_with_fe(app, "01234567897").await;
+        let fe = app.customer_with_fe("01234567897").await;
         let purchase =
             json!({"product_code": "documenti", "payment_method": "card", "accept_terms": true});
-        let bought = post_keyed(
-            app,
-            &format!("/v1/services/{}/addons", fe.service_id),
-            &fe.customer.token,
-            &new_key(),
-            &purchase,
-        )
-        .await;
+        let bought = app
+            .post_keyed(
+                &format!("/v1/services/{}/addons", fe.service_id),
+                &fe.customer.token,
+                &new_key(),
+                &purchase,
+            )
+            .await;
         assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.text);
         let order = bought.body;
         // Arranged below the API: the service got the module some other
         // way meanwhile, so writing it again breaks a unique constraint —
         // a failure no redelivery cures.
-        let fe_order = get_as(app, "/v1/orders", &fe.customer.token).await.body["items"][1]["id"]
+        let fe_order = app.get_as("/v1/orders", &fe.customer.token).await.body["items"][1]["id"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
@@ -2736,9 +2302,9 @@ both_databases!(
         .await;
 
         let event = paid_in_full("evt_unfulfillable", &order);
-        assert_outcome(&webhook(app, &event).await, "flagged_for_review", &order);
-        assert_outcome(&webhook(app, &event).await, "duplicate", &order);
-        let seen = read_order(app, &fe.customer, &order["id"]).await;
+        assert_outcome(&app.webhook(&event).await, "flagged_for_review", &order);
+        assert_outcome(&app.webhook(&event).await, "duplicate", &order);
+        let seen = app.read_order(&fe.customer, &order["id"]).await;
         assert_eq!(seen["status"], "paid", "{seen}");
         assert_eq!(seen["flagged_for_review"], true, "{seen}");
         assert!(seen["paid_at"].is_string(), "{seen}");
@@ -2748,7 +2314,7 @@ both_databases!(
         assert_eq!(seen["review_reason"], Value::Null, "operators only: {seen}");
 
         // The operator finds it, retries in vain, repairs, retries.
-        let operator = operator_token(app).await;
+        let operator = app.operator_token().await;
         let flagged = backoffice_orders(app, &operator, "flagged=true").await;
         assert_eq!(numbers(&flagged), [order["number"].clone()], "{flagged}");
         let reason = flagged["items"][0]["review_reason"]
@@ -2757,7 +2323,7 @@ both_databases!(
         assert!(reason.contains("fulfilment failed"), "{flagged}");
         let id = order["id"].as_str().unwrap_or_default();
         let retry_path = format!("/v1/backoffice/orders/{id}/fulfilment/retry");
-        let again = post_as(app, &retry_path, &operator, &json!({})).await;
+        let again = app.post_as(&retry_path, &operator, &json!({})).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.text);
         assert_eq!(again.body["status"], "paid", "{}", again.text);
         assert_eq!(again.body["flagged_for_review"], true, "{}", again.text);
@@ -2773,7 +2339,7 @@ both_databases!(
             &format!("DELETE FROM modules WHERE id = '{module_id}'"),
         )
         .await;
-        let done = post_as(app, &retry_path, &operator, &json!({})).await;
+        let done = app.post_as(&retry_path, &operator, &json!({})).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.text);
         assert_eq!(done.body["status"], "fulfilled", "{}", done.text);
         assert_eq!(
@@ -2788,23 +2354,23 @@ both_databases!(
             done.text
         );
         assert_module(
-            &service(app, &fe.customer, &fe.service_id).await,
+            &app.service(&fe.customer, &fe.service_id).await,
             "documenti",
             "matching_required",
             &["run_matching"],
         );
-        let twice = post_as(app, &retry_path, &operator, &json!({})).await;
+        let twice = app.post_as(&retry_path, &operator, &json!({})).await;
         problem(&twice, 409, "order_not_retryable");
-        let unknown = post_as(
-            app,
-            &format!(
-                "/v1/backoffice/orders/{}/fulfilment/retry",
-                uuid::Uuid::new_v4()
-            ),
-            &operator,
-            &json!({}),
-        )
-        .await;
+        let unknown = app
+            .post_as(
+                &format!(
+                    "/v1/backoffice/orders/{}/fulfilment/retry",
+                    uuid::Uuid::new_v4()
+                ),
+                &operator,
+                &json!({}),
+            )
+            .await;
         problem(&unknown, 404, "order_not_found");
     }
 );
