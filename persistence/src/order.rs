@@ -173,6 +173,28 @@ fn receipt_insert(
     (insert, record)
 }
 
+/// Writes on a provider event what its payment came to.
+async fn record_event_outcome(
+    tx: &DatabaseTransaction,
+    event_id: &str,
+    outcome: &PaymentOutcome,
+) -> StoreResult<()> {
+    let label = match outcome {
+        PaymentOutcome::Fulfilled(_) => "fulfilled",
+        PaymentOutcome::AlreadyPaid(_) => "already_paid",
+        PaymentOutcome::AmountMismatch(_) => "amount_mismatch",
+        PaymentOutcome::NotPayable(_) => "not_payable",
+        PaymentOutcome::FulfilmentFailed(_) => "fulfilment_failed",
+        PaymentOutcome::DuplicateEvent | PaymentOutcome::NotFound => "ignored",
+    };
+    payment_event::Entity::update_many()
+        .col_expr(payment_event::Column::Outcome, Expr::value(label))
+        .filter(payment_event::Column::EventId.eq(event_id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
 async fn record_receipt(
     tx: &DatabaseTransaction,
     order_id: &str,
@@ -894,19 +916,7 @@ impl Database {
             .apply_payment(&tx, current, input, fulfilment, now)
             .await?;
         if let Some(event_id) = &input.event_id {
-            let label = match &outcome {
-                PaymentOutcome::Fulfilled(_) => "fulfilled",
-                PaymentOutcome::AlreadyPaid(_) => "already_paid",
-                PaymentOutcome::AmountMismatch(_) => "amount_mismatch",
-                PaymentOutcome::NotPayable(_) => "not_payable",
-                PaymentOutcome::FulfilmentFailed(_) => "fulfilment_failed",
-                PaymentOutcome::DuplicateEvent | PaymentOutcome::NotFound => "ignored",
-            };
-            payment_event::Entity::update_many()
-                .col_expr(payment_event::Column::Outcome, Expr::value(label))
-                .filter(payment_event::Column::EventId.eq(event_id.clone()))
-                .exec(&tx)
-                .await?;
+            record_event_outcome(&tx, event_id, &outcome).await?;
         }
         tx.commit().await?;
         Ok(outcome)
@@ -988,19 +998,7 @@ impl Database {
                 .await?
         };
         if let Some(event_id) = &input.event_id {
-            let label = match &outcome {
-                PaymentOutcome::FulfilmentFailed(_) => "fulfilment_failed",
-                PaymentOutcome::AlreadyPaid(_) => "already_paid",
-                PaymentOutcome::AmountMismatch(_) => "amount_mismatch",
-                PaymentOutcome::NotPayable(_) => "not_payable",
-                PaymentOutcome::Fulfilled(_) => "fulfilled",
-                PaymentOutcome::DuplicateEvent | PaymentOutcome::NotFound => "ignored",
-            };
-            payment_event::Entity::update_many()
-                .col_expr(payment_event::Column::Outcome, Expr::value(label))
-                .filter(payment_event::Column::EventId.eq(event_id.clone()))
-                .exec(&tx)
-                .await?;
+            record_event_outcome(&tx, event_id, &outcome).await?;
         }
         tx.commit().await?;
         Ok(outcome)
