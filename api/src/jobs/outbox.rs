@@ -305,7 +305,7 @@ mod tests {
     use super::*;
     use crate::settings::MailSettings;
     use persistence::DatabaseSettings;
-    use persistence::outbox::{NewEmail, REDACTED_BODY};
+    use persistence::outbox::NewEmail;
 
     #[test]
     fn retries_back_off_exponentially_up_to_an_hour() {
