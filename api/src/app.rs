@@ -4,7 +4,8 @@
 use crate::auth::throttle::Throttle;
 use crate::auth::{PasswordHasher, Tokens};
 use crate::catalog_file;
-use crate::jobs::outbox::{OutboxHandle, OutboxWorker, RunningOutbox};
+use crate::jobs::outbox::{self, OutboxHandle};
+use crate::jobs::runner::Running;
 use crate::json::BodyLimit;
 use crate::mail::Mailer;
 use crate::observability::{self, Metrics};
@@ -292,8 +293,8 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     db: Database,
-    outbox: RunningOutbox,
-    expiry: crate::jobs::expiry::RunningExpiry,
+    outbox: Running,
+    expiry: Running,
 }
 
 impl std::fmt::Debug for Application {
@@ -398,8 +399,7 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(%address, "listening");
-        let outbox =
-            OutboxWorker::new(db.clone(), mailer, settings.mail.outbox_poll, outbox).start();
+        let outbox = outbox::worker(db.clone(), mailer, settings.mail.outbox_poll, outbox).start();
         let expiry = crate::jobs::expiry::start(
             db.clone(),
             settings.orders.expiry_sweep,

@@ -5,7 +5,7 @@
 //! for a thread-local subscriber set there; a global one in a process of
 //! its own cannot miss a line.
 
-use api::jobs::outbox::{OutboxHandle, OutboxWorker};
+use api::jobs::outbox::{self, OutboxHandle};
 use api::mail::Mailer;
 use api::settings::MailSettings;
 use persistence::outbox::{NewEmail, REDACTED_BODY};
@@ -104,7 +104,7 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
     let mail_dir = scratch.0.join("mail");
     let mailer =
         Mailer::from_settings(&settings(&mail_dir, None)).unwrap_or_else(|e| panic!("{e}"));
-    let worker = OutboxWorker::new(
+    let worker = outbox::worker(
         db.clone(),
         mailer,
         Duration::from_secs(1),
@@ -141,7 +141,7 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
     let url = format!("smtp://user:{secret}@127.0.0.1:{}", closed.port());
     let mailer =
         Mailer::from_settings(&settings(&mail_dir, Some(&url))).unwrap_or_else(|e| panic!("{e}"));
-    let worker = OutboxWorker::new(
+    let worker = outbox::worker(
         db.clone(),
         mailer,
         Duration::from_secs(1),

@@ -9,6 +9,7 @@ mod m0004_outbox;
 mod m0005_order_numbers;
 mod m0006_login_attempts;
 mod m0007_payment_receipts;
+mod m0008_jobs;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_order_numbers::Migration),
             Box::new(m0006_login_attempts::Migration),
             Box::new(m0007_payment_receipts::Migration),
+            Box::new(m0008_jobs::Migration),
         ]
     }
 }

@@ -7,6 +7,8 @@ mod database;
 mod entity;
 pub mod idempotency;
 pub mod identity;
+pub mod jobs;
+mod lease;
 pub mod order;
 pub mod outbox;
 pub mod service;

@@ -3,26 +3,26 @@
 //! stored if and only if that transaction commits; a background worker then
 //! claims due e-mails under a lease, delivers them and marks them sent.
 //!
-//! Claiming is safe with several server processes on one database: on
-//! PostgreSQL the due rows are selected `FOR UPDATE SKIP LOCKED` and leased
-//! in the same transaction, so concurrent claimers take disjoint rows; on
-//! SQLite the select and the update run in one `BEGIN IMMEDIATE`
-//! transaction, which writers take one at a time. A lease that expires (the
-//! worker died) makes the e-mail claimable again. Delivery is therefore at
-//! least once: a worker that dies after sending but before marking the
-//! e-mail sent leaves it to be sent again.
+//! Claiming is safe with several server processes on one database (the
+//! lease statement of `crate::lease`, shared with the job table: `FOR
+//! UPDATE SKIP LOCKED` on PostgreSQL, alone under the write lock on
+//! SQLite). A lease that expires (the worker died) makes the e-mail
+//! claimable again. Delivery is therefore at least once: a worker that
+//! dies after sending but before marking the e-mail sent leaves it to be
+//! sent again.
 //!
 //! Once sent, the body is replaced by [`REDACTED_BODY`]: it may hold a
 //! temporary password, which must not linger in the database.
 
 use crate::entity::outbox_email;
+use crate::lease::Leased;
 use crate::service::parse_id;
-use crate::{Backend, Database, StoreResult};
+use crate::{Database, StoreResult};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, LockBehavior, LockType, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryTrait, Set,
 };
 use std::fmt;
 use std::time::Duration;
@@ -146,17 +146,14 @@ pub(crate) fn email_insert(email: &NewEmail) -> InsertStatement {
     outbox_email::Entity::insert(row).into_query()
 }
 
-/// Unsent, due, and not under a live lease at `now`.
-fn claimable(now: DateTime<Utc>) -> Condition {
-    Condition::all()
-        .add(outbox_email::Column::SentAt.is_null())
-        .add(outbox_email::Column::NextAttemptAt.lte(now))
-        .add(
-            Condition::any()
-                .add(outbox_email::Column::ClaimedUntil.is_null())
-                .add(outbox_email::Column::ClaimedUntil.lte(now)),
-        )
-}
+/// The outbox's lease columns: due at `next_attempt_at`, done once sent.
+const LEASED: Leased<outbox_email::Entity> = Leased {
+    id: outbox_email::Column::Id,
+    due_at: outbox_email::Column::NextAttemptAt,
+    claimed_by: outbox_email::Column::ClaimedBy,
+    claimed_until: outbox_email::Column::ClaimedUntil,
+    done_at: outbox_email::Column::SentAt,
+};
 
 impl Database {
     /// [`enqueue_email`] in a write transaction of its own (tests, tools).
@@ -178,57 +175,26 @@ impl Database {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<OutboxEmail>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let until = now
-            .checked_add_signed(lease)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        if self.backend() == Backend::Sqlite {
-            // Most polls find nothing: on SQLite a read needs no write lock,
-            // while the claim's UPDATE would take it even to change nothing.
-            let due = outbox_email::Entity::find()
-                .select_only()
-                .column(outbox_email::Column::Id)
-                .filter(claimable(now))
-                .limit(1)
-                .into_tuple::<String>()
-                .one(self.conn())
-                .await?;
-            if due.is_none() {
-                return Ok(Vec::new());
-            }
-        }
-        // One statement: lease the oldest due rows and return them. On
-        // PostgreSQL rows another claimer holds are skipped, not waited
-        // for, and a row it has just leased no longer matches once re-read;
-        // on SQLite the statement runs alone under the write lock.
-        let mut due = Query::select();
-        due.column(outbox_email::Column::Id)
-            .from(outbox_email::Entity)
-            .cond_where(claimable(now))
-            .order_by(outbox_email::Column::NextAttemptAt, Order::Asc)
-            .order_by(outbox_email::Column::Id, Order::Asc)
-            .limit(limit);
-        if self.backend() == Backend::Postgres {
-            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        let mut claim = Query::update();
-        claim
-            .table(outbox_email::Entity)
-            .value(outbox_email::Column::ClaimedUntil, until)
-            .value(outbox_email::Column::ClaimedBy, worker)
-            .and_where(outbox_email::Column::Id.in_subquery(due))
-            .returning_all();
-        let rows = self.conn().query_all(&claim).await?;
+        let rows = LEASED
+            .claim(self, Condition::all(), worker, limit, lease, now)
+            .await?;
         let mut emails = rows
-            .iter()
-            .map(|row| outbox_email::Model::from_query_result(row, "").map_err(Into::into))
-            .map(|model| model.and_then(to_email))
+            .into_iter()
+            .map(to_email)
             .collect::<StoreResult<Vec<_>>>()?;
         emails.sort_by_key(|e| (e.next_attempt_at, e.id));
         Ok(emails)
+    }
+
+    /// Extends `worker`'s claim on an unsent e-mail to `until` (the
+    /// runner's heartbeat); `Ok(false)` when it no longer holds it.
+    pub async fn extend_email_lease(
+        &self,
+        id: Uuid,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        LEASED.extend(self, &id.to_string(), worker, until).await
     }
 
     /// Marks a delivered e-mail sent at `now`, replaces its body with
@@ -248,9 +214,7 @@ impl Database {
                 outbox_email::Column::ClaimedUntil,
                 Expr::value(None::<DateTime<Utc>>),
             )
-            .filter(outbox_email::Column::Id.eq(id.to_string()))
-            .filter(outbox_email::Column::ClaimedBy.eq(worker))
-            .filter(outbox_email::Column::SentAt.is_null())
+            .filter(LEASED.held_by(&id.to_string(), worker))
             .exec(self.conn())
             .await?;
         Ok(updated.rows_affected > 0)
@@ -282,9 +246,7 @@ impl Database {
                 Expr::value(None::<DateTime<Utc>>),
             )
             .col_expr(outbox_email::Column::ClaimedBy, Expr::value(None::<String>))
-            .filter(outbox_email::Column::Id.eq(id.to_string()))
-            .filter(outbox_email::Column::ClaimedBy.eq(worker))
-            .filter(outbox_email::Column::SentAt.is_null())
+            .filter(LEASED.held_by(&id.to_string(), worker))
             .exec(self.conn())
             .await?;
         if updated.rows_affected == 0 {
@@ -297,18 +259,7 @@ impl Database {
     /// stopping before it got to it); `Ok(false)` when `worker` no longer
     /// holds the claim.
     pub async fn release_email(&self, id: Uuid, worker: &str) -> StoreResult<bool> {
-        let updated = outbox_email::Entity::update_many()
-            .col_expr(
-                outbox_email::Column::ClaimedUntil,
-                Expr::value(None::<DateTime<Utc>>),
-            )
-            .col_expr(outbox_email::Column::ClaimedBy, Expr::value(None::<String>))
-            .filter(outbox_email::Column::Id.eq(id.to_string()))
-            .filter(outbox_email::Column::ClaimedBy.eq(worker))
-            .filter(outbox_email::Column::SentAt.is_null())
-            .exec(self.conn())
-            .await?;
-        Ok(updated.rows_affected > 0)
+        LEASED.release(self, &id.to_string(), worker).await
     }
 
     /// How many e-mails are not sent yet (due or not, claimed or not).

@@ -6,6 +6,7 @@ pub mod cart_item;
 pub mod counter;
 pub mod customer;
 pub mod idempotency_key;
+pub mod job;
 pub mod login_attempt;
 pub mod module;
 pub mod operator;
