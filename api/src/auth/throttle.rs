@@ -16,7 +16,6 @@
 
 use crate::auth::proxies::TrustedProxies;
 use crate::problem::ApiError;
-use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use chrono::{SubsecRound, Utc};
@@ -75,12 +74,6 @@ impl Admitted {
 }
 
 impl Throttle {
-    /// The keys of a login to `account` in `audience` by this request's
-    /// client (see [`TrustedProxies`]).
-    pub fn keys(&self, audience: Audience, account: &str, req: &HttpRequest) -> LoginKeys {
-        LoginKeys::new(audience, account, &self.proxies.client_address(req))
-    }
-
     fn window(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::minutes(15))
     }

@@ -1,18 +1,15 @@
 //! The back office: operator login and operator-only actions.
 
-use crate::auth::throttle::Throttle;
-use crate::auth::{OperatorAuth, PasswordHasher, Tokens};
+use crate::auth::{OperatorAuth, PasswordLogin, Tokens};
 use crate::credentials::issue_panel_credentials;
 use crate::emails::{CredentialsReissuedEmail, credentials_reissued_email};
 use crate::jobs::outbox::OutboxHandle;
 use crate::json::Json;
 use crate::problem::{ApiError, Problem};
-use crate::routes::identity::{
-    TokenResponse, UsernameLoginRequest, admit_and_find, authenticate, session,
-};
+use crate::routes::identity::{TokenResponse, UsernameLoginRequest, session};
 use crate::settings::OrderSettings;
 use crate::state::Lifetimes;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use persistence::Database;
 use persistence::identity::Audience;
@@ -45,35 +42,28 @@ pub const TAG: &str = "backoffice";
 )]
 #[post("/v1/backoffice/login")]
 pub async fn login(
-    req: HttpRequest,
-    db: web::Data<Database>,
-    hasher: web::Data<PasswordHasher>,
+    login: PasswordLogin,
     tokens: web::Data<Tokens>,
-    throttle: web::Data<Throttle>,
     body: Json<UsernameLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let username = request.username.trim().to_lowercase();
-    let keys = throttle.keys(Audience::Backoffice, &username, &req);
-    let (admitted, found) = admit_and_find(
-        &db,
-        &throttle,
-        keys,
-        db.find_operator_by_username(&username),
+    let operator = login
+        .authenticate(
+            Audience::Backoffice,
+            &request.username,
+            &request.password,
+            Database::find_operator_by_username,
+        )
+        .await?;
+    let (response, _) = session(
+        login.db(),
+        &tokens,
+        Audience::Backoffice,
+        operator.id,
+        None,
+        None,
     )
     .await?;
-    let operator = authenticate(
-        &db,
-        &hasher,
-        &throttle,
-        admitted,
-        &request.password,
-        found,
-        |o| o.password_hash.as_str(),
-    )
-    .await?;
-    let (response, _) =
-        session(&db, &tokens, Audience::Backoffice, operator.id, None, None).await?;
     tracing::info!(operator_id = %operator.id, "operator logged in");
     Ok(HttpResponse::Ok().json(response))
 }

@@ -1,14 +1,13 @@
 //! Customer accounts and sign-in: sign-up, the three logins (customer area,
 //! panel, back office), refresh-token rotation and logout.
 
-use crate::auth::throttle::{Admitted, LoginKeys, Throttle};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
-use crate::auth::{CustomerAuth, PasswordHasher, TokenKind, Tokens};
+use crate::auth::{CustomerAuth, PasswordHasher, PasswordLogin, TokenKind, Tokens};
 use crate::json::{Json, Validate};
 use crate::problem::{ApiError, FieldError, Problem};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::{Holder, HolderInput, PasswordPolicy};
 use persistence::Database;
@@ -487,52 +486,6 @@ pub async fn session(
     ))
 }
 
-/// The second half of every password login: verifies `password` against
-/// the account found (or a decoy when none was: same time, same answer).
-/// The attempt was counted when it was admitted; a success gives it back.
-pub async fn authenticate<T>(
-    db: &Database,
-    hasher: &PasswordHasher,
-    throttle: &Throttle,
-    admitted: Admitted,
-    password: &str,
-    found: Option<T>,
-    hash_of: impl Fn(&T) -> &str,
-) -> Result<T, ApiError> {
-    let ok = hasher
-        .verify(password, found.as_ref().map(&hash_of))
-        .await
-        .map_err(ApiError::internal)?;
-    match found.filter(|_| ok) {
-        Some(account) => {
-            throttle.succeeded(db, admitted).await?;
-            Ok(account)
-        }
-        None => {
-            tracing::info!(throttle_key = %admitted.keys().address, "login failed");
-            Err(invalid_credentials())
-        }
-    }
-}
-
-/// Counts a login attempt (or refuses it, 429) while the account is
-/// looked up: the two are independent, so they go together.
-pub async fn admit_and_find<T>(
-    db: &Database,
-    throttle: &Throttle,
-    keys: LoginKeys,
-    find: impl std::future::Future<Output = Result<Option<T>, persistence::StoreError>>,
-) -> Result<(Admitted, Option<T>), ApiError> {
-    futures_util::future::try_join(throttle.admit(db, keys), async {
-        find.await.map_err(ApiError::from)
-    })
-    .await
-}
-
-pub fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "wrong username or password")
-}
-
 /// Log in to the customer area.
 ///
 /// Wrong email and wrong password get the same answer in the same time.
@@ -564,30 +517,21 @@ pub fn invalid_credentials() -> ApiError {
 )]
 #[post("/v1/auth/customer/login")]
 pub async fn customer_login(
-    req: HttpRequest,
-    db: web::Data<Database>,
-    hasher: web::Data<PasswordHasher>,
+    login: PasswordLogin,
     tokens: web::Data<Tokens>,
-    throttle: web::Data<Throttle>,
     body: Json<CustomerLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let normalized = request.email.trim().to_lowercase();
-    let keys = throttle.keys(Audience::CustomerArea, &normalized, &req);
-    let (admitted, found) =
-        admit_and_find(&db, &throttle, keys, db.find_customer_by_email(&normalized)).await?;
-    let customer = authenticate(
-        &db,
-        &hasher,
-        &throttle,
-        admitted,
-        &request.password,
-        found,
-        |c| c.password_hash.as_str(),
-    )
-    .await?;
+    let customer = login
+        .authenticate(
+            Audience::CustomerArea,
+            &request.email,
+            &request.password,
+            Database::find_customer_by_email,
+        )
+        .await?;
     let (response, _) = session(
-        &db,
+        login.db(),
         &tokens,
         Audience::CustomerArea,
         customer.id,

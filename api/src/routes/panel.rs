@@ -1,15 +1,14 @@
 //! The FE panel: login with the emailed credentials, the mandatory change
 //! of the temporary password, and the service status ("Stato servizio").
 
-use crate::auth::throttle::Throttle;
-use crate::auth::{PanelPasswordChange, PanelSession, PasswordHasher, TokenKind, Tokens};
+use crate::auth::{
+    PanelPasswordChange, PanelSession, PasswordHasher, PasswordLogin, TokenKind, Tokens,
+};
 use crate::json::{Json, Validate};
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::routes::identity::{
-    TokenResponse, UsernameLoginRequest, admit_and_find, authenticate, session,
-};
+use crate::routes::identity::{TokenResponse, UsernameLoginRequest, session};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
 use domain::PasswordPolicy;
 use persistence::Database;
@@ -49,33 +48,19 @@ pub const TAG: &str = "panel";
 )]
 #[post("/v1/auth/panel/login")]
 pub async fn login(
-    req: HttpRequest,
-    db: web::Data<Database>,
-    hasher: web::Data<PasswordHasher>,
+    login: PasswordLogin,
     tokens: web::Data<Tokens>,
-    throttle: web::Data<Throttle>,
     body: Json<UsernameLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let username = request.username.trim().to_lowercase();
-    let keys = throttle.keys(Audience::Panel, &username, &req);
-    let (admitted, found) = admit_and_find(
-        &db,
-        &throttle,
-        keys,
-        db.find_panel_user_by_username(&username),
-    )
-    .await?;
-    let user = authenticate(
-        &db,
-        &hasher,
-        &throttle,
-        admitted,
-        &request.password,
-        found,
-        |u| u.password_hash.as_str(),
-    )
-    .await?;
+    let user = login
+        .authenticate(
+            Audience::Panel,
+            &request.username,
+            &request.password,
+            Database::find_panel_user_by_username,
+        )
+        .await?;
     if user.must_change_password {
         if user
             .temporary_password_expires_at
@@ -105,7 +90,7 @@ pub async fn login(
         }));
     }
     let (response, _) = session(
-        &db,
+        login.db(),
         &tokens,
         Audience::Panel,
         user.id,
