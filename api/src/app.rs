@@ -3,19 +3,17 @@
 
 use crate::auth::throttle::Throttle;
 use crate::auth::{PasswordHasher, Tokens};
-use crate::catalog_file;
+use crate::catalog::view::CatalogView;
+use crate::config::catalog_file;
+use crate::config::settings::Settings;
+use crate::config::state::{BodyDeadline, Lifetimes, Limits};
+use crate::http::json::BodyLimit;
+use crate::http::observability::{self, Metrics};
+use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::jobs::outbox::{self, OutboxHandle};
 use crate::jobs::runner::Running;
-use crate::json::BodyLimit;
 use crate::mail::Mailer;
-use crate::observability::{self, Metrics};
-use crate::problem::{ApiError, FieldError, Problem};
-use crate::routes::{
-    backoffice, carts, catalog, catalog::CatalogView, health, identity, orders, panel, payments,
-    services,
-};
-use crate::settings::Settings;
-use crate::state::{BodyDeadline, Lifetimes, Limits};
+use crate::{backoffice, carts, catalog, customers, health, orders, panel, payments, services};
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
@@ -90,42 +88,20 @@ impl Modify for Security {
     }
 }
 
-/// Every API operation. Adding an endpoint means adding it here; the
-/// OpenAPI document follows.
+/// Every API operation, one line per area: an area registers its own in its
+/// `configure` (an endpoint is added there); a new area adds its line here.
+/// The OpenAPI document follows, in this order.
 fn operations(config: &mut ServiceConfig) {
     config
-        .service(catalog::list_products)
-        .service(catalog::get_product)
-        .service(carts::create_cart)
-        .service(carts::get_cart)
-        .service(carts::add_item)
-        .service(carts::remove_item)
-        .service(identity::sign_up)
-        .service(identity::me)
-        .service(identity::customer_login)
-        .service(identity::refresh)
-        .service(identity::logout)
-        .service(panel::login)
-        .service(panel::change_password)
-        .service(panel::status)
-        .service(backoffice::login)
-        .service(backoffice::reissue_credentials)
-        .service(orders::checkout)
-        .service(orders::list)
-        .service(orders::get)
-        .service(orders::cancel)
-        .service(payments::webhook)
-        .service(payments::register)
-        .service(payments::list_all)
-        .service(payments::retry_fulfilment)
-        .service(payments::clear_review)
-        .service(services::list)
-        .service(services::get)
-        .service(services::buy)
-        .service(services::panel_buy)
-        .service(health::live)
-        .service(health::ready)
-        .service(health::metrics);
+        .configure(catalog::configure)
+        .configure(carts::configure)
+        .configure(customers::configure)
+        .configure(panel::configure)
+        .configure(backoffice::configure)
+        .configure(orders::configure)
+        .configure(payments::configure)
+        .configure(services::configure)
+        .configure(health::configure);
 }
 
 /// The OpenAPI document of the code and the shipped catalog (product
@@ -243,7 +219,7 @@ fn path_error(_error: actix_web::error::PathError, req: &HttpRequest) -> actix_w
     ApiError::not_found("not_found", detail).into()
 }
 
-/// Query strings go through [`crate::query::Query`], which names the
+/// Query strings go through [`crate::http::query::Query`], which names the
 /// parameter; this answers any `web::Query` left, without the parser's text.
 fn query_error(
     _error: actix_web::error::QueryPayloadError,
@@ -285,7 +261,7 @@ struct Shared {
     throttle: web::Data<Throttle>,
     lifetimes: web::Data<Lifetimes>,
     outbox: web::Data<OutboxHandle>,
-    orders: web::Data<crate::settings::OrderSettings>,
+    orders: web::Data<crate::config::settings::OrderSettings>,
 }
 
 /// A running server: its address, a handle to stop it, and its database.

@@ -1,26 +1,28 @@
-//! The HTTP face of Attiva: actix-web handlers, request and response DTOs
-//! (with their OpenAPI schemas), error mapping and server start-up.
+//! The HTTP face of Attiva. Cross-cutting parts: `http` (extractors,
+//! problem+json, idempotency, middleware), `auth`, `config`, `mail`, `jobs`,
+//! and `shared` (what areas show alike). Then one folder per area of the
+//! resource map, each with its handlers (`routes.rs`, with their OpenAPI
+//! annotations), its DTOs and its use cases, registered by `app.rs` with
+//! one line: `catalog`, `carts`, `customers`, `panel`, `backoffice`,
+//! `orders`, `payments`, `services`, `health`.
 
 pub mod app;
 pub mod auth;
-pub mod catalog_file;
-pub mod credentials;
-pub mod emails;
-pub mod fulfilment;
-pub mod idempotency;
+pub mod config;
+pub mod http;
 pub mod jobs;
-pub mod json;
 pub mod mail;
-pub mod money;
-pub mod observability;
-pub mod operators;
-pub mod problem;
-pub mod purchase;
-pub mod query;
-pub mod routes;
-pub mod settings;
-pub mod state;
-pub mod telemetry;
+pub mod shared;
+
+pub mod backoffice;
+pub mod carts;
+pub mod catalog;
+pub mod customers;
+pub mod health;
+pub mod orders;
+pub mod panel;
+pub mod payments;
+pub mod services;
 
 pub use app::{Application, openapi, openapi_json};
-pub use settings::Settings;
+pub use config::Settings;

@@ -6,7 +6,8 @@
 //!   the password is read from `ATTIVA_OPERATOR_PASSWORD` or, when unset,
 //!   from the first line of standard input.
 
-use api::{Application, Settings, telemetry};
+use api::config::telemetry;
+use api::{Application, Settings};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -78,7 +79,7 @@ async fn operator_command() -> ExitCode {
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    match api::operators::create(&settings, username, &password).await {
+    match api::backoffice::operators::create(&settings, username, &password).await {
         Ok(id) => {
             println!("operator {username} created ({id})");
             ExitCode::SUCCESS

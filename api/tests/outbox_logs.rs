@@ -5,9 +5,9 @@
 //! for a thread-local subscriber set there; a global one in a process of
 //! its own cannot miss a line.
 
+use api::config::settings::MailSettings;
 use api::jobs::outbox::{self, OutboxHandle};
 use api::mail::Mailer;
-use api::settings::MailSettings;
 use persistence::outbox::{NewEmail, REDACTED_BODY};
 use persistence::{Database, DatabaseSettings};
 use std::io::Write;

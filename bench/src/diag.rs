@@ -1,7 +1,7 @@
 //! `BENCH_DIAGNOSE=1`: where the catalog's overhead over the minimal
 //! handler goes. Attiva's catalog handler is served from a bare `App`
 //! behind one piece of Attiva's middleware at a time (each a copy of that
-//! part of `api::observability::observe`), so the cost of each piece shows
+//! part of `api::http::observability::observe`), so the cost of each piece shows
 //! up as throughput and server CPU per request.
 
 use actix_web::body::BoxBody;
@@ -76,7 +76,7 @@ struct RouteLabels {
     route: String,
 }
 
-/// The same families as `api::observability::Metrics`.
+/// The same families as `api::http::observability::Metrics`.
 #[derive(Clone)]
 pub struct Families {
     requests: Family<RequestLabels, Counter>,

@@ -9,8 +9,9 @@ use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use api::routes::catalog::{self, CatalogView};
-use api::{Application, Settings, observability};
+use api::catalog::{routes as catalog, view::CatalogView};
+use api::http::observability;
+use api::{Application, Settings};
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -158,7 +159,7 @@ pub async fn catalog_handler(
     catalog_path: &Path,
     with_middleware: bool,
 ) -> anyhow::Result<Hosted> {
-    let catalog = api::catalog_file::load(catalog_path)?;
+    let catalog = api::config::catalog_file::load(catalog_path)?;
     let view = web::Data::new(CatalogView::new(catalog)?);
     host(name, 1, move || async move {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -195,7 +196,7 @@ pub async fn catalog_handler(
 
 /// Diagnosis: Attiva's catalog handler behind one piece of its middleware.
 pub async fn catalog_piece(catalog_path: &Path, piece: diag::Piece) -> anyhow::Result<Hosted> {
-    let catalog = api::catalog_file::load(catalog_path)?;
+    let catalog = api::config::catalog_file::load(catalog_path)?;
     let view = web::Data::new(CatalogView::new(catalog)?);
     host(piece.name(), 1, move || async move {
         let listener = TcpListener::bind("127.0.0.1:0")?;

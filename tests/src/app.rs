@@ -2,7 +2,7 @@
 
 use actix_web::dev::ServerHandle;
 use api::Application;
-use api::settings::Settings;
+use api::config::settings::Settings;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            api::telemetry::init(api::settings::LogFormat::Text, "info");
+            api::config::telemetry::init(api::config::settings::LogFormat::Text, "info");
         }
     });
 }
@@ -180,7 +180,7 @@ impl TestApp {
     }
 
     /// The settings this server runs with (for CLI-level operations such as
-    /// `api::operators::create`).
+    /// `api::backoffice::operators::create`).
     pub fn settings(&self) -> Settings {
         let extra: Vec<(&str, &str)> = self
             .extra

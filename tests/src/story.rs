@@ -363,7 +363,7 @@ impl TestApp {
     /// The provider's webhook, honestly signed now.
     pub async fn webhook(&self, event: &Value) -> Reply {
         let body = event.to_string();
-        let signature = api::routes::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
+        let signature = api::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
         self.webhook_raw(&body, Some(&signature)).await
     }
 
@@ -379,7 +379,7 @@ impl TestApp {
 
     /// Creates an operator as `attiva operator create` does, and logs in.
     pub async fn operator_login(&self, username: &str, password: &str) -> Reply {
-        api::operators::create(&self.settings(), username, password)
+        api::backoffice::operators::create(&self.settings(), username, password)
             .await
             .unwrap_or_else(|e| panic!("creating operator {username}: {e:#}"));
         self.post_json(

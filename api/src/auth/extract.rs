@@ -7,7 +7,7 @@
 //! change the temporary password → 403 `password_change_required`.
 
 use super::tokens::{Claims, TokenError, TokenKind, Tokens};
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

@@ -13,7 +13,7 @@
 
 use crate::auth::passwords::{HashError, PasswordHasher};
 use crate::auth::throttle::{LoginKeys, Throttle};
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use persistence::identity::{Audience, CustomerRecord, OperatorRecord, PanelUserRecord};

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod login;
 pub mod passwords;
 pub mod proxies;
+pub mod session;
 pub mod throttle;
 pub mod tokens;
 

@@ -15,7 +15,7 @@
 //! and temporary: nothing is locked for good.
 
 use crate::auth::proxies::TrustedProxies;
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use chrono::{SubsecRound, Utc};

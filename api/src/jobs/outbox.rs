@@ -205,7 +205,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::MailSettings;
+    use crate::config::settings::MailSettings;
     use persistence::DatabaseSettings;
     use persistence::outbox::NewEmail;
 

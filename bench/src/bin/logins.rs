@@ -7,7 +7,7 @@
 //! BENCH_LOGIN_CONCURRENCY).
 
 use api::Application;
-use api::settings::Settings;
+use api::config::settings::Settings;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

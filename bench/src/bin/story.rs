@@ -349,7 +349,7 @@ async fn story(
         &json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "type": "payment.succeeded",
         "order_number": order["number"], "amount": order["totals"]["total"], "currency": "EUR", "provider_payment_id": "pi_bench"}),
     )?;
-    let signature = api::routes::payments::sign("dev-webhook-secret", unix_now(), &body);
+    let signature = api::payments::sign("dev-webhook-secret", unix_now(), &body);
     let paid: Value = client
         .post(format!("{base}/v1/payments/webhook"))
         .header("payment-signature", signature)

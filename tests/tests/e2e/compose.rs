@@ -7,7 +7,7 @@
 //! A value that needs the host's environment (`${NAME}`) fails the check,
 //! since it cannot be seen here.
 
-use api::settings::Settings;
+use api::config::settings::Settings;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -590,7 +590,7 @@ fn the_api_environment_is_accepted_by_the_server_and_names_a_valid_catalog() {
     let path = settings
         .catalog_path
         .unwrap_or_else(|| panic!("ATTIVA_CATALOG={catalog} is set, yet not read"));
-    api::catalog_file::load(&path).unwrap_or_else(|e| {
+    api::config::catalog_file::load(&path).unwrap_or_else(|e| {
         panic!(
             "ATTIVA_CATALOG={catalog} in the image is {} here, which does not load: {e}",
             in_repository.display()

@@ -2,7 +2,7 @@
 //! with its default, and the domain imports none of our crates nor any web
 //! or database crate (docs/architecture.md).
 
-use api::settings::Settings;
+use api::config::settings::Settings;
 use tests::repo_root;
 
 fn read(path: &str) -> String {

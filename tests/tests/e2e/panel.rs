@@ -7,7 +7,7 @@
 //!
 //! Each scenario arranges its FE service below HTTP through `app.store()`,
 //! for a customer that signed up through the API, and issues the
-//! credentials with `api::credentials::issue_panel_credentials` (the back
+//! credentials with `api::panel::credentials::issue_panel_credentials` (the back
 //! office's reissue; fulfilment mints them the same way, and the purchase
 //! scenarios cover that flow end to end, email included).
 
@@ -17,7 +17,7 @@ use crate::identity::{
     assert_no_store, assert_security_headers, assert_session, assert_throttled, client_at, company,
     customer_session, person, post_from, refresh, verified,
 };
-use api::credentials::{IssuedCredentials, issue_panel_credentials};
+use api::panel::credentials::{IssuedCredentials, issue_panel_credentials};
 use domain::{PasswordPolicy, ServiceStatus};
 use futures_util::future::join_all;
 use persistence::Database;
@@ -624,7 +624,7 @@ both_databases!(
     operators_created_from_the_command_line_log_in_to_the_back_office,
     [("ATTIVA_JWT_SECRET", SECRET)],
     |app| async move {
-        let id = api::operators::create(&app.settings(), "Alice", OPERATOR_PASSWORD)
+        let id = api::backoffice::operators::create(&app.settings(), "Alice", OPERATOR_PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         for username in ["alice", "ALICE", " alice "] {
@@ -675,7 +675,7 @@ both_databases!(
     the_operator_command_refuses_weak_passwords_bad_names_and_duplicates,
     |app| async move {
         let settings = app.settings();
-        api::operators::create(&settings, "alice", OPERATOR_PASSWORD)
+        api::backoffice::operators::create(&settings, "alice", OPERATOR_PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         let cases = [
@@ -689,7 +689,7 @@ both_databases!(
             ("ünïcode", OPERATOR_PASSWORD, "username"),
         ];
         for (username, password, message) in cases {
-            let error = api::operators::create(&settings, username, password)
+            let error = api::backoffice::operators::create(&settings, username, password)
                 .await
                 .err()
                 .map(|e| format!("{e:#}"))
@@ -828,7 +828,7 @@ both_databases!(
 
         // The back office: five failures from one address for one operator
         // block that operator there, not the others.
-        api::operators::create(&app.settings(), "grace", OPERATOR_PASSWORD)
+        api::backoffice::operators::create(&app.settings(), "grace", OPERATOR_PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         let operator_login_from = |octet: u8, username: &str, password: &str| {
@@ -873,7 +873,7 @@ both_databases!(
         let store = app.store().await;
         let service = arrange_service(app, &store, "01234567897").await;
         let issued = issue(&store, &service, FOURTEEN_DAYS).await;
-        api::operators::create(&app.settings(), "grace", OPERATOR_PASSWORD)
+        api::backoffice::operators::create(&app.settings(), "grace", OPERATOR_PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         let attacker = client_at(60);

@@ -1081,9 +1081,8 @@ both_databases!(
         let event = paid_in_full("evt_signed", &order);
         let body = event.to_string();
         let now = unix_now();
-        let sign = |secret: &str, t: i64, body: &str| {
-            api::routes::payments::sign(secret, t, body.as_bytes())
-        };
+        let sign =
+            |secret: &str, t: i64, body: &str| api::payments::sign(secret, t, body.as_bytes());
         let tampered = payment_succeeded("evt_signed", &order, "0.01").to_string();
         for (what, raw, signature) in [
             ("no signature", body.clone(), None),
@@ -1255,7 +1254,7 @@ both_databases!(
         let (cart, _, _) = app.fe_with_incassi_pagamenti("web", 1).await;
         let order = app.place_order(&customer, &cart, "card").await;
         let body = paid_in_full("evt_storm", &order).to_string();
-        let signature = api::routes::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
+        let signature = api::payments::sign(WEBHOOK_SECRET, unix_now(), body.as_bytes());
         let replies = join_all((0..20).map(|_| app.webhook_raw(&body, Some(&signature)))).await;
         let mut outcomes: Vec<String> = replies
             .iter()

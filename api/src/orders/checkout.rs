@@ -1,0 +1,204 @@
+//! Turning cart lines into an order: the buyer's context for the rules
+//! (services, modules, pending add-ons, one FE per holder), the eligibility
+//! check, pricing frozen into order lines, and the order itself.
+
+use crate::catalog::view::CatalogView;
+use crate::config::settings::OrderSettings;
+use crate::http::problem::{ApiError, ProblemViolation};
+use chrono::Utc;
+use domain::pricing::PriceContext;
+use domain::{Buyer, CartLine, Holder, OwnedModule, OwnedService, ProductCode};
+use persistence::Database;
+use persistence::order::{NewOrder, OrderLineRecord, OrderRecord, PlaceOrderError};
+use persistence::service::ServiceRecord;
+use uuid::Uuid;
+
+/// The buyer as the rules see it, for buying `lines`: the rules look up
+/// only the services the lines target, so only those of the customer's
+/// are loaded; and whether the holder (when known) already has an FE.
+pub async fn buyer(
+    db: &Database,
+    customer: Uuid,
+    holder: Option<&Holder>,
+    lines: &[CartLine],
+) -> Result<Buyer, ApiError> {
+    let mut targets: Vec<Uuid> = lines.iter().filter_map(|l| l.target_service_id).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let services = db.services_of_customer_among(customer, &targets).await?;
+    let owned = owned_services(db, &services).await?;
+    let holder_has_fe = match holder {
+        Some(holder) => db.holder_has_base(holder.tax_id(), "fe").await?,
+        None => false,
+    };
+    Ok(Buyer {
+        services: owned,
+        holder_has_fe,
+        holder_has_partita_iva: holder.map(|h| h.partita_iva.is_some()),
+    })
+}
+
+/// Services with their modules and pending add-ons, in the rules' terms.
+pub async fn owned_services(
+    db: &Database,
+    services: &[ServiceRecord],
+) -> Result<Vec<OwnedService>, ApiError> {
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = services.iter().map(|s| s.id).collect();
+    let modules = db.modules_of(&ids).await?;
+    let pending = db.pending_addons(&ids).await?;
+    Ok(services
+        .iter()
+        .filter_map(|s| {
+            Some(OwnedService {
+                id: s.id,
+                product_code: ProductCode::parse(&s.product_code).ok()?,
+                status: s.status,
+                expires_on: s.expires_on,
+                modules: modules
+                    .iter()
+                    .filter(|m| m.service_id == s.id)
+                    .filter_map(|m| {
+                        Some(OwnedModule {
+                            code: ProductCode::parse(&m.product_code).ok()?,
+                            state: m.state,
+                        })
+                    })
+                    .collect(),
+                pending_addons: pending
+                    .iter()
+                    .filter(|(service, _)| *service == s.id)
+                    .filter_map(|(_, code)| ProductCode::parse(code).ok())
+                    .collect(),
+            })
+        })
+        .collect())
+}
+
+/// The code of the conflict when a cart changes during its checkout.
+pub const CART_CHANGED: &str = "cart_changed";
+
+/// What an order is made from.
+pub struct OrderRequest<'a> {
+    pub customer_id: Uuid,
+    pub cart_id: Option<Uuid>,
+    pub channel: &'a str,
+    pub lines: &'a [CartLine],
+    pub holder: &'a Holder,
+    pub holder_json: String,
+    pub activation_email: &'a str,
+    pub payment_method: &'a str,
+}
+
+fn context_name(context: PriceContext) -> &'static str {
+    context.as_str()
+}
+
+/// Checks every rule, prices the lines and stores the order.
+pub async fn place_order(
+    db: &Database,
+    view: &CatalogView,
+    settings: &OrderSettings,
+    request: OrderRequest<'_>,
+) -> Result<OrderRecord, ApiError> {
+    if request.lines.is_empty() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "cart_empty",
+            "the cart has no items",
+        ));
+    }
+    let today = Utc::now().date_naive();
+    let buyer = buyer(db, request.customer_id, Some(request.holder), request.lines).await?;
+    let violations = domain::check(request.lines, &view.catalog, &buyer, today);
+    if !violations.is_empty() {
+        let count = violations.len();
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "cart_not_eligible",
+            format!("the purchase breaks {count} rule(s); see violations"),
+        )
+        .with_violations(
+            violations
+                .into_iter()
+                .map(|v| ProblemViolation {
+                    code: v.code.as_str().to_owned(),
+                    item_id: v.line_id,
+                    detail: v.detail,
+                })
+                .collect(),
+        ));
+    }
+    let priced = domain::price(request.lines, &view.catalog, &buyer, today);
+    let lines: Vec<OrderLineRecord> = priced
+        .lines
+        .iter()
+        .map(|line| {
+            let source = request.lines.iter().find(|l| l.id == line.item_id);
+            OrderLineRecord {
+                item_id: line.item_id,
+                product_code: line.product_code.clone(),
+                description: line.description.clone(),
+                context: context_name(line.context).to_owned(),
+                unit_price_cents: line.unit_price.cents(),
+                quantity: line.quantity,
+                years: line.years,
+                days: line.days,
+                ends_on: line.ends_on,
+                net_cents: line.net.cents(),
+                vat_rate: line.vat_rate.normalize().to_string(),
+                vat_cents: line.vat.cents(),
+                total_cents: line.total.cents(),
+                base_item_id: source.and_then(|s| s.base_item_id),
+                target_service_id: source.and_then(|s| s.target_service_id),
+            }
+        })
+        .collect();
+    let claims: Vec<(Uuid, String)> = request
+        .lines
+        .iter()
+        .filter_map(|l| l.target_service_id.map(|s| (s, l.product_code.clone())))
+        .collect();
+    let new = NewOrder {
+        id: Uuid::new_v4(),
+        customer_id: request.customer_id,
+        cart_id: request.cart_id,
+        cart_items: request.lines.iter().map(|l| l.id).collect(),
+        channel: request.channel.to_owned(),
+        payment_method: request.payment_method.to_owned(),
+        activation_email: request.activation_email.to_owned(),
+        holder_json: request.holder_json,
+        holder_tax_id: request.holder.tax_id().to_owned(),
+        net_cents: priced.totals.net.cents(),
+        vat_cents: priced.totals.vat.cents(),
+        total_cents: priced.totals.total.cents(),
+        expires_at: Utc::now()
+            + chrono::Duration::from_std(settings.expiry).unwrap_or(chrono::Duration::days(7)),
+        lines,
+        claims,
+    };
+    match db.place_order(&new).await {
+        Ok(order) => {
+            tracing::info!(order_id = %order.id, number = %order.number, total_cents = order.total_cents, "order placed");
+            Ok(order)
+        }
+        Err(PlaceOrderError::CartNotOpen) => Err(ApiError::conflict(
+            "cart_not_open",
+            "the cart has already been checked out",
+        )),
+        Err(PlaceOrderError::CartChanged) => Err(ApiError::conflict(
+            CART_CHANGED,
+            "the cart changed while it was checked out; review it and retry",
+        )),
+        Err(PlaceOrderError::AddonPending {
+            service_id,
+            product,
+        }) => Err(ApiError::conflict(
+            "addon_already_pending",
+            format!("{product} is already in another unpaid order for service {service_id}"),
+        )),
+        Err(PlaceOrderError::Store(error)) => Err(error.into()),
+    }
+}

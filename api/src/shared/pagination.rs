@@ -1,0 +1,74 @@
+//! Cursor pagination, as every list of the API reads it: `limit` (1 to
+//! 100, default 20) and `cursor` (the `next_cursor` of the previous page,
+//! naming the time and id of the last item seen).
+
+use crate::http::problem::ApiError;
+use crate::http::query::QueryParams;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page. It names a position in the list
+    /// (the microseconds since 1970 and the id of the last item seen), so any
+    /// value of this pattern is a valid cursor.
+    #[param(
+        max_length = 60,
+        pattern = r"^[0-9]{1,16}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
+    pub cursor: Option<String>,
+}
+
+impl QueryParams for PageQuery {
+    fn expected(name: &str) -> Option<&'static str> {
+        match name {
+            "limit" => Some("limit must be a whole number from 1 to 100"),
+            "cursor" => Some("cursor must be the next_cursor of a previous page"),
+            _ => None,
+        }
+    }
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<u64, ApiError> {
+        match self.limit {
+            None => Ok(20),
+            Some(n) if (1..=100).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::field(
+                "/limit",
+                "out_of_range",
+                "limit is 1 to 100",
+            )),
+        }
+    }
+
+    /// The (created_at, id) the cursor encodes.
+    pub fn after(&self) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        let bad = || {
+            ApiError::field(
+                "/cursor",
+                "invalid_cursor",
+                "not a cursor this API returned",
+            )
+        };
+        let (time, id) = cursor.split_once('_').ok_or_else(bad)?;
+        let micros: i64 = time.parse().map_err(|_| bad())?;
+        let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
+        Ok(Some((at, Uuid::parse_str(id).map_err(|_| bad())?)))
+    }
+}
+
+/// The cursor of a list's last item: its creation time and id.
+pub fn cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{}", created_at.timestamp_micros(), id)
+}
