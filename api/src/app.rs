@@ -7,6 +7,7 @@ use crate::catalog::view::CatalogView;
 use crate::config::catalog_file;
 use crate::config::settings::Settings;
 use crate::config::state::{BodyDeadline, Lifetimes, Limits};
+use crate::http::codes::ErrorCode;
 use crate::http::json::BodyLimit;
 use crate::http::observability::{self, Metrics};
 use crate::http::problem::{ApiError, FieldError, Problem};
@@ -190,7 +191,7 @@ async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRespons
                 .join(", ");
             ApiError::new(
                 actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 format!("{} is not allowed here; allowed: {allow}", req.method()),
             )
             .with_header(
@@ -199,7 +200,10 @@ async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRespons
                     .unwrap_or(header::HeaderValue::from_static("GET")),
             )
         }
-        None => ApiError::not_found("route_not_found", format!("no resource at {}", req.path())),
+        None => ApiError::not_found(
+            ErrorCode::RouteNotFound,
+            format!("no resource at {}", req.path()),
+        ),
     };
     error.error_response()
 }
@@ -216,7 +220,7 @@ fn path_error(_error: actix_web::error::PathError, req: &HttpRequest) -> actix_w
         Some((name, _)) => format!("no such resource: {name} must be a UUID"),
         None => "no such resource: the path has a parameter that is not valid".to_owned(),
     };
-    ApiError::not_found("not_found", detail).into()
+    ApiError::not_found(ErrorCode::NotFound, detail).into()
 }
 
 /// Query strings go through [`crate::http::query::Query`], which names the
@@ -225,7 +229,12 @@ fn query_error(
     _error: actix_web::error::QueryPayloadError,
     _req: &HttpRequest,
 ) -> actix_web::Error {
-    ApiError::field("query", "invalid_query", "the query string is not valid").into()
+    ApiError::field(
+        "query",
+        ErrorCode::InvalidQuery,
+        "the query string is not valid",
+    )
+    .into()
 }
 
 /// The document and its pre-rendered bytes.

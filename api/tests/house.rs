@@ -18,8 +18,10 @@ const AREAS: [&str; 9] = [
 ];
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("api/src is readable") {
-        let path = entry.expect("a directory entry").path();
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("api/src is readable: {e}")) {
+        let path = entry
+            .unwrap_or_else(|e| panic!("a directory entry: {e}"))
+            .path();
         if path.is_dir() {
             rust_files(&path, found);
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -35,8 +37,11 @@ fn no_area_imports_another_areas_routes() {
     rust_files(&src, &mut files);
     let mut offences = Vec::new();
     for file in &files {
-        let relative = file.strip_prefix(&src).expect("under src");
-        let text = fs::read_to_string(file).expect("a readable source file");
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap_or_else(|e| panic!("under src: {e}"));
+        let text =
+            fs::read_to_string(file).unwrap_or_else(|e| panic!("a readable source file: {e}"));
         for area in AREAS {
             let own_mod = relative == Path::new(area).join("mod.rs");
             let routes = format!("{area}::routes");
@@ -51,7 +56,7 @@ fn no_area_imports_another_areas_routes() {
 #[test]
 fn every_area_has_its_folder_and_registers_itself() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let app = fs::read_to_string(src.join("app.rs")).expect("app.rs");
+    let app = fs::read_to_string(src.join("app.rs")).unwrap_or_else(|e| panic!("app.rs: {e}"));
     for area in AREAS {
         let module = fs::read_to_string(src.join(area).join("mod.rs"))
             .unwrap_or_else(|e| panic!("{area}/mod.rs: {e}"));

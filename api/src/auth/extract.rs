@@ -7,6 +7,7 @@
 //! change the temporary password → 403 `password_change_required`.
 
 use super::tokens::{Claims, TokenError, TokenKind, Tokens};
+use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -18,7 +19,7 @@ use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use uuid::Uuid;
 
-fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+fn unauthorized(code: ErrorCode, detail: &str) -> ApiError {
     ApiError::unauthorized(code, detail).with_header(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"attiva\""),
@@ -42,17 +43,18 @@ fn claims(req: &HttpRequest, audience: Audience) -> Result<Claims, ApiError> {
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             unauthorized(
-                "authentication_required",
+                ErrorCode::AuthenticationRequired,
                 "send Authorization: Bearer <access token>",
             )
         })?;
     tokens.verify(token, audience).map_err(|error| match error {
-        TokenError::Invalid => {
-            unauthorized("invalid_token", "the access token is invalid or expired")
-        }
+        TokenError::Invalid => unauthorized(
+            ErrorCode::InvalidToken,
+            "the access token is invalid or expired",
+        ),
         TokenError::WrongAudience => ApiError::new(
             StatusCode::FORBIDDEN,
-            "wrong_audience",
+            ErrorCode::WrongAudience,
             format!("this operation needs a token for `{}`", audience.as_str()),
         ),
     })
@@ -60,7 +62,7 @@ fn claims(req: &HttpRequest, audience: Audience) -> Result<Claims, ApiError> {
 
 fn subject(claims: &Claims) -> Result<Uuid, ApiError> {
     Uuid::parse_str(&claims.sub)
-        .map_err(|_| unauthorized("invalid_token", "the token's subject is not an id"))
+        .map_err(|_| unauthorized(ErrorCode::InvalidToken, "the token's subject is not an id"))
 }
 
 /// A full access token of `audience`.
@@ -75,7 +77,7 @@ fn access(req: &HttpRequest, audience: Audience) -> Result<Uuid, ApiError> {
 fn password_change_required() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "password_change_required",
+        ErrorCode::PasswordChangeRequired,
         "change the temporary password first: POST /v1/panel/password",
     )
 }
@@ -135,10 +137,10 @@ async fn panel_user(db: web::Data<Database>, claims: Claims) -> Result<PanelUser
     let user = db
         .find_panel_user(id)
         .await?
-        .ok_or_else(|| unauthorized("invalid_token", "the panel user no longer exists"))?;
+        .ok_or_else(|| unauthorized(ErrorCode::InvalidToken, "the panel user no longer exists"))?;
     if claims.ver != Some(user.credentials_version) {
         return Err(unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "the credentials changed since this token was issued; log in again",
         ));
     }

@@ -13,6 +13,7 @@
 
 use crate::auth::passwords::{HashError, PasswordHasher};
 use crate::auth::throttle::{LoginKeys, Throttle};
+use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -162,7 +163,7 @@ async fn authenticate<A: Credentials>(
 
 /// The one answer to a wrong name or password, whichever it was.
 pub fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "wrong username or password")
+    ApiError::unauthorized(ErrorCode::InvalidCredentials, "wrong username or password")
 }
 
 #[cfg(test)]
@@ -242,7 +243,10 @@ mod tests {
     async fn a_missing_account_still_runs_one_verification_against_the_decoy() {
         let (db, throttle, check) = (database().await, throttle(), Recorded::default());
         let result = authenticate(&db, &throttle, &check, keys(), "right", missing()).await;
-        assert_eq!(result.err().map(|e| e.code()), Some("invalid_credentials"));
+        assert_eq!(
+            result.err().map(|e| e.code()),
+            Some(ErrorCode::InvalidCredentials)
+        );
         assert_eq!(check.hashes(), vec![None]);
     }
 
@@ -250,12 +254,15 @@ mod tests {
     async fn a_refused_admission_never_verifies_the_password() {
         let (db, throttle, check) = (database().await, throttle(), Recorded::default());
         let first = authenticate(&db, &throttle, &check, keys(), "wrong", found()).await;
-        assert_eq!(first.err().map(|e| e.code()), Some("invalid_credentials"));
+        assert_eq!(
+            first.err().map(|e| e.code()),
+            Some(ErrorCode::InvalidCredentials)
+        );
         // The failure stays counted: the next attempt is refused, even with
         // the right password, and nothing more is verified.
         let refused = authenticate(&db, &throttle, &check, keys(), "right", found()).await;
         let refused = refused.err().unwrap_or_else(|| panic!("admitted"));
-        assert_eq!(refused.code(), "too_many_attempts");
+        assert_eq!(refused.code(), ErrorCode::TooManyAttempts);
         assert_eq!(refused.status().as_u16(), 429);
         assert_eq!(check.hashes(), vec![Some("hash-of-right".to_owned())]);
     }

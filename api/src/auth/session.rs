@@ -3,6 +3,7 @@
 
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{TokenKind, Tokens};
+use crate::http::codes::ErrorCode;
 use crate::http::json::Validate;
 use crate::http::problem::{ApiError, FieldError};
 use chrono::Utc;
@@ -95,6 +96,11 @@ pub struct UsernameLoginRequest {
 }
 
 pub fn too_long(pointer: &str, value: &str, max: usize) -> Option<FieldError> {
-    (value.chars().count() > max)
-        .then(|| FieldError::new(pointer, "too_long", format!("at most {max} characters")))
+    (value.chars().count() > max).then(|| {
+        FieldError::new(
+            pointer,
+            ErrorCode::TooLong,
+            format!("at most {max} characters"),
+        )
+    })
 }

@@ -15,6 +15,7 @@
 //! and temporary: nothing is locked for good.
 
 use crate::auth::proxies::TrustedProxies;
+use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -116,7 +117,7 @@ impl Throttle {
         tracing::info!(throttle_key = %keys.address, retry_after = retry, "login refused: too many attempts");
         Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            ErrorCode::TooManyAttempts,
             format!("too many failed logins; retry in {retry} s"),
         )
         .with_header(

@@ -5,6 +5,7 @@ use crate::auth::session::{TokenResponse, UsernameLoginRequest, session};
 use crate::auth::{OperatorAuth, PasswordLogin, Tokens};
 use crate::config::settings::OrderSettings;
 use crate::config::state::Lifetimes;
+use crate::http::codes::ErrorCode;
 use crate::http::json::Json;
 use crate::http::problem::{ApiError, Problem};
 use crate::jobs::outbox::OutboxHandle;
@@ -106,10 +107,9 @@ pub async fn reissue_credentials(
     outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let service = db
-        .find_service(*id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("service_not_found", format!("no service {}", *id)))?;
+    let service = db.find_service(*id).await?.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::ServiceNotFound, format!("no service {}", *id))
+    })?;
     let issued = issue_panel_credentials(&db, &service, lifetimes.temporary_password).await?;
     // The new temporary password goes to the holder, never to the operator:
     // to the address that received the activation email.

@@ -7,6 +7,7 @@ use super::token::{CART_TOKEN, hash_token, new_token, token_opens};
 use crate::auth::extract::OptionalCustomer;
 use crate::catalog::view::CatalogView;
 use crate::config::state::Limits;
+use crate::http::codes::ErrorCode;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::shared::pricing::{LinePriceContext, PricedLineDto, TotalsDto};
@@ -272,7 +273,7 @@ async fn authorized_cart(
         .filter(|v| !v.is_empty());
     if token.is_none() && customer.is_none() {
         return Err(ApiError::unauthorized(
-            "cart_token_required",
+            ErrorCode::CartTokenRequired,
             "send the cart's token in X-Cart-Token",
         )
         .with_header(
@@ -280,7 +281,7 @@ async fn authorized_cart(
             header::HeaderValue::from_static("X-Cart-Token"),
         ));
     }
-    let not_found = || ApiError::not_found("cart_not_found", format!("no cart {id}"));
+    let not_found = || ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {id}"));
     let cart = db.find_cart(id).await?.ok_or_else(not_found)?;
     // The token opens only carts created anonymously (a customer's own cart
     // has a token nobody was told), also after a customer claimed it at
@@ -291,7 +292,7 @@ async fn authorized_cart(
         _ if token_opens_it => Ok(cart),
         Some(_) => Err(not_found()),
         None if token.is_none() => Err(ApiError::unauthorized(
-            "cart_token_required",
+            ErrorCode::CartTokenRequired,
             "this cart is anonymous: send its token in X-Cart-Token",
         )
         .with_header(
@@ -300,7 +301,7 @@ async fn authorized_cart(
         )),
         None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "cart_token_invalid",
+            ErrorCode::CartTokenInvalid,
             "the X-Cart-Token does not open this cart",
         )),
     }
@@ -395,7 +396,7 @@ fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine,
             .collect();
         return Err(ApiError::field(
             "/product_code",
-            "unknown_product",
+            ErrorCode::UnknownProduct,
             format!(
                 "`{}` is not in the catalog; known: {}",
                 request.product_code,
@@ -411,7 +412,7 @@ fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine,
     {
         errors.push(FieldError::new(
             "/years",
-            "years_out_of_bounds",
+            ErrorCode::YearsOutOfBounds,
             format!(
                 "years must be between 1 and {} (got {years})",
                 limits.max_years
@@ -424,7 +425,7 @@ fn checked_line(request: AddItemRequest, view: &CatalogView) -> Result<CartLine,
     {
         errors.push(FieldError::new(
             "/quantity",
-            "quantity_out_of_bounds",
+            ErrorCode::QuantityOutOfBounds,
             format!(
                 "quantity must be between 1 and {} (got {quantity})",
                 limits.max_quantity
@@ -500,19 +501,20 @@ pub fn document_catalog(api: &mut utoipa::openapi::OpenApi, view: &CatalogView) 
 fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
     match error {
         CartChangeError::CartNotFound => {
-            ApiError::not_found("cart_not_found", format!("no cart {cart_id}"))
+            ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {cart_id}"))
         }
         CartChangeError::NotOpen => {
-            ApiError::conflict("cart_not_open", "the cart has been checked out")
+            ApiError::conflict(ErrorCode::CartNotOpen, "the cart has been checked out")
         }
-        CartChangeError::Full(n) => {
-            ApiError::conflict("cart_full", format!("a cart holds at most {n} items"))
-        }
+        CartChangeError::Full(n) => ApiError::conflict(
+            ErrorCode::CartFull,
+            format!("a cart holds at most {n} items"),
+        ),
         CartChangeError::LineNotFound => {
-            ApiError::not_found("cart_item_not_found", "no such item in this cart")
+            ApiError::not_found(ErrorCode::CartItemNotFound, "no such item in this cart")
         }
         CartChangeError::Busy => ApiError::conflict(
-            "cart_busy",
+            ErrorCode::CartBusy,
             "the cart kept changing while the item was added; retry",
         ),
         CartChangeError::Store(error) => ApiError::internal(error),

@@ -2,6 +2,7 @@
 
 use super::TAG;
 use super::view::{CatalogView, ProductDto, ProductListDto, Rendered};
+use crate::http::codes::ErrorCode;
 use crate::http::problem::{ApiError, Problem};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -82,7 +83,7 @@ pub async fn get_product(
     match view.products.get(code.as_str()) {
         Some(rendered) => Ok(respond(&req, rendered)),
         None => Err(ApiError::not_found(
-            "product_not_found",
+            ErrorCode::ProductNotFound,
             format!("no product `{}` in the catalog", code.as_str()),
         )),
     }

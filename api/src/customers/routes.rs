@@ -5,6 +5,7 @@ use super::{TAG_AUTH, TAG_CUSTOMERS};
 use crate::auth::session::{TokenResponse, session, too_long};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{CustomerAuth, PasswordHasher, PasswordLogin, TokenKind, Tokens};
+use crate::http::codes::ErrorCode;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::shared::fields::email_error;
@@ -53,7 +54,7 @@ impl Validate for SignUpRequest {
         let mut errors: Vec<FieldError> = email_error("/email", &self.email).into_iter().collect();
         if let Err(error) = PasswordPolicy::new().check_with_context(&self.password, &[&self.email])
         {
-            errors.push(FieldError::new(
+            errors.push(FieldError::decided(
                 "/password",
                 error.code(),
                 error.to_string(),
@@ -144,7 +145,10 @@ pub async fn sign_up(
 }
 
 fn email_taken() -> ApiError {
-    ApiError::conflict("email_taken", "an account with this email already exists")
+    ApiError::conflict(
+        ErrorCode::EmailTaken,
+        "an account with this email already exists",
+    )
 }
 
 /// The signed-in customer.
@@ -160,10 +164,9 @@ fn email_taken() -> ApiError {
 )]
 #[get("/v1/customers/me")]
 pub async fn me(db: web::Data<Database>, auth: CustomerAuth) -> Result<HttpResponse, ApiError> {
-    let customer = db
-        .find_customer(auth.customer_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account no longer exists"))?;
+    let customer = db.find_customer(auth.customer_id).await?.ok_or_else(|| {
+        ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
+    })?;
     Ok(HttpResponse::Ok().json(customer_dto(&customer)))
 }
 
@@ -313,13 +316,13 @@ pub async fn refresh(
         RotateOutcome::Reused { family_id } => {
             tracing::warn!(%family_id, "refresh token reused: family revoked");
             return Err(ApiError::unauthorized(
-                "refresh_token_reused",
+                ErrorCode::RefreshTokenReused,
                 "this refresh token was already used; every session of this login is revoked",
             ));
         }
         RotateOutcome::Expired | RotateOutcome::Unknown => {
             return Err(ApiError::unauthorized(
-                "invalid_refresh_token",
+                ErrorCode::InvalidRefreshToken,
                 "unknown, expired or revoked refresh token",
             ));
         }
@@ -327,12 +330,15 @@ pub async fn refresh(
     let version = match audience {
         Audience::Panel => {
             let user = db.find_panel_user(subject).await?.ok_or_else(|| {
-                ApiError::unauthorized("invalid_refresh_token", "the panel user no longer exists")
+                ApiError::unauthorized(
+                    ErrorCode::InvalidRefreshToken,
+                    "the panel user no longer exists",
+                )
             })?;
             if user.must_change_password {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "password_change_required",
+                    ErrorCode::PasswordChangeRequired,
                     "change the temporary password first",
                 ));
             }

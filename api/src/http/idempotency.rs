@@ -4,6 +4,7 @@
 //! its response (briefly), then → 409; a first request unanswered after
 //! two minutes died with its server, and a repeat runs in its place.
 
+use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -35,7 +36,7 @@ pub fn key_of(req: &HttpRequest) -> Result<String, ApiError> {
         .unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
-            "idempotency_key_required",
+            ErrorCode::IdempotencyKeyRequired,
             "send an Idempotency-Key header (1-255 visible ASCII characters)",
         ));
     }
@@ -95,7 +96,7 @@ where
             IdempotencyBegin::Mismatch => {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
+                    ErrorCode::IdempotencyKeyReused,
                     "this Idempotency-Key was used with a different request",
                 ));
             }
@@ -104,7 +105,7 @@ where
             }
             IdempotencyBegin::InFlight => {
                 return Err(ApiError::conflict(
-                    "idempotency_key_in_flight",
+                    ErrorCode::IdempotencyKeyInFlight,
                     "a request with this Idempotency-Key is still being processed; retry later",
                 ));
             }

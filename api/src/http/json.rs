@@ -4,6 +4,7 @@
 //! any string (422, see [`control_character_errors`]) and finally the DTO's
 //! own [`Validate`] rules (422).
 
+use crate::http::codes::ErrorCode;
 use crate::http::problem::{ApiError, FieldError};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -72,7 +73,7 @@ pub(crate) fn shape_error(
     let inner = error.into_inner();
     if !inner.is_data() && !valid_json {
         return ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("the body is not valid JSON: {inner}"),
         );
     }
@@ -91,14 +92,14 @@ pub(crate) fn shape_error(
         } else {
             format!("{base}{suffix}")
         };
-        (pointer, "unknown_field")
+        (pointer, ErrorCode::UnknownField)
     } else if message.starts_with("missing field") {
         let field = quoted(&message).unwrap_or("?");
-        (format!("{base}/{field}"), "required")
+        (format!("{base}/{field}"), ErrorCode::Required)
     } else if message.starts_with("unknown variant") {
-        (base, "invalid_value")
+        (base, ErrorCode::InvalidValue)
     } else {
-        (base, "invalid_type")
+        (base, ErrorCode::InvalidType)
     };
     ApiError::field(&pointer, code, message)
 }
@@ -163,7 +164,7 @@ fn collect_control_errors(value: &serde_json::Value, at: &str, errors: &mut Vec<
         "control characters (U+0000 to U+001F) are not allowed, except tab and newline";
     match value {
         Value::String(text) if text.chars().any(is_refused_control) => {
-            errors.push(FieldError::new(at, "control_character", DETAIL));
+            errors.push(FieldError::new(at, ErrorCode::ControlCharacter, DETAIL));
         }
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
@@ -174,7 +175,11 @@ fn collect_control_errors(value: &serde_json::Value, at: &str, errors: &mut Vec<
             for (key, member) in members {
                 let pointer = format!("{at}/{}", escape_pointer_token(key));
                 if key.chars().any(is_refused_control) {
-                    errors.push(FieldError::new(&pointer, "control_character", DETAIL));
+                    errors.push(FieldError::new(
+                        &pointer,
+                        ErrorCode::ControlCharacter,
+                        DETAIL,
+                    ));
                 } else {
                     collect_control_errors(member, &pointer, errors);
                 }
@@ -212,7 +217,7 @@ pub fn parse_bytes<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, Api
     })?;
     deserializer.end().map_err(|e| {
         ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("trailing data after the JSON value: {e}"),
         )
     })?;
@@ -251,7 +256,7 @@ fn read_json_body(
         let too_large = || {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("request bodies are limited to {limit} bytes"),
             )
         };
@@ -260,14 +265,14 @@ fn read_json_body(
             Some(ct) => {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     format!("expected Content-Type: application/json, got {ct}"),
                 ));
             }
             None => {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "expected Content-Type: application/json",
                 ));
             }
@@ -280,8 +285,8 @@ fn read_json_body(
         let read = async {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request(ErrorCode::UnreadableBody, e.to_string()))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
                 }
@@ -293,7 +298,7 @@ fn read_json_body(
             Ok(body) => body,
             Err(_) => Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
+                ErrorCode::RequestTimeout,
                 format!(
                     "the request body did not arrive within {} s",
                     deadline.as_secs()

@@ -2,6 +2,7 @@
 //! query-string extractors, problem+json errors, idempotency keys, and the
 //! one middleware (request id, security headers, metrics, access log).
 
+pub mod codes;
 pub mod idempotency;
 pub mod json;
 pub mod observability;

@@ -228,9 +228,9 @@ pub async fn observe(
             let problem = crate::http::problem::ApiError::new(
                 status,
                 if status == actix_web::http::StatusCode::NOT_FOUND {
-                    "route_not_found"
+                    crate::http::codes::ErrorCode::RouteNotFound
                 } else {
-                    "error"
+                    crate::http::codes::ErrorCode::Error
                 },
                 status.canonical_reason().unwrap_or("error"),
             )

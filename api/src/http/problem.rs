@@ -2,6 +2,7 @@
 //! has a stable `code`; validation errors list JSON pointers to the fields.
 //! 5xx errors are logged with their source chain and never show it.
 
+pub use super::codes::ErrorCode;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -25,14 +26,20 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
+    pub fn new(pointer: impl Into<String>, code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::decided(pointer, code.as_str(), detail)
+    }
+
+    /// A field error whose code a domain rule decided (a holder or
+    /// password rule: the domain's own enums name them).
+    pub fn decided(
         pointer: impl Into<String>,
-        code: impl Into<String>,
+        code: &'static str,
         detail: impl Into<String>,
     ) -> Self {
         FieldError {
             pointer: pointer.into(),
-            code: code.into(),
+            code: code.to_owned(),
             detail: detail.into(),
         }
     }
@@ -83,7 +90,7 @@ pub struct ApiError(Box<Inner>);
 
 struct Inner {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     errors: Vec<FieldError>,
     violations: Vec<ProblemViolation>,
@@ -94,7 +101,7 @@ struct Inner {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError(Box::new(Inner {
             status,
             code,
@@ -107,19 +114,19 @@ impl ApiError {
         }))
     }
 
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
@@ -131,7 +138,7 @@ impl ApiError {
         };
         let mut error = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             detail,
         );
         error.0.errors = errors;
@@ -139,7 +146,7 @@ impl ApiError {
     }
 
     /// 422 for one field.
-    pub fn field(pointer: &str, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn field(pointer: &str, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(pointer, code, detail)])
     }
 
@@ -147,7 +154,7 @@ impl ApiError {
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         let mut error = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "the server could not complete the request; it has been logged",
         );
         error.0.source = Some(source.into());
@@ -157,7 +164,7 @@ impl ApiError {
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
         let mut error = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+            ErrorCode::ServiceUnavailable,
             "a dependency of the server is unavailable; retry later",
         );
         error.0.source = Some(source.into());
@@ -186,7 +193,7 @@ impl ApiError {
         self
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.0.code
     }
 
@@ -201,7 +208,7 @@ impl ApiError {
                 .to_owned(),
             status: self.0.status.as_u16(),
             detail: self.0.detail.clone(),
-            code: self.0.code.to_owned(),
+            code: self.0.code.as_str().to_owned(),
             errors: self.0.errors.clone(),
             violations: self.0.violations.clone(),
         }
@@ -240,9 +247,9 @@ impl ResponseError for ApiError {
         if self.0.status.is_server_error() {
             match &self.0.source {
                 Some(source) => {
-                    tracing::error!(code = self.0.code, error = ?source, "request failed")
+                    tracing::error!(code = self.0.code.as_str(), error = ?source, "request failed")
                 }
-                None => tracing::error!(code = self.0.code, "request failed"),
+                None => tracing::error!(code = self.0.code.as_str(), "request failed"),
             }
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
@@ -259,7 +266,35 @@ impl ResponseError for ApiError {
 }
 
 impl From<persistence::StoreError> for ApiError {
+    /// A unique constraint that refused a write means another request
+    /// wrote the same thing first: 409, for the client to look again. The
+    /// rest is the server's fault: 500, logged.
     fn from(error: persistence::StoreError) -> Self {
-        ApiError::internal(error)
+        match error {
+            persistence::StoreError::Conflict(_) => {
+                tracing::info!(error = %error, "a concurrent write won");
+                ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "another request changed the same data at the same time; read it again and retry",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_conflict_is_a_409_and_the_rest_a_500() {
+        let conflict = ApiError::from(persistence::StoreError::Conflict("orders_cart_id".into()));
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert_eq!(conflict.code(), ErrorCode::Conflict);
+        assert!(!conflict.problem().detail.contains("orders_cart_id"));
+        let corrupt = ApiError::from(persistence::StoreError::Corrupt("status `x`".into()));
+        assert_eq!(corrupt.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(corrupt.code(), ErrorCode::InternalError);
     }
 }

@@ -3,6 +3,7 @@
 //! do) in our words, never in the parser's ("Query deserialize error:
 //! invalid digit found in string").
 
+use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
@@ -50,25 +51,29 @@ fn problem<T: QueryParams>(error: serde_path_to_error::Error<serde::de::value::E
     let (name, code, detail) = if message.starts_with("unknown field") {
         let name = named.or(at).unwrap_or_default();
         let detail = format!("{name} is not a parameter of this operation");
-        (name, "unknown_field", detail)
+        (name, ErrorCode::UnknownField, detail)
     } else if message.starts_with("missing field") {
         let name = named.or(at).unwrap_or_default();
         let detail = format!("{name} is required");
-        (name, "required", detail)
+        (name, ErrorCode::Required, detail)
     } else if message.starts_with("duplicate field") {
         let name = named.or(at).unwrap_or_default();
         let detail = format!("{name} must be given once");
-        (name, "duplicate", detail)
+        (name, ErrorCode::Duplicate, detail)
     } else {
         let name = at.unwrap_or_default();
         let detail = T::expected(&name).map_or_else(
             || format!("{name} has a value that is not valid here"),
             str::to_owned,
         );
-        (name, "invalid_value", detail)
+        (name, ErrorCode::InvalidValue, detail)
     };
     if name.is_empty() {
-        return ApiError::field("query", "invalid_query", "the query string is not valid");
+        return ApiError::field(
+            "query",
+            ErrorCode::InvalidQuery,
+            "the query string is not valid",
+        );
     }
     ApiError::field(&format!("/{name}"), code, detail)
 }

@@ -4,10 +4,12 @@
 
 use crate::catalog::view::CatalogView;
 use crate::config::settings::OrderSettings;
+use crate::http::codes::ErrorCode;
 use crate::http::problem::{ApiError, ProblemViolation};
+use actix_web::http::StatusCode;
 use chrono::Utc;
 use domain::pricing::PriceContext;
-use domain::{Buyer, CartLine, Holder, OwnedModule, OwnedService, ProductCode};
+use domain::{Buyer, CartLine, Holder, OwnedModule, OwnedService, ProductCode, Violation};
 use persistence::Database;
 use persistence::order::{NewOrder, OrderLineRecord, OrderRecord, PlaceOrderError};
 use persistence::service::ServiceRecord;
@@ -77,8 +79,75 @@ pub async fn owned_services(
         .collect())
 }
 
-/// The code of the conflict when a cart changes during its checkout.
-pub const CART_CHANGED: &str = "cart_changed";
+/// Why an order was not placed: the checkout retries on `CartChanged`
+/// (by its variant, never its code), the rest become the answer.
+#[derive(Debug)]
+pub enum CheckoutError {
+    /// No lines to buy.
+    Empty,
+    /// Eligibility rules broken, every one of them.
+    NotEligible(Vec<Violation>),
+    /// The cart was checked out already.
+    CartNotOpen,
+    /// The cart changed while it was checked out: price it again, retry.
+    CartChanged,
+    /// The add-on is in another unpaid order for the same service.
+    AddonPending { service_id: Uuid, product: String },
+    /// Anything else, already an answer (a store failure, a bad holder).
+    Failed(ApiError),
+}
+
+impl From<ApiError> for CheckoutError {
+    fn from(error: ApiError) -> Self {
+        CheckoutError::Failed(error)
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(error: CheckoutError) -> Self {
+        match error {
+            CheckoutError::Empty => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::CartEmpty,
+                "the cart has no items",
+            ),
+            CheckoutError::NotEligible(violations) => {
+                let count = violations.len();
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::CartNotEligible,
+                    format!("the purchase breaks {count} rule(s); see violations"),
+                )
+                .with_violations(
+                    violations
+                        .into_iter()
+                        .map(|v| ProblemViolation {
+                            code: v.code.as_str().to_owned(),
+                            item_id: v.line_id,
+                            detail: v.detail,
+                        })
+                        .collect(),
+                )
+            }
+            CheckoutError::CartNotOpen => ApiError::conflict(
+                ErrorCode::CartNotOpen,
+                "the cart has already been checked out",
+            ),
+            CheckoutError::CartChanged => ApiError::conflict(
+                ErrorCode::CartChanged,
+                "the cart changed while it was checked out; review it and retry",
+            ),
+            CheckoutError::AddonPending {
+                service_id,
+                product,
+            } => ApiError::conflict(
+                ErrorCode::AddonAlreadyPending,
+                format!("{product} is already in another unpaid order for service {service_id}"),
+            ),
+            CheckoutError::Failed(error) => error,
+        }
+    }
+}
 
 /// What an order is made from.
 pub struct OrderRequest<'a> {
@@ -102,34 +171,15 @@ pub async fn place_order(
     view: &CatalogView,
     settings: &OrderSettings,
     request: OrderRequest<'_>,
-) -> Result<OrderRecord, ApiError> {
+) -> Result<OrderRecord, CheckoutError> {
     if request.lines.is_empty() {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "cart_empty",
-            "the cart has no items",
-        ));
+        return Err(CheckoutError::Empty);
     }
     let today = Utc::now().date_naive();
     let buyer = buyer(db, request.customer_id, Some(request.holder), request.lines).await?;
     let violations = domain::check(request.lines, &view.catalog, &buyer, today);
     if !violations.is_empty() {
-        let count = violations.len();
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "cart_not_eligible",
-            format!("the purchase breaks {count} rule(s); see violations"),
-        )
-        .with_violations(
-            violations
-                .into_iter()
-                .map(|v| ProblemViolation {
-                    code: v.code.as_str().to_owned(),
-                    item_id: v.line_id,
-                    detail: v.detail,
-                })
-                .collect(),
-        ));
+        return Err(CheckoutError::NotEligible(violations));
     }
     let priced = domain::price(request.lines, &view.catalog, &buyer, today);
     let lines: Vec<OrderLineRecord> = priced
@@ -184,21 +234,15 @@ pub async fn place_order(
             tracing::info!(order_id = %order.id, number = %order.number, total_cents = order.total_cents, "order placed");
             Ok(order)
         }
-        Err(PlaceOrderError::CartNotOpen) => Err(ApiError::conflict(
-            "cart_not_open",
-            "the cart has already been checked out",
-        )),
-        Err(PlaceOrderError::CartChanged) => Err(ApiError::conflict(
-            CART_CHANGED,
-            "the cart changed while it was checked out; review it and retry",
-        )),
+        Err(PlaceOrderError::CartNotOpen) => Err(CheckoutError::CartNotOpen),
+        Err(PlaceOrderError::CartChanged) => Err(CheckoutError::CartChanged),
         Err(PlaceOrderError::AddonPending {
             service_id,
             product,
-        }) => Err(ApiError::conflict(
-            "addon_already_pending",
-            format!("{product} is already in another unpaid order for service {service_id}"),
-        )),
-        Err(PlaceOrderError::Store(error)) => Err(error.into()),
+        }) => Err(CheckoutError::AddonPending {
+            service_id,
+            product,
+        }),
+        Err(PlaceOrderError::Store(error)) => Err(CheckoutError::Failed(error.into())),
     }
 }

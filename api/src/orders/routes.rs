@@ -2,13 +2,14 @@
 //! `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`.
 
 use super::TAG;
-use super::checkout::{CART_CHANGED, OrderRequest, place_order};
+use super::checkout::{CheckoutError, OrderRequest, place_order};
 use super::dto::{OrderDto, OrderPage, PaymentMethodDto, order_dto, page};
 use crate::auth::CustomerAuth;
 use crate::carts::token::{CART_TOKEN, token_opens};
 use crate::catalog::view::CatalogView;
 use crate::config::settings::OrderSettings;
 use crate::config::state::Limits;
+use crate::http::codes::ErrorCode;
 use crate::http::idempotency;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
@@ -143,10 +144,10 @@ pub async fn checkout(
             .await;
             match placed {
                 Ok(order) => return Ok((StatusCode::CREATED, order_dto(&order, &settings))),
-                Err(error) if error.code() == CART_CHANGED && attempt <= limits.max_cart_items => {
+                Err(CheckoutError::CartChanged) if attempt <= limits.max_cart_items => {
                     holder = Some((holder_dto, parsed));
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.into()),
             }
         }
     })
@@ -160,15 +161,14 @@ async fn claimable_cart(
     customer: Uuid,
     cart_id: Uuid,
 ) -> Result<Cart, ApiError> {
-    let cart = db
-        .find_cart(cart_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("cart_not_found", format!("no cart {cart_id}")))?;
+    let cart = db.find_cart(cart_id).await?.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {cart_id}"))
+    })?;
     match cart.customer_id {
         Some(owner) if owner == customer => Ok(cart),
         // Another customer's cart is not there for this one.
         Some(_) => Err(ApiError::not_found(
-            "cart_not_found",
+            ErrorCode::CartNotFound,
             format!("no cart {cart_id}"),
         )),
         None => {
@@ -182,7 +182,7 @@ async fn claimable_cart(
             } else {
                 Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "cart_token_invalid",
+                    ErrorCode::CartTokenInvalid,
                     "send the cart's X-Cart-Token to claim an anonymous cart",
                 ))
             }
@@ -200,7 +200,7 @@ async fn checkout_holder(
         Some(holder) => holder.clone(),
         None => {
             let account = db.find_customer(customer).await?.ok_or_else(|| {
-                ApiError::unauthorized("invalid_token", "the account no longer exists")
+                ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
             })?;
             holder_dto(&account.holder)
         }
@@ -209,7 +209,7 @@ async fn checkout_holder(
         if sent.is_none() {
             ApiError::field(
                 "/holder",
-                "holder_required",
+                ErrorCode::HolderRequired,
                 "the account has no valid holder; send one",
             )
         } else {
@@ -272,7 +272,9 @@ pub async fn get(
         .find_order(*id)
         .await?
         .filter(|o| o.customer_id == auth.customer_id)
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {}", *id)))?;
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
+        })?;
     Ok(HttpResponse::Ok().json(order_dto(&order, &settings)))
 }
 
@@ -302,10 +304,12 @@ pub async fn cancel(
     let (cancelled, order) = db
         .cancel_order(*id, auth.customer_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {}", *id)))?;
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
+        })?;
     if !cancelled && order.status != OrderStatus::Cancelled {
         return Err(ApiError::conflict(
-            "order_not_cancellable",
+            ErrorCode::OrderNotCancellable,
             format!(
                 "the order is {} and can no longer be cancelled",
                 order.status.as_str()

@@ -6,6 +6,7 @@ use crate::auth::session::{TokenResponse, UsernameLoginRequest, session};
 use crate::auth::{
     PanelPasswordChange, PanelSession, PasswordHasher, PasswordLogin, TokenKind, Tokens,
 };
+use crate::http::codes::ErrorCode;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::services::dto::{ModuleDto, service_dtos};
@@ -67,7 +68,7 @@ pub async fn login(
             .is_none_or(|at| at <= Utc::now())
         {
             return Err(ApiError::unauthorized(
-                "temporary_password_expired",
+                ErrorCode::TemporaryPasswordExpired,
                 "the temporary password has expired; ask for new credentials",
             ));
         }
@@ -122,12 +123,12 @@ impl Validate for ChangePasswordRequest {
         if self.current_password.chars().count() > 1024 {
             errors.push(FieldError::new(
                 "/current_password",
-                "too_long",
+                ErrorCode::TooLong,
                 "at most 1024 characters",
             ));
         }
         if let Err(error) = PasswordPolicy::new().check(&self.new_password) {
-            errors.push(FieldError::new(
+            errors.push(FieldError::decided(
                 "/new_password",
                 error.code(),
                 error.to_string(),
@@ -136,14 +137,14 @@ impl Validate for ChangePasswordRequest {
         if self.new_password_confirmation != self.new_password {
             errors.push(FieldError::new(
                 "/new_password_confirmation",
-                "confirmation_mismatch",
+                ErrorCode::ConfirmationMismatch,
                 "the confirmation differs from the new password",
             ));
         }
         if self.new_password == self.current_password {
             errors.push(FieldError::new(
                 "/new_password",
-                "password_unchanged",
+                ErrorCode::PasswordUnchanged,
                 "the new password must differ from the current one",
             ));
         }
@@ -187,18 +188,18 @@ pub async fn change_password(
             .is_none_or(|at| at <= Utc::now())
     {
         return Err(ApiError::unauthorized(
-            "temporary_password_expired",
+            ErrorCode::TemporaryPasswordExpired,
             "the temporary password has expired; ask for new credentials",
         ));
     }
     if let Err(error) =
         PasswordPolicy::new().check_with_context(&request.new_password, &[&user.username])
     {
-        return Err(ApiError::field(
+        return Err(ApiError::validation(vec![FieldError::decided(
             "/new_password",
             error.code(),
             error.to_string(),
-        ));
+        )]));
     }
     let ok = hasher
         .verify(&request.current_password, Some(&user.password_hash))
@@ -207,7 +208,7 @@ pub async fn change_password(
     if !ok {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "invalid_current_password",
+            ErrorCode::InvalidCurrentPassword,
             "the current password is wrong",
         ));
     }
@@ -220,7 +221,7 @@ pub async fn change_password(
         .await?
     {
         return Err(ApiError::conflict(
-            "credentials_changed",
+            ErrorCode::CredentialsChanged,
             "the credentials changed meanwhile; log in again",
         ));
     }

@@ -8,6 +8,7 @@ use crate::auth::OperatorAuth;
 use crate::catalog::view::CatalogView;
 use crate::config::settings::OrderSettings;
 use crate::config::state::Lifetimes;
+use crate::http::codes::ErrorCode;
 use crate::http::idempotency;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
@@ -88,7 +89,7 @@ fn verify_signature(
     settings: &OrderSettings,
     now: i64,
 ) -> Result<(), ApiError> {
-    let invalid = |detail: &str| ApiError::unauthorized("invalid_signature", detail);
+    let invalid = |detail: &str| ApiError::unauthorized(ErrorCode::InvalidSignature, detail);
     let header = header.ok_or_else(|| invalid("no Payment-Signature header"))?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -214,7 +215,7 @@ pub async fn webhook(
         .await?
         .ok_or_else(|| {
             ApiError::not_found(
-                "order_not_found",
+                ErrorCode::OrderNotFound,
                 format!("no order {}", event.order_number),
             )
         })?;
@@ -234,7 +235,7 @@ pub async fn webhook(
     let amount_cents = parse_cents(&event.amount).ok_or_else(|| {
         ApiError::field(
             "/amount",
-            "invalid_amount",
+            ErrorCode::InvalidAmount,
             "a decimal euro amount, two decimals",
         )
     })?;
@@ -276,28 +277,28 @@ impl Validate for WebhookEvent {
         if self.id.trim().is_empty() || self.id.len() > 255 {
             errors.push(FieldError::new(
                 "/id",
-                "invalid_length",
+                ErrorCode::InvalidLength,
                 "1 to 255 characters",
             ));
         }
         if self.currency != "EUR" {
             errors.push(FieldError::new(
                 "/currency",
-                "unsupported_currency",
+                ErrorCode::UnsupportedCurrency,
                 "only EUR",
             ));
         }
         if parse_cents(&self.amount).is_none() {
             errors.push(FieldError::new(
                 "/amount",
-                "invalid_amount",
+                ErrorCode::InvalidAmount,
                 "a decimal euro amount, two decimals",
             ));
         }
         if self.order_number.len() > 64 || self.provider_payment_id.len() > 255 {
             errors.push(FieldError::new(
                 "/order_number",
-                "invalid_length",
+                ErrorCode::InvalidLength,
                 "too long",
             ));
         }
@@ -327,14 +328,14 @@ impl Validate for RegisterPaymentRequest {
         if parse_cents(&self.amount).is_none() {
             errors.push(FieldError::new(
                 "/amount",
-                "invalid_amount",
+                ErrorCode::InvalidAmount,
                 "a decimal euro amount, two decimals",
             ));
         }
         if self.reference.trim().is_empty() || self.reference.len() > 255 {
             errors.push(FieldError::new(
                 "/reference",
-                "invalid_length",
+                ErrorCode::InvalidLength,
                 "1 to 255 characters",
             ));
         }
@@ -392,7 +393,7 @@ pub async fn register(
         let order = db
             .find_order(order_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {order_id}")))?;
+            .ok_or_else(|| ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {order_id}")))?;
         let amount_cents = parse_cents(&request.amount).unwrap_or_default();
         let paid_at = request
             .paid_on
@@ -426,14 +427,14 @@ pub async fn register(
                 Ok((StatusCode::OK, backoffice_order_dto(&order, &settings)))
             }
             PaymentOutcome::AlreadyPaid(_) | PaymentOutcome::DuplicateEvent => Err(ApiError::conflict(
-                "order_already_paid",
+                ErrorCode::OrderAlreadyPaid,
                 "the order has already been paid",
             )),
             PaymentOutcome::NotPayable(order) => Err(ApiError::conflict(
-                "order_not_payable",
+                ErrorCode::OrderNotPayable,
                 format!("the order is {}", order.status.as_str()),
             )),
-            PaymentOutcome::NotFound => Err(ApiError::not_found("order_not_found", format!("no order {order_id}"))),
+            PaymentOutcome::NotFound => Err(ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {order_id}"))),
         }
     })
     .await
@@ -531,10 +532,9 @@ pub async fn retry_fulfilment(
     outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let order = db
-        .find_order(*id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {}", *id)))?;
+    let order = db.find_order(*id).await?.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
+    })?;
     let fulfiller = Fulfiller {
         db: &db,
         view: &view,
@@ -552,7 +552,7 @@ pub async fn retry_fulfilment(
             Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
         }
         RetryOutcome::NotRetryable(order) => Err(ApiError::conflict(
-            "order_not_retryable",
+            ErrorCode::OrderNotRetryable,
             format!(
                 "the order is {}: only a paid, unfulfilled order is retried",
                 order.status.as_str()
@@ -585,10 +585,9 @@ pub async fn clear_review(
     settings: web::Data<OrderSettings>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let order = db
-        .clear_review(*id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {}", *id)))?;
+    let order = db.clear_review(*id).await?.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
+    })?;
     tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "review flag cleared by an operator");
     Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
 }

@@ -8,6 +8,7 @@ use super::dto::{ServiceDto, service_dtos};
 use crate::auth::{CustomerAuth, PanelSession};
 use crate::catalog::view::CatalogView;
 use crate::config::settings::OrderSettings;
+use crate::http::codes::ErrorCode;
 use crate::http::idempotency;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
@@ -61,7 +62,10 @@ async fn my_service(db: &Database, id: Uuid, customer: Uuid) -> Result<ServiceRe
         .await?
         .filter(|s| s.customer_id == customer)
         .ok_or_else(|| {
-            ApiError::not_found("service_not_found", format!("no service {id} of yours"))
+            ApiError::not_found(
+                ErrorCode::ServiceNotFound,
+                format!("no service {id} of yours"),
+            )
         })
 }
 
@@ -161,7 +165,10 @@ async fn buy_addon(
         .get(product_code)
         .filter(|p| p.is_addon())
         .ok_or_else(|| {
-            ApiError::not_found("product_not_found", format!("no add-on `{product_code}`"))
+            ApiError::not_found(
+                ErrorCode::ProductNotFound,
+                format!("no add-on `{product_code}`"),
+            )
         })?;
     let customer = db
         .find_customer(service.customer_id)
@@ -316,7 +323,7 @@ pub async fn panel_buy(
         Some(_) => {
             return Err(ApiError::field(
                 "/channel",
-                "invalid_value",
+                ErrorCode::InvalidValue,
                 "panel or android_app",
             ));
         }

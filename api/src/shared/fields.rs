@@ -1,5 +1,6 @@
 //! Field checks more than one area applies to its requests.
 
+use crate::http::codes::ErrorCode;
 use crate::http::problem::FieldError;
 
 /// A plausible email address: one `@`, a dot in the domain, no spaces.
@@ -14,7 +15,7 @@ pub fn email_error(pointer: &str, email: &str) -> Option<FieldError> {
                 && !domain.ends_with('.')
                 && !domain.contains('@')
         });
-    (!valid).then(|| FieldError::new(pointer, "invalid_email", "not an email address"))
+    (!valid).then(|| FieldError::new(pointer, ErrorCode::InvalidEmail, "not an email address"))
 }
 
 /// The checkout and the add-on purchase need the terms accepted.
@@ -22,7 +23,7 @@ pub fn terms_error(accepted: bool) -> Option<FieldError> {
     (!accepted).then(|| {
         FieldError::new(
             "/accept_terms",
-            "terms_not_accepted",
+            ErrorCode::TermsNotAccepted,
             "the terms must be accepted",
         )
     })

@@ -1,6 +1,7 @@
 //! The holder ("intestatario") as every area reads and shows it: sign-up,
 //! checkout, orders and services take and return this one DTO.
 
+use crate::http::codes::ErrorCode;
 use crate::http::problem::FieldError;
 use domain::{Holder, HolderInput};
 use persistence::identity::HolderRecord;
@@ -87,7 +88,7 @@ impl HolderDto {
         Holder::parse(&self.input()).map_err(|errors| {
             errors
                 .into_iter()
-                .map(|e| FieldError::new(format!("{prefix}{}", e.pointer), e.code, e.detail))
+                .map(|e| FieldError::decided(format!("{prefix}{}", e.pointer), e.code, e.detail))
                 .collect()
         })
     }
@@ -194,7 +195,7 @@ impl HolderDto {
         .map(|(pointer, _, min, max)| {
             FieldError::new(
                 format!("{prefix}{pointer}"),
-                "invalid_length",
+                ErrorCode::InvalidLength,
                 format!("{min} to {max} characters"),
             )
         })

@@ -2,6 +2,7 @@
 //! 100, default 20) and `cursor` (the `next_cursor` of the previous page,
 //! naming the time and id of the last item seen).
 
+use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use crate::http::query::QueryParams;
 use chrono::{DateTime, Utc};
@@ -43,7 +44,7 @@ impl PageQuery {
             Some(n) if (1..=100).contains(&n) => Ok(n),
             Some(_) => Err(ApiError::field(
                 "/limit",
-                "out_of_range",
+                ErrorCode::OutOfRange,
                 "limit is 1 to 100",
             )),
         }
@@ -57,7 +58,7 @@ impl PageQuery {
         let bad = || {
             ApiError::field(
                 "/cursor",
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
                 "not a cursor this API returned",
             )
         };
