@@ -1,6 +1,7 @@
 //! Owned services and add-on purchases (`/v1/services/...`,
 //! `/v1/panel/services/...`), and the service DTOs the panel shows too.
 
+pub mod addon;
 pub mod dto;
 pub mod routes;
 

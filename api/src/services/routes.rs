@@ -4,6 +4,7 @@
 //! ("Moduli aggiuntivi → Acquista").
 
 use super::TAG;
+use super::addon::{AddonPurchase, buy_addon};
 use super::dto::{ServiceDto, service_dtos};
 use crate::auth::{CustomerAuth, PanelSession};
 use crate::catalog::view::CatalogView;
@@ -12,13 +13,10 @@ use crate::http::codes::ErrorCode;
 use crate::http::idempotency;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
-use crate::orders::checkout::{OrderRequest, place_order};
 use crate::orders::dto::{OrderDto, PaymentMethodDto, order_dto};
 use crate::shared::fields::{email_error, terms_error};
-use crate::shared::holder::holder_dto;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use domain::CartLine;
 use persistence::Database;
 use persistence::service::ServiceRecord;
 use serde::{Deserialize, Serialize};
@@ -147,65 +145,6 @@ impl Validate for ServiceAddonRequest {
     }
 }
 
-/// Places an order for one add-on on an owned service.
-#[allow(clippy::too_many_arguments)]
-async fn buy_addon(
-    db: &Database,
-    view: &CatalogView,
-    settings: &OrderSettings,
-    service: &ServiceRecord,
-    product_code: &str,
-    channel: &str,
-    payment_method: PaymentMethodDto,
-    extend_base: bool,
-    confirmation_email: Option<&str>,
-) -> Result<(StatusCode, OrderDto), ApiError> {
-    let product = view
-        .catalog
-        .get(product_code)
-        .filter(|p| p.is_addon())
-        .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::ProductNotFound,
-                format!("no add-on `{product_code}`"),
-            )
-        })?;
-    let customer = db
-        .find_customer(service.customer_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("service without customer")))?;
-    let holder_dto = holder_dto(&customer.holder);
-    let holder = holder_dto
-        .parse("/holder")
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("stored holder no longer parses")))?;
-    let line = CartLine {
-        id: Uuid::new_v4(),
-        product_code: product.code.to_string(),
-        years: None,
-        quantity: 1,
-        base_item_id: None,
-        target_service_id: Some(service.id),
-        extend_base,
-    };
-    let order = place_order(
-        db,
-        view,
-        settings,
-        OrderRequest {
-            customer_id: service.customer_id,
-            cart_id: None,
-            channel,
-            lines: std::slice::from_ref(&line),
-            holder: &holder,
-            holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
-            activation_email: confirmation_email.unwrap_or(&customer.email),
-            payment_method: payment_method.as_str(),
-        },
-    )
-    .await?;
-    Ok((StatusCode::CREATED, order_dto(&order, settings)))
-}
-
 /// Buy an add-on for one of my services.
 ///
 /// The customer-area entry point ("Aggiungi modulo incassi e pagamenti").
@@ -250,18 +189,21 @@ pub async fn buy(
     let request = body.0;
     idempotency::run_once(&db, &scope, &key, &fingerprint, || async {
         let service = my_service(&db, service_id, auth.customer_id).await?;
-        buy_addon(
+        let order = buy_addon(
             &db,
             &view,
             &settings,
-            &service,
-            &request.product_code,
-            "customer_area",
-            request.payment_method,
-            request.extend_base.unwrap_or(true),
-            request.confirmation_email.as_deref(),
+            AddonPurchase {
+                service: &service,
+                product_code: &request.product_code,
+                channel: "customer_area",
+                payment_method: request.payment_method.as_str(),
+                extend_base: request.extend_base.unwrap_or(true),
+                confirmation_email: request.confirmation_email.as_deref(),
+            },
         )
-        .await
+        .await?;
+        Ok((StatusCode::CREATED, order_dto(&order, &settings)))
     })
     .await
 }
@@ -337,18 +279,21 @@ pub async fn panel_buy(
             .find_service(auth.user.service_id)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))?;
-        buy_addon(
+        let order = buy_addon(
             &db,
             &view,
             &settings,
-            &service,
-            &code,
-            channel,
-            request.payment_method,
-            request.extend_base.unwrap_or(true),
-            request.confirmation_email.as_deref(),
+            AddonPurchase {
+                service: &service,
+                product_code: &code,
+                channel,
+                payment_method: request.payment_method.as_str(),
+                extend_base: request.extend_base.unwrap_or(true),
+                confirmation_email: request.confirmation_email.as_deref(),
+            },
         )
-        .await
+        .await?;
+        Ok((StatusCode::CREATED, order_dto(&order, &settings)))
     })
     .await
 }
