@@ -1,6 +1,7 @@
 //! Customer accounts and sessions (`/v1/customers`, `/v1/auth/...`):
 //! sign-up, the customer-area login, refresh-token rotation and logout.
 
+pub mod errors;
 pub mod routes;
 
 use utoipa_actix_web::service_config::ServiceConfig;

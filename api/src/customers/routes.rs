@@ -1,6 +1,7 @@
 //! Customer accounts and sessions: sign-up, the customer-area login,
 //! refresh-token rotation and logout.
 
+use super::errors::{RefreshError, SignUpError};
 use super::{TAG_AUTH, TAG_CUSTOMERS};
 use crate::auth::session::{TokenResponse, session, too_long};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
@@ -10,7 +11,6 @@ use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::shared::fields::email_error;
 use crate::shared::holder::{HolderDto, holder_dto, holder_record};
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -118,7 +118,7 @@ pub async fn sign_up(
         .map_err(ApiError::validation)?;
     let normalized = request.email.trim().to_lowercase();
     if db.find_customer_by_email(&normalized).await?.is_some() {
-        return Err(email_taken());
+        return Err(SignUpError::EmailTaken.into());
     }
     let password_hash = hasher
         .hash(&request.password)
@@ -135,20 +135,13 @@ pub async fn sign_up(
         .await;
     let customer = match created {
         Ok(customer) => customer,
-        Err(persistence::StoreError::Conflict(_)) => return Err(email_taken()),
+        Err(persistence::StoreError::Conflict(_)) => return Err(SignUpError::EmailTaken.into()),
         Err(error) => return Err(error.into()),
     };
     tracing::info!(customer_id = %customer.id, "customer signed up");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, "/v1/customers/me"))
         .json(customer_dto(&customer)))
-}
-
-fn email_taken() -> ApiError {
-    ApiError::conflict(
-        ErrorCode::EmailTaken,
-        "an account with this email already exists",
-    )
 }
 
 /// The signed-in customer.
@@ -315,32 +308,20 @@ pub async fn refresh(
         } => (audience, subject_id),
         RotateOutcome::Reused { family_id } => {
             tracing::warn!(%family_id, "refresh token reused: family revoked");
-            return Err(ApiError::unauthorized(
-                ErrorCode::RefreshTokenReused,
-                "this refresh token was already used; every session of this login is revoked",
-            ));
+            return Err(RefreshError::Reused.into());
         }
         RotateOutcome::Expired | RotateOutcome::Unknown => {
-            return Err(ApiError::unauthorized(
-                ErrorCode::InvalidRefreshToken,
-                "unknown, expired or revoked refresh token",
-            ));
+            return Err(RefreshError::Invalid.into());
         }
     };
     let version = match audience {
         Audience::Panel => {
-            let user = db.find_panel_user(subject).await?.ok_or_else(|| {
-                ApiError::unauthorized(
-                    ErrorCode::InvalidRefreshToken,
-                    "the panel user no longer exists",
-                )
-            })?;
+            let user = db
+                .find_panel_user(subject)
+                .await?
+                .ok_or(RefreshError::SubjectGone)?;
             if user.must_change_password {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    ErrorCode::PasswordChangeRequired,
-                    "change the temporary password first",
-                ));
+                return Err(RefreshError::PasswordChangeRequired.into());
             }
             Some(user.credentials_version)
         }

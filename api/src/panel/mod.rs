@@ -3,6 +3,7 @@
 //! (temporary passwords) fulfilment and the back office issue.
 
 pub mod credentials;
+pub mod errors;
 pub mod routes;
 
 use utoipa_actix_web::service_config::ServiceConfig;

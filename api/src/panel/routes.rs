@@ -2,6 +2,7 @@
 //! of the temporary password, and the service status ("Stato servizio").
 
 use super::TAG;
+use super::errors::{PanelLoginError, PasswordChangeError};
 use crate::auth::session::{TokenResponse, UsernameLoginRequest, session};
 use crate::auth::{
     PanelPasswordChange, PanelSession, PasswordHasher, PasswordLogin, TokenKind, Tokens,
@@ -10,7 +11,6 @@ use crate::http::codes::ErrorCode;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::services::dto::{ModuleDto, service_dtos};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
 use domain::PasswordPolicy;
@@ -67,10 +67,7 @@ pub async fn login(
             .temporary_password_expires_at
             .is_none_or(|at| at <= Utc::now())
         {
-            return Err(ApiError::unauthorized(
-                ErrorCode::TemporaryPasswordExpired,
-                "the temporary password has expired; ask for new credentials",
-            ));
+            return Err(PanelLoginError::TemporaryPasswordExpired.into());
         }
         let (access_token, expires_in) = tokens
             .issue(
@@ -187,30 +184,17 @@ pub async fn change_password(
             .temporary_password_expires_at
             .is_none_or(|at| at <= Utc::now())
     {
-        return Err(ApiError::unauthorized(
-            ErrorCode::TemporaryPasswordExpired,
-            "the temporary password has expired; ask for new credentials",
-        ));
+        return Err(PasswordChangeError::TemporaryPasswordExpired.into());
     }
-    if let Err(error) =
-        PasswordPolicy::new().check_with_context(&request.new_password, &[&user.username])
-    {
-        return Err(ApiError::validation(vec![FieldError::decided(
-            "/new_password",
-            error.code(),
-            error.to_string(),
-        )]));
-    }
+    PasswordPolicy::new()
+        .check_with_context(&request.new_password, &[&user.username])
+        .map_err(PasswordChangeError::Policy)?;
     let ok = hasher
         .verify(&request.current_password, Some(&user.password_hash))
         .await
         .map_err(ApiError::internal)?;
     if !ok {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::InvalidCurrentPassword,
-            "the current password is wrong",
-        ));
+        return Err(PasswordChangeError::WrongCurrentPassword.into());
     }
     let hash = hasher
         .hash(&request.new_password)
@@ -220,10 +204,7 @@ pub async fn change_password(
         .set_panel_password(user.id, &hash, user.credentials_version)
         .await?
     {
-        return Err(ApiError::conflict(
-            ErrorCode::CredentialsChanged,
-            "the credentials changed meanwhile; log in again",
-        ));
+        return Err(PasswordChangeError::CredentialsChanged.into());
     }
     let (response, _) = session(
         &db,
