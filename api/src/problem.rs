@@ -260,6 +260,11 @@ impl ResponseError for ApiError {
 
 impl From<persistence::StoreError> for ApiError {
     fn from(error: persistence::StoreError) -> Self {
+        if let persistence::StoreError::Corrupt(what) = &error {
+            // A value the code cannot read back: a bug or a manual edit,
+            // never the client's fault.
+            tracing::error!(what = %what, "the database holds a value the code cannot read");
+        }
         ApiError::internal(error)
     }
 }

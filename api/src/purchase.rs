@@ -6,8 +6,9 @@ use crate::problem::{ApiError, ProblemViolation};
 use crate::routes::catalog::CatalogView;
 use crate::settings::OrderSettings;
 use chrono::Utc;
-use domain::pricing::PriceContext;
-use domain::{Buyer, CartLine, Holder, OwnedModule, OwnedService, ProductCode};
+use domain::{
+    Buyer, CartLine, Channel, Holder, OwnedModule, OwnedService, PaymentMethod, ProductCode,
+};
 use persistence::Database;
 use persistence::order::{NewOrder, OrderLineRecord, OrderRecord, PlaceOrderError};
 use persistence::service::ServiceRecord;
@@ -84,16 +85,12 @@ pub const CART_CHANGED: &str = "cart_changed";
 pub struct OrderRequest<'a> {
     pub customer_id: Uuid,
     pub cart_id: Option<Uuid>,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub lines: &'a [CartLine],
     pub holder: &'a Holder,
     pub holder_json: String,
     pub activation_email: &'a str,
-    pub payment_method: &'a str,
-}
-
-fn context_name(context: PriceContext) -> &'static str {
-    context.as_str()
+    pub payment_method: PaymentMethod,
 }
 
 /// Checks every rule, prices the lines and stores the order.
@@ -141,7 +138,7 @@ pub async fn place_order(
                 item_id: line.item_id,
                 product_code: line.product_code.clone(),
                 description: line.description.clone(),
-                context: context_name(line.context).to_owned(),
+                context: line.context,
                 unit_price_cents: line.unit_price.cents(),
                 quantity: line.quantity,
                 years: line.years,
@@ -166,8 +163,8 @@ pub async fn place_order(
         customer_id: request.customer_id,
         cart_id: request.cart_id,
         cart_items: request.lines.iter().map(|l| l.id).collect(),
-        channel: request.channel.to_owned(),
-        payment_method: request.payment_method.to_owned(),
+        channel: request.channel,
+        payment_method: request.payment_method,
         activation_email: request.activation_email.to_owned(),
         holder_json: request.holder_json,
         holder_tax_id: request.holder.tax_id().to_owned(),

@@ -20,7 +20,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use chrono::{SubsecRound, Utc};
 use persistence::Database;
-use persistence::identity::Audience;
+use domain::Audience;
 use persistence::throttle::KeyAdmission;
 use std::time::Duration;
 

@@ -12,7 +12,7 @@ use crate::state::Lifetimes;
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use persistence::Database;
-use persistence::identity::Audience;
+use domain::Audience;
 use persistence::outbox::NewEmail;
 use serde::Serialize;
 use utoipa::ToSchema;

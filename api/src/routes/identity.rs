@@ -9,10 +9,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use domain::{Holder, HolderInput, PasswordPolicy};
+use domain::{Audience, Holder, HolderInput, PasswordPolicy};
 use persistence::Database;
 use persistence::identity::{
-    Audience, CustomerRecord, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome,
+    CustomerRecord, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -12,7 +12,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
 use domain::PasswordPolicy;
 use persistence::Database;
-use persistence::identity::Audience;
+use domain::Audience;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

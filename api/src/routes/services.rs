@@ -16,7 +16,7 @@ use crate::settings::OrderSettings;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{NaiveDate, Utc};
-use domain::{CartLine, module_progress};
+use domain::{CartLine, Channel, module_progress};
 use persistence::Database;
 use persistence::service::ServiceRecord;
 use serde::{Deserialize, Serialize};
@@ -254,7 +254,7 @@ async fn buy_addon(
     settings: &OrderSettings,
     service: &ServiceRecord,
     product_code: &str,
-    channel: &str,
+    channel: Channel,
     payment_method: PaymentMethodDto,
     extend_base: bool,
     confirmation_email: Option<&str>,
@@ -295,7 +295,7 @@ async fn buy_addon(
             holder: &holder,
             holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
             activation_email: confirmation_email.unwrap_or(&customer.email),
-            payment_method: payment_method.as_str(),
+            payment_method: payment_method.into(),
         },
     )
     .await?;
@@ -352,7 +352,7 @@ pub async fn buy(
             &settings,
             &service,
             &request.product_code,
-            "customer_area",
+            Channel::CustomerArea,
             request.payment_method,
             request.extend_base.unwrap_or(true),
             request.confirmation_email.as_deref(),
@@ -414,8 +414,8 @@ pub async fn panel_buy(
     body: Json<AddonPurchaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let channel = match query.channel.as_deref() {
-        None | Some("panel") => "panel",
-        Some("android_app") => "android_app",
+        None | Some("panel") => Channel::Panel,
+        Some("android_app") => Channel::AndroidApp,
         Some(_) => {
             return Err(ApiError::field(
                 "/channel",
