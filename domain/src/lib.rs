@@ -25,9 +25,7 @@ pub use holder::{Holder, HolderFieldError, HolderInput, HolderKind};
 pub use money::Money;
 pub use order::{OrderStatus, OrderTransition, TransitionError};
 pub use password::{NewPassword, PasswordError, PasswordPolicy, temporary_password_from_entropy};
-pub use payment::{
-    PayableOrder, PaymentDecision, PaymentMethod, PaymentSource, ReceivedPayment,
-};
+pub use payment::{PayableOrder, PaymentDecision, PaymentMethod, PaymentSource, ReceivedPayment};
 pub use pricing::{PriceContext, PricedCart, PricedLine, Totals, price};
 pub use service::{
     ModuleAction, ModuleProgress, ModuleState, OwnedModule, OwnedService, ServiceStatus,

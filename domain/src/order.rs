@@ -147,7 +147,10 @@ mod tests {
     #[test]
     fn an_unpaid_order_is_paid_cancelled_or_expired() {
         let unpaid = OrderStatus::AwaitingPayment;
-        assert_eq!(unpaid.apply(OrderTransition::Pay), Ok(OrderStatus::Fulfilled));
+        assert_eq!(
+            unpaid.apply(OrderTransition::Pay),
+            Ok(OrderStatus::Fulfilled)
+        );
         assert_eq!(
             unpaid.apply(OrderTransition::PayUnfulfilled),
             Ok(OrderStatus::Paid)
@@ -156,7 +159,10 @@ mod tests {
             unpaid.apply(OrderTransition::Cancel),
             Ok(OrderStatus::Cancelled)
         );
-        assert_eq!(unpaid.apply(OrderTransition::Expire), Ok(OrderStatus::Expired));
+        assert_eq!(
+            unpaid.apply(OrderTransition::Expire),
+            Ok(OrderStatus::Expired)
+        );
         assert!(unpaid.apply(OrderTransition::Fulfil).is_err());
     }
 
@@ -213,7 +219,10 @@ mod tests {
 
     #[test]
     fn paid_and_closed_statuses() {
-        let paid: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_paid()).collect();
+        let paid: Vec<_> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_paid())
+            .collect();
         assert_eq!(paid, [OrderStatus::Paid, OrderStatus::Fulfilled]);
         let closed: Vec<_> = OrderStatus::ALL
             .into_iter()

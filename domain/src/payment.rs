@@ -311,7 +311,9 @@ mod tests {
         assert_eq!(decision, PaymentDecision::HolderAlreadyHasFe);
         assert_eq!(
             decision.review_reason(&received, "01234567890").as_deref(),
-            Some("webhook payment pi_1: the holder 01234567890 already has an FE; refund or reassign")
+            Some(
+                "webhook payment pi_1: the holder 01234567890 already has an FE; refund or reassign"
+            )
         );
         // The amount is looked at first.
         let short = decide(&holder_has_fe, &payment(WEBHOOK, 100), false);

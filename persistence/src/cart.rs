@@ -69,7 +69,10 @@ fn to_line(row: cart_item::Model) -> StoreResult<CartLine> {
     Ok(CartLine {
         id: parse_id(&row.id)?,
         product_code: row.product_code,
-        years: row.years.map(|y| in_range(y, "cart line years")).transpose()?,
+        years: row
+            .years
+            .map(|y| in_range(y, "cart line years"))
+            .transpose()?,
         quantity: in_range(row.quantity, "cart line quantity")?,
         base_item_id: parse_opt_id(row.base_item_id.as_ref())?,
         target_service_id: parse_opt_id(row.target_service_id.as_ref())?,

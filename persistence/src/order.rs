@@ -1090,7 +1090,9 @@ impl Database {
             PaymentDecision::Duplicate => return Ok(PaymentOutcome::DuplicateEvent),
             PaymentDecision::AlreadyPaid => return Ok(PaymentOutcome::AlreadyPaid(current)),
             PaymentDecision::PaidInFull => {
-                return self.pay_and_fulfil(tx, current, input, fulfilment, now).await;
+                return self
+                    .pay_and_fulfil(tx, current, input, fulfilment, now)
+                    .await;
             }
             PaymentDecision::NotPayable { .. } => PaymentOutcome::NotPayable,
             PaymentDecision::AmountDiffers { .. } => PaymentOutcome::AmountDiffers,
@@ -1302,7 +1304,9 @@ async fn record_input_event(
     outcome: &str,
 ) -> StoreResult<bool> {
     match &input.event_id {
-        Some(event_id) => record_event(tx, event_id, order_number, &input.event_type, outcome).await,
+        Some(event_id) => {
+            record_event(tx, event_id, order_number, &input.event_type, outcome).await
+        }
         None => Ok(true),
     }
 }

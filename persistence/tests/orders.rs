@@ -117,9 +117,7 @@ async fn placed(db: &Database) -> OrderRecord {
 
 /// Runs `sql` on a connection of its own, as a person with `psql` would.
 async fn by_hand(s: &Scenario, sql: &str) {
-    let conn = sea_orm::Database::connect(&s.url)
-        .await
-        .must("connecting");
+    let conn = sea_orm::Database::connect(&s.url).await.must("connecting");
     let done = conn.execute_unprepared(sql).await.must(sql);
     assert_eq!(done.rows_affected(), 1, "{sql}");
     let _ = conn.close().await;
@@ -139,7 +137,11 @@ fn assert_corrupt<T: Debug>(read: StoreResult<T>, naming: &str) {
 
 async fn an_order_reads_back_as_placed(s: Scenario) {
     let order = placed(&s.db).await;
-    let found = s.db.find_order(order.id).await.must("reading").must("the order");
+    let found =
+        s.db.find_order(order.id)
+            .await
+            .must("reading")
+            .must("the order");
     assert_eq!(found, order);
     assert_eq!(found.status, OrderStatus::AwaitingPayment);
     assert_eq!(found.channel, Channel::AndroidApp);
@@ -186,9 +188,8 @@ async fn an_unknown_method_channel_or_context_is_corrupt(s: Scenario) {
 }
 
 async fn an_unknown_cart_status_is_corrupt(s: Scenario) {
-    let cart = s
-        .db
-        .create_cart(&NewCart {
+    let cart =
+        s.db.create_cart(&NewCart {
             id: Uuid::new_v4(),
             channel: Channel::Web,
             token_hash: "a-token-hash".into(),
@@ -198,7 +199,10 @@ async fn an_unknown_cart_status_is_corrupt(s: Scenario) {
         .must("creating a cart");
     by_hand(
         &s,
-        &format!("UPDATE carts SET status = 'abandoned' WHERE id = '{}'", cart.id),
+        &format!(
+            "UPDATE carts SET status = 'abandoned' WHERE id = '{}'",
+            cart.id
+        ),
     )
     .await;
     assert_corrupt(s.db.find_cart(cart.id).await, "abandoned");

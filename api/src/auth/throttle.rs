@@ -19,8 +19,8 @@ use crate::problem::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use chrono::{SubsecRound, Utc};
-use persistence::Database;
 use domain::Audience;
+use persistence::Database;
 use persistence::throttle::KeyAdmission;
 use std::time::Duration;
 
