@@ -772,9 +772,7 @@ impl Database {
             .map(|m| {
                 Ok(ModuleRecord {
                     service_id: parse_id(&m.service_id)?,
-                    state: ModuleState::parse(&m.state).ok_or_else(|| {
-                        StoreError::Corrupt(format!("module state `{}`", m.state))
-                    })?,
+                    state: read_as(&m.state, "module state", ModuleState::parse)?,
                     product_code: m.product_code,
                     bought_with_base: m.bought_with_base,
                 })
@@ -957,20 +955,6 @@ impl Database {
         let Some(current) = load_order(&tx, &input.order_id.to_string()).await? else {
             return Ok(PaymentOutcome::NotFound);
         };
-        if let Some(event_id) = &input.event_id {
-            let event_type = input.event_type.as_str();
-            if !record_event(
-                &tx,
-                event_id,
-                &current.number,
-                event_type,
-                "fulfilment_failed",
-            )
-            .await?
-            {
-                return Ok(PaymentOutcome::DuplicateEvent);
-            }
-        }
         let seen = !record_input_event(&tx, input, &current.number, "fulfilment_failed").await?;
         // No fulfilment is tried here, so no holder's FE is looked for.
         let decision = domain::payment::decide(&current.payable(false), &input.received(), seen);

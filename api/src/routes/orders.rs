@@ -17,8 +17,7 @@ use crate::state::Limits;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::Holder;
-use domain::{OrderStatus, PaymentMethod};
+use domain::{Holder, OrderStatus, PaymentMethod};
 use persistence::Database;
 use persistence::cart::Cart;
 use persistence::order::OrderRecord;
@@ -55,17 +54,6 @@ impl From<PaymentMethod> for PaymentMethodDto {
             PaymentMethod::Paypal => PaymentMethodDto::Paypal,
             PaymentMethod::BankTransfer => PaymentMethodDto::BankTransfer,
             PaymentMethod::Bollettino => PaymentMethodDto::Bollettino,
-        }
-    }
-}
-
-impl PaymentMethodDto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethodDto::Card => "card",
-            PaymentMethodDto::Paypal => "paypal",
-            PaymentMethodDto::BankTransfer => "bank_transfer",
-            PaymentMethodDto::Bollettino => "bollettino",
         }
     }
 }
