@@ -1,25 +1,32 @@
-//! Attiva's business rules: catalog, eligibility, pricing, and the value
-//! types they speak in. Pure: no I/O, no web or database crate, no other
+//! Attiva's business rules: catalog, eligibility, pricing, the states of
+//! carts and orders with their transitions, the payment decision, and the
+//! value types they speak in. Pure: no I/O, no web or database crate, no other
 //! crate of this workspace.
 
+pub mod audience;
 pub mod cart;
 pub mod catalog;
 pub mod credentials;
 pub mod eligibility;
 pub mod holder;
 pub mod money;
+pub mod order;
 pub mod password;
+pub mod payment;
 pub mod pricing;
 pub mod service;
 pub mod tax_id;
 
-pub use cart::{CartLine, Channel};
+pub use audience::Audience;
+pub use cart::{CartLine, CartNotOpen, CartStatus, Channel};
 pub use catalog::{Bounds, Catalog, CatalogError, Category, Product, ProductCode, ProductPrices};
 pub use eligibility::{Buyer, Violation, ViolationCode, check};
 pub use holder::{Holder, HolderFieldError, HolderInput, HolderKind};
 pub use money::Money;
+pub use order::{OrderStatus, OrderTransition, TransitionError};
 pub use password::{NewPassword, PasswordError, PasswordPolicy, temporary_password_from_entropy};
-pub use pricing::{PricedCart, PricedLine, Totals, price};
+pub use payment::{PayableOrder, PaymentDecision, PaymentMethod, PaymentSource, ReceivedPayment};
+pub use pricing::{PriceContext, PricedCart, PricedLine, Totals, price};
 pub use service::{
     ModuleAction, ModuleProgress, ModuleState, OwnedModule, OwnedService, ServiceStatus,
     module_progress,

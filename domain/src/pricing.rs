@@ -10,7 +10,9 @@ use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-/// Why a line costs what it costs.
+/// Why a line costs what it costs: the purchase context, kept on each order
+/// line (`context`) and read back by fulfilment (a base makes a service, an
+/// add-on with it a module of that service, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PriceContext {
     /// A new base service.
@@ -24,6 +26,13 @@ pub enum PriceContext {
 }
 
 impl PriceContext {
+    pub const ALL: [PriceContext; 4] = [
+        PriceContext::Base,
+        PriceContext::WithNewBase,
+        PriceContext::OnExistingBase,
+        PriceContext::BaseExtension,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PriceContext::Base => "base",
@@ -31,6 +40,10 @@ impl PriceContext {
             PriceContext::OnExistingBase => "on_existing_base",
             PriceContext::BaseExtension => "base_extension",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<PriceContext> {
+        PriceContext::ALL.into_iter().find(|c| c.as_str() == text)
     }
 }
 
@@ -211,6 +224,14 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default()
+    }
+
+    #[test]
+    fn contexts_read_back_as_written() {
+        for context in PriceContext::ALL {
+            assert_eq!(PriceContext::parse(context.as_str()), Some(context));
+        }
+        assert_eq!(PriceContext::parse("addon"), None);
     }
 
     fn line(code: &str) -> CartLine {

@@ -1,34 +1,13 @@
 //! Carts and their lines.
 
 use crate::entity::{cart, cart_item};
-use crate::{Database, StoreError, StoreResult, to_micros};
+use crate::{Database, StoreError, StoreResult, in_range, read_as, to_micros};
 use chrono::{DateTime, Utc};
-use domain::{CartLine, Channel};
+use domain::{CartLine, CartStatus, Channel};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CartStatus {
-    Open,
-    CheckedOut,
-}
-
-impl CartStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CartStatus::Open => "open",
-            CartStatus::CheckedOut => "checked_out",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [CartStatus::Open, CartStatus::CheckedOut]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Cart {
@@ -90,8 +69,11 @@ fn to_line(row: cart_item::Model) -> StoreResult<CartLine> {
     Ok(CartLine {
         id: parse_id(&row.id)?,
         product_code: row.product_code,
-        years: row.years.map(|y| u32::try_from(y).unwrap_or(0)),
-        quantity: u32::try_from(row.quantity).unwrap_or(0),
+        years: row
+            .years
+            .map(|y| in_range(y, "cart line years"))
+            .transpose()?,
+        quantity: in_range(row.quantity, "cart line quantity")?,
         base_item_id: parse_opt_id(row.base_item_id.as_ref())?,
         target_service_id: parse_opt_id(row.target_service_id.as_ref())?,
         extend_base: row.extend_base,
@@ -110,12 +92,10 @@ fn to_cart(row: cart::Model, items: Vec<cart_item::Model>) -> StoreResult<Cart> 
         .unwrap_or(0);
     Ok(Cart {
         id: parse_id(&row.id)?,
-        channel: Channel::parse(&row.channel)
-            .ok_or_else(|| StoreError::Corrupt(format!("channel `{}`", row.channel)))?,
+        channel: read_as(&row.channel, "cart channel", Channel::parse)?,
         token_hash: row.token_hash,
         customer_id: parse_opt_id(row.customer_id.as_ref())?,
-        status: CartStatus::parse(&row.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("cart status `{}`", row.status)))?,
+        status: read_as(&row.status, "cart status", CartStatus::parse)?,
         created_at: row.created_at,
         updated_at,
         lines: items.into_iter().map(to_line).collect::<StoreResult<_>>()?,
@@ -178,7 +158,7 @@ impl Database {
         // Each lost race is another addition that landed, so at most
         // `max_lines` of them can happen before the cart is full.
         for _ in 0..=max_lines {
-            if cart.status != CartStatus::Open {
+            if !cart.status.accepts_changes() {
                 return Err(CartChangeError::NotOpen);
             }
             if cart.lines.len() >= max_lines {
@@ -265,7 +245,7 @@ impl Database {
             .one(&tx)
             .await?
             .ok_or(CartChangeError::CartNotFound)?;
-        if cart_row.status != CartStatus::Open.as_str() {
+        if !read_as(&cart_row.status, "cart status", CartStatus::parse)?.accepts_changes() {
             return Err(CartChangeError::NotOpen);
         }
         let deleted = cart_item::Entity::delete_many()

@@ -101,7 +101,7 @@ impl Database {
                 existing.response_body,
             ) {
                 ("done", Some(status), Some(body)) => Ok(IdempotencyBegin::Replay {
-                    status: u16::try_from(status).unwrap_or(500),
+                    status: crate::in_range(status, "idempotent response status")?,
                     body,
                 }),
                 _ => Ok(IdempotencyBegin::InFlight),

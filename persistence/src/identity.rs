@@ -11,6 +11,7 @@ use crate::entity::{customer, operator, panel_user, refresh_token};
 use crate::service::parse_id;
 use crate::{Backend, Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
+use domain::Audience;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -56,35 +57,6 @@ pub struct CustomerRecord {
     pub password_hash: String,
     pub holder: HolderRecord,
     pub created_at: DateTime<Utc>,
-}
-
-/// Who a token is for; a token of one audience is never accepted where
-/// another is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Audience {
-    CustomerArea,
-    Panel,
-    Backoffice,
-}
-
-impl Audience {
-    pub const ALL: [Audience; 3] = [
-        Audience::CustomerArea,
-        Audience::Panel,
-        Audience::Backoffice,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Audience::CustomerArea => "customer_area",
-            Audience::Panel => "panel",
-            Audience::Backoffice => "backoffice",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Audience> {
-        Audience::ALL.into_iter().find(|a| a.as_str() == text)
-    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -187,7 +159,7 @@ pub enum RotateOutcome {
 }
 
 fn audience_of(text: &str) -> StoreResult<Audience> {
-    Audience::parse(text).ok_or_else(|| StoreError::Corrupt(format!("audience `{text}`")))
+    crate::read_as(text, "audience", Audience::parse)
 }
 
 fn to_customer(row: customer::Model) -> StoreResult<CustomerRecord> {

@@ -85,6 +85,22 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A column's text as the domain value it names (`parse`: the domain's own
+/// reading); any other text is [`StoreError::Corrupt`], never a default.
+pub(crate) fn read_as<T>(text: &str, what: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(text).ok_or_else(|| StoreError::Corrupt(format!("{what} `{text}`")))
+}
+
+/// A column's number in the type the code counts in (a quantity read as
+/// `u32`, …); out of that range is [`StoreError::Corrupt`], never clamped.
+pub(crate) fn in_range<T, N>(value: N, what: &str) -> StoreResult<T>
+where
+    N: Copy + std::fmt::Display,
+    T: TryFrom<N>,
+{
+    T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
 /// `at` truncated to the microsecond, the precision PostgreSQL keeps: a
 /// time written so is read back equal, and a record returned from memory
 /// equals the one read later.

@@ -9,9 +9,13 @@ use crate::entity::{
 };
 use crate::outbox::{NewEmail, email_insert};
 use crate::service::parse_id;
-use crate::{Backend, Database, StoreError, StoreResult, to_micros};
+use crate::{Backend, Database, StoreError, StoreResult, in_range, read_as, to_micros};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use domain::{ModuleState, ServiceStatus};
+use domain::payment::{PayableOrder, PaymentDecision, ReceivedPayment, fulfilment_failed_reason};
+use domain::{
+    CartStatus, Channel, ModuleState, OrderStatus, OrderTransition, PaymentMethod, PaymentSource,
+    PriceContext, ServiceStatus,
+};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet, QueryFilter,
@@ -19,45 +23,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    AwaitingPayment,
-    Paid,
-    Fulfilled,
-    Cancelled,
-    Expired,
-}
-
-impl OrderStatus {
-    pub const ALL: [OrderStatus; 5] = [
-        OrderStatus::AwaitingPayment,
-        OrderStatus::Paid,
-        OrderStatus::Fulfilled,
-        OrderStatus::Cancelled,
-        OrderStatus::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::AwaitingPayment => "awaiting_payment",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Fulfilled => "fulfilled",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLineRecord {
     pub item_id: Uuid,
     pub product_code: String,
     pub description: String,
-    pub context: String,
+    pub context: PriceContext,
     pub unit_price_cents: i64,
     pub quantity: u32,
     pub years: u32,
@@ -77,9 +48,9 @@ pub struct OrderRecord {
     pub number: String,
     pub customer_id: Uuid,
     pub cart_id: Option<Uuid>,
-    pub channel: String,
+    pub channel: Channel,
     pub status: OrderStatus,
-    pub payment_method: String,
+    pub payment_method: PaymentMethod,
     pub activation_email: String,
     pub holder_json: String,
     pub holder_tax_id: String,
@@ -106,13 +77,23 @@ impl OrderRecord {
     pub fn received_cents(&self) -> i64 {
         self.payments.iter().map(|p| p.amount_cents).sum()
     }
+
+    /// The order as the payment decision ([`domain::payment::decide`])
+    /// needs it.
+    pub fn payable(&self, holder_has_fe: bool) -> PayableOrder<'_> {
+        PayableOrder {
+            status: self.status,
+            total_cents: self.total_cents,
+            holder_tax_id: &self.holder_tax_id,
+            holder_has_fe,
+        }
+    }
 }
 
 /// A payment received for an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentReceiptRecord {
-    /// `webhook` or `operator`.
-    pub source: String,
+    pub source: PaymentSource,
     pub reference: String,
     pub amount_cents: i64,
     /// When the money moved (an operator's value date, or on receipt).
@@ -121,14 +102,14 @@ pub struct PaymentReceiptRecord {
     pub received_at: DateTime<Utc>,
 }
 
-fn to_receipt(row: payment_receipt::Model) -> PaymentReceiptRecord {
-    PaymentReceiptRecord {
-        source: row.source,
+fn to_receipt(row: payment_receipt::Model) -> StoreResult<PaymentReceiptRecord> {
+    Ok(PaymentReceiptRecord {
+        source: read_as(&row.source, "payment source", PaymentSource::parse)?,
         reference: row.reference,
         amount_cents: row.amount_cents,
         paid_at: row.paid_at,
         received_at: row.received_at,
-    }
+    })
 }
 
 /// The receipts of these orders, oldest first.
@@ -154,7 +135,7 @@ fn receipt_insert(
     now: DateTime<Utc>,
 ) -> (sea_orm::sea_query::InsertStatement, PaymentReceiptRecord) {
     let record = PaymentReceiptRecord {
-        source: input.source.clone(),
+        source: input.source,
         reference: input.reference.clone(),
         amount_cents: input.amount_cents,
         paid_at: to_micros(input.paid_at),
@@ -163,7 +144,7 @@ fn receipt_insert(
     let insert = payment_receipt::Entity::insert(payment_receipt::ActiveModel {
         id: Set(Uuid::new_v4().to_string()),
         order_id: Set(order_id.to_owned()),
-        source: Set(record.source.clone()),
+        source: Set(record.source.as_str().to_owned()),
         reference: Set(record.reference.clone()),
         amount_cents: Set(record.amount_cents),
         paid_at: Set(record.paid_at),
@@ -182,7 +163,8 @@ async fn record_event_outcome(
     let label = match outcome {
         PaymentOutcome::Fulfilled(_) => "fulfilled",
         PaymentOutcome::AlreadyPaid(_) => "already_paid",
-        PaymentOutcome::AmountMismatch(_) => "amount_mismatch",
+        PaymentOutcome::AmountDiffers(_) => "amount_mismatch",
+        PaymentOutcome::HolderAlreadyHasFe(_) => "holder_already_has_fe",
         PaymentOutcome::NotPayable(_) => "not_payable",
         PaymentOutcome::FulfilmentFailed(_) => "fulfilment_failed",
         PaymentOutcome::DuplicateEvent | PaymentOutcome::NotFound => "ignored",
@@ -216,8 +198,8 @@ pub struct NewOrder {
     /// others by the time it is checked out (an item added or removed
     /// meanwhile), nothing is written: [`PlaceOrderError::CartChanged`].
     pub cart_items: Vec<Uuid>,
-    pub channel: String,
-    pub payment_method: String,
+    pub channel: Channel,
+    pub payment_method: PaymentMethod,
     pub activation_email: String,
     pub holder_json: String,
     pub holder_tax_id: String,
@@ -264,10 +246,10 @@ fn to_line(row: order_line::Model) -> StoreResult<OrderLineRecord> {
         target_service_id: opt_id(row.target_service_id.as_ref())?,
         product_code: row.product_code,
         description: row.description,
-        context: row.context,
+        context: read_as(&row.context, "order line context", PriceContext::parse)?,
         unit_price_cents: row.unit_price_cents,
-        quantity: u32::try_from(row.quantity).unwrap_or(0),
-        years: u32::try_from(row.years).unwrap_or(0),
+        quantity: in_range(row.quantity, "order line quantity")?,
+        years: in_range(row.years, "order line years")?,
         days: row.days,
         ends_on: row.ends_on,
         net_cents: row.net_cents,
@@ -287,11 +269,10 @@ fn to_order(
         customer_id: parse_id(&row.customer_id)?,
         cart_id: opt_id(row.cart_id.as_ref())?,
         service_id: opt_id(row.service_id.as_ref())?,
-        status: OrderStatus::parse(&row.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("order status `{}`", row.status)))?,
+        status: read_as(&row.status, "order status", OrderStatus::parse)?,
+        channel: read_as(&row.channel, "order channel", Channel::parse)?,
+        payment_method: read_as(&row.payment_method, "payment method", PaymentMethod::parse)?,
         number: row.number,
-        channel: row.channel,
-        payment_method: row.payment_method,
         activation_email: row.activation_email,
         holder_json: row.holder_json,
         holder_tax_id: row.holder_tax_id,
@@ -306,7 +287,10 @@ fn to_order(
         fulfilled_at: row.fulfilled_at,
         cancelled_at: row.cancelled_at,
         lines: lines.into_iter().map(to_line).collect::<StoreResult<_>>()?,
-        payments: receipts.into_iter().map(to_receipt).collect(),
+        payments: receipts
+            .into_iter()
+            .map(to_receipt)
+            .collect::<StoreResult<_>>()?,
     })
 }
 
@@ -396,12 +380,24 @@ pub struct PaymentInput {
     pub event_type: String,
     pub order_id: Uuid,
     pub amount_cents: i64,
-    /// `webhook` or `operator`.
-    pub source: String,
+    pub source: PaymentSource,
     pub reference: String,
     pub paid_at: DateTime<Utc>,
 }
 
+impl PaymentInput {
+    /// The payment as the decision ([`domain::payment::decide`]) needs it.
+    pub fn received(&self) -> ReceivedPayment<'_> {
+        ReceivedPayment {
+            source: self.source,
+            reference: &self.reference,
+            amount_cents: self.amount_cents,
+        }
+    }
+}
+
+/// What a payment came to: the [`PaymentDecision`] carried out, with the
+/// order as it now is.
 #[derive(Debug)]
 pub enum PaymentOutcome {
     /// Paid and fulfilled now.
@@ -410,10 +406,13 @@ pub enum PaymentOutcome {
     DuplicateEvent,
     /// Already paid (another event or an operator got there first).
     AlreadyPaid(OrderRecord),
-    /// Flagged for review, not fulfilled: the amount differs from the total,
-    /// or the holder got an FE meanwhile.
-    AmountMismatch(OrderRecord),
-    /// Cancelled or expired: not payable.
+    /// Flagged for review, not fulfilled: the amount differs from the total.
+    AmountDiffers(OrderRecord),
+    /// Flagged for review, not fulfilled: paid in full, but the holder
+    /// already has an FE (one got paid meanwhile).
+    HolderAlreadyHasFe(OrderRecord),
+    /// Cancelled or expired: not payable (a provider's payment is kept on
+    /// it, flagged for a refund).
     NotPayable(OrderRecord),
     /// Paid in full, but fulfilling it failed for a reason retrying will
     /// not cure: the payment is recorded, the order is `paid` and flagged
@@ -431,15 +430,19 @@ impl Database {
         let expires_at = to_micros(new.expires_at);
         let tx = self.begin_write().await?;
         if let Some(cart_id) = new.cart_id {
+            // `CartStatus::check_out`, as one conditional update.
             let checked_out = cart::Entity::update_many()
-                .col_expr(cart::Column::Status, Expr::value("checked_out"))
+                .col_expr(
+                    cart::Column::Status,
+                    Expr::value(CartStatus::CheckedOut.as_str()),
+                )
                 .col_expr(
                     cart::Column::CustomerId,
                     Expr::value(new.customer_id.to_string()),
                 )
                 .col_expr(cart::Column::UpdatedAt, Expr::value(now))
                 .filter(cart::Column::Id.eq(cart_id.to_string()))
-                .filter(cart::Column::Status.eq("open"))
+                .filter(cart::Column::Status.eq(CartStatus::Open.as_str()))
                 .exec(&tx)
                 .await?;
             if checked_out.rows_affected == 0 {
@@ -480,9 +483,9 @@ impl Database {
                 "addon"
             }
             .to_owned()),
-            channel: Set(new.channel.clone()),
+            channel: Set(new.channel.as_str().to_owned()),
             status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
-            payment_method: Set(new.payment_method.clone()),
+            payment_method: Set(new.payment_method.as_str().to_owned()),
             activation_email: Set(new.activation_email.clone()),
             holder_json: Set(new.holder_json.clone()),
             holder_tax_id: Set(new.holder_tax_id.clone()),
@@ -517,7 +520,7 @@ impl Database {
                         item_id: Set(line.item_id.to_string()),
                         product_code: Set(line.product_code.clone()),
                         description: Set(line.description.clone()),
-                        context: Set(line.context.clone()),
+                        context: Set(line.context.as_str().to_owned()),
                         unit_price_cents: Set(line.unit_price_cents),
                         quantity: Set(cents_to_i32(line.quantity)),
                         years: Set(cents_to_i32(line.years)),
@@ -567,9 +570,9 @@ impl Database {
             number,
             customer_id: new.customer_id,
             cart_id: new.cart_id,
-            channel: new.channel.clone(),
+            channel: new.channel,
             status: OrderStatus::AwaitingPayment,
-            payment_method: new.payment_method.clone(),
+            payment_method: new.payment_method,
             activation_email: new.activation_email.clone(),
             holder_json: new.holder_json.clone(),
             holder_tax_id: new.holder_tax_id.clone(),
@@ -691,15 +694,13 @@ impl Database {
     ) -> StoreResult<Option<(bool, OrderRecord)>> {
         let now = Utc::now();
         let tx = self.begin_write().await?;
+        let cancel = OrderTransition::Cancel;
         let changed = order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Cancelled.as_str()),
-            )
+            .col_expr(order::Column::Status, Expr::value(cancel.after().as_str()))
             .col_expr(order::Column::CancelledAt, Expr::value(now))
             .filter(order::Column::Id.eq(id.to_string()))
             .filter(order::Column::CustomerId.eq(customer.to_string()))
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .filter(order::Column::Status.eq(cancel.before().as_str()))
             .exec(&tx)
             .await?;
         if changed.rows_affected > 0 {
@@ -718,11 +719,12 @@ impl Database {
     /// Expires unpaid orders past their date (flagged ones wait for an
     /// operator); releases their claims. Safe to run from several servers.
     pub async fn expire_orders(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let expire = OrderTransition::Expire;
         let tx = self.begin_write().await?;
         let due: Vec<String> = order::Entity::find()
             .select_only()
             .column(order::Column::Id)
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .filter(order::Column::Status.eq(expire.before().as_str()))
             .filter(order::Column::FlaggedForReview.eq(false))
             .filter(order::Column::ExpiresAt.lt(now))
             .limit(500)
@@ -733,12 +735,9 @@ impl Database {
             return Ok(0);
         }
         let changed = order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Expired.as_str()),
-            )
+            .col_expr(order::Column::Status, Expr::value(expire.after().as_str()))
             .filter(order::Column::Id.is_in(due.clone()))
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .filter(order::Column::Status.eq(expire.before().as_str()))
             .exec(&tx)
             .await?;
         addon_claim::Entity::delete_many()
@@ -773,9 +772,7 @@ impl Database {
             .map(|m| {
                 Ok(ModuleRecord {
                     service_id: parse_id(&m.service_id)?,
-                    state: ModuleState::parse(&m.state).ok_or_else(|| {
-                        StoreError::Corrupt(format!("module state `{}`", m.state))
-                    })?,
+                    state: read_as(&m.state, "module state", ModuleState::parse)?,
                     product_code: m.product_code,
                     bought_with_base: m.bought_with_base,
                 })
@@ -837,12 +834,12 @@ impl Database {
         let paid_at = to_micros(input.paid_at);
         let id = order.id.to_string();
         let service_id = fulfilment.new_service.as_ref().map(|s| s.service_id);
+        let pay = OrderTransition::Pay;
         let tx = self.begin_write().await?;
+        // The decision `PaidInFull` as a condition: still unpaid, and the
+        // amount is the total.
         let moved = order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Fulfilled.as_str()),
-            )
+            .col_expr(order::Column::Status, Expr::value(pay.after().as_str()))
             .col_expr(order::Column::PaidAt, Expr::value(paid_at))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
             .col_expr(
@@ -850,7 +847,7 @@ impl Database {
                 Expr::value(service_id.map(|s| s.to_string())),
             )
             .filter(order::Column::Id.eq(id.clone()))
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .filter(order::Column::Status.eq(pay.before().as_str()))
             .filter(order::Column::TotalCents.eq(input.amount_cents))
             .exec(&tx)
             .await?;
@@ -884,7 +881,7 @@ impl Database {
         let mut payments = order.payments.clone();
         payments.extend(receipt);
         Ok(Some(PaymentOutcome::Fulfilled(OrderRecord {
-            status: OrderStatus::Fulfilled,
+            status: pay.after(),
             paid_at: Some(paid_at),
             fulfilled_at: Some(now),
             service_id,
@@ -893,9 +890,10 @@ impl Database {
         })))
     }
 
-    /// Reads the order in a write transaction and decides: a duplicate
-    /// event, already paid, not payable, a different amount or a taken
-    /// username (flagged), or fulfilled.
+    /// Reads the order in a write transaction, gathers the facts and lets
+    /// [`domain::payment::decide`] decide: a duplicate event, already paid,
+    /// not payable, a different amount or a holder who has an FE (flagged),
+    /// or paid in full (fulfilled).
     async fn confirm_payment_carefully(
         &self,
         input: &PaymentInput,
@@ -906,14 +904,20 @@ impl Database {
         let Some(current) = load_order(&tx, &input.order_id.to_string()).await? else {
             return Ok(PaymentOutcome::NotFound);
         };
-        if let Some(event_id) = &input.event_id {
-            let event_type = input.event_type.as_str();
-            if !record_event(&tx, event_id, &current.number, event_type, "received").await? {
-                return Ok(PaymentOutcome::DuplicateEvent);
-            }
+        let seen = !record_input_event(&tx, input, &current.number, "received").await?;
+        // A repeated event aborted the transaction on PostgreSQL: nothing
+        // more is read then (it is a duplicate whatever the rest).
+        let holder_has_fe = match &fulfilment.new_service {
+            Some(new) if !seen => username_taken(&tx, &new.username).await?,
+            _ => false,
+        };
+        let decision =
+            domain::payment::decide(&current.payable(holder_has_fe), &input.received(), seen);
+        if decision == PaymentDecision::Duplicate {
+            return Ok(PaymentOutcome::DuplicateEvent);
         }
         let outcome = self
-            .apply_payment(&tx, current, input, fulfilment, now)
+            .carry_out(&tx, decision, current, input, fulfilment, now)
             .await?;
         if let Some(event_id) = &input.event_id {
             record_event_outcome(&tx, event_id, &outcome).await?;
@@ -951,51 +955,37 @@ impl Database {
         let Some(current) = load_order(&tx, &input.order_id.to_string()).await? else {
             return Ok(PaymentOutcome::NotFound);
         };
-        if let Some(event_id) = &input.event_id {
-            let event_type = input.event_type.as_str();
-            if !record_event(
-                &tx,
-                event_id,
-                &current.number,
-                event_type,
-                "fulfilment_failed",
-            )
-            .await?
-            {
-                return Ok(PaymentOutcome::DuplicateEvent);
-            }
-        }
+        let seen = !record_input_event(&tx, input, &current.number, "fulfilment_failed").await?;
+        // No fulfilment is tried here, so no holder's FE is looked for.
+        let decision = domain::payment::decide(&current.payable(false), &input.received(), seen);
         let id = current.id.to_string();
-        let outcome = if current.status == OrderStatus::AwaitingPayment
-            && input.amount_cents == current.total_cents
-        {
-            let moved = order::Entity::update_many()
-                .col_expr(
-                    order::Column::Status,
-                    Expr::value(OrderStatus::Paid.as_str()),
-                )
-                .col_expr(order::Column::PaidAt, Expr::value(to_micros(input.paid_at)))
-                .filter(order::Column::Id.eq(id.clone()))
-                .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
-                .exec(&tx)
-                .await?;
-            if moved.rows_affected == 0 {
-                return Err(StoreError::Corrupt(
-                    "an order read under the write lock moved".into(),
-                ));
+        let outcome = match decision {
+            PaymentDecision::Duplicate => return Ok(PaymentOutcome::DuplicateEvent),
+            PaymentDecision::PaidInFull => {
+                let pay = OrderTransition::PayUnfulfilled;
+                let moved = order::Entity::update_many()
+                    .col_expr(order::Column::Status, Expr::value(pay.after().as_str()))
+                    .col_expr(order::Column::PaidAt, Expr::value(to_micros(input.paid_at)))
+                    .filter(order::Column::Id.eq(id.clone()))
+                    .filter(order::Column::Status.eq(pay.before().as_str()))
+                    .exec(&tx)
+                    .await?;
+                if moved.rows_affected == 0 {
+                    return Err(StoreError::Corrupt(
+                        "an order read under the write lock moved".into(),
+                    ));
+                }
+                let mut batch = WriteBatch::new();
+                batch.insert(payment_insert(&id, input, now));
+                batch.insert(receipt_insert(&id, input, now).0);
+                batch.run(&tx, self.backend()).await?;
+                let reason = fulfilment_failed_reason(&input.received(), reason);
+                PaymentOutcome::FulfilmentFailed(flag(&tx, &id, reason).await?)
             }
-            let mut batch = WriteBatch::new();
-            batch.insert(payment_insert(&id, input, now));
-            batch.insert(receipt_insert(&id, input, now).0);
-            batch.run(&tx, self.backend()).await?;
-            let reason = format!(
-                "{} payment {} received, fulfilment failed: {reason}",
-                input.source, input.reference
-            );
-            PaymentOutcome::FulfilmentFailed(flag(&tx, &id, reason).await?)
-        } else {
-            self.apply_payment(&tx, current, input, &Fulfilment::default(), now)
-                .await?
+            decision => {
+                self.carry_out(&tx, decision, current, input, &Fulfilment::default(), now)
+                    .await?
+            }
         };
         if let Some(event_id) = &input.event_id {
             record_event_outcome(&tx, event_id, &outcome).await?;
@@ -1019,16 +1009,14 @@ impl Database {
             .new_service
             .as_ref()
             .map(|s| s.service_id.to_string());
+        let fulfil = OrderTransition::Fulfil;
         let tx = self.begin_write().await?;
         let moved = order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Fulfilled.as_str()),
-            )
+            .col_expr(order::Column::Status, Expr::value(fulfil.after().as_str()))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
             .col_expr(order::Column::ServiceId, Expr::value(service_id))
             .filter(order::Column::Id.eq(id.clone()))
-            .filter(order::Column::Status.eq(OrderStatus::Paid.as_str()))
+            .filter(order::Column::Status.eq(fulfil.before().as_str()))
             .exec(&tx)
             .await?;
         if moved.rows_affected == 0 {
@@ -1069,7 +1057,44 @@ impl Database {
         Ok(cleared)
     }
 
-    async fn apply_payment(
+    /// Carries out `decision` on `current` (read in `tx`). Every decision
+    /// that flags the order keeps the payment on it (a receipt); the others
+    /// record nothing, but paying in full, which writes the payment with
+    /// the fulfilment.
+    async fn carry_out(
+        &self,
+        tx: &DatabaseTransaction,
+        decision: PaymentDecision,
+        current: OrderRecord,
+        input: &PaymentInput,
+        fulfilment: &Fulfilment,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PaymentOutcome> {
+        let outcome: fn(OrderRecord) -> PaymentOutcome = match decision {
+            PaymentDecision::Duplicate => return Ok(PaymentOutcome::DuplicateEvent),
+            PaymentDecision::AlreadyPaid => return Ok(PaymentOutcome::AlreadyPaid(current)),
+            PaymentDecision::PaidInFull => {
+                return self
+                    .pay_and_fulfil(tx, current, input, fulfilment, now)
+                    .await;
+            }
+            PaymentDecision::NotPayable { .. } => PaymentOutcome::NotPayable,
+            PaymentDecision::AmountDiffers { .. } => PaymentOutcome::AmountDiffers,
+            PaymentDecision::HolderAlreadyHasFe => PaymentOutcome::HolderAlreadyHasFe,
+        };
+        match decision.review_reason(&input.received(), &current.holder_tax_id) {
+            Some(reason) => {
+                let id = current.id.to_string();
+                record_receipt(tx, &id, input, now).await?;
+                flag(tx, &id, reason).await.map(outcome)
+            }
+            None => Ok(outcome(current)),
+        }
+    }
+
+    /// Pays `current` (unpaid, paid in full) and writes its fulfilment; a
+    /// racing payment that moved it first makes it [`PaymentOutcome::AlreadyPaid`].
+    async fn pay_and_fulfil(
         &self,
         tx: &DatabaseTransaction,
         current: OrderRecord,
@@ -1078,76 +1103,18 @@ impl Database {
         now: DateTime<Utc>,
     ) -> StoreResult<PaymentOutcome> {
         let id = current.id.to_string();
-        match current.status {
-            OrderStatus::AwaitingPayment => {}
-            OrderStatus::Paid | OrderStatus::Fulfilled => {
-                return Ok(PaymentOutcome::AlreadyPaid(current));
-            }
-            // Money the provider took for an order that can no longer be
-            // fulfilled is kept on the order, flagged for an operator to
-            // refund. (An operator registering a transfer is told 409
-            // instead, and records nothing.)
-            OrderStatus::Cancelled | OrderStatus::Expired if input.source == "webhook" => {
-                record_receipt(tx, &id, input, now).await?;
-                let reason = format!(
-                    "{} payment {} of {} cents arrived for a {} order: refund it",
-                    input.source,
-                    input.reference,
-                    input.amount_cents,
-                    current.status.as_str()
-                );
-                return flag(tx, &id, reason).await.map(PaymentOutcome::NotPayable);
-            }
-            OrderStatus::Cancelled | OrderStatus::Expired => {
-                return Ok(PaymentOutcome::NotPayable(current));
-            }
-        }
-        if input.amount_cents != current.total_cents {
-            record_receipt(tx, &id, input, now).await?;
-            return flag(
-                tx,
-                &id,
-                format!(
-                    "{} payment {} of {} cents differs from the total of {} cents",
-                    input.source, input.reference, input.amount_cents, current.total_cents
-                ),
-            )
-            .await
-            .map(PaymentOutcome::AmountMismatch);
-        }
-        if let Some(new) = &fulfilment.new_service {
-            let taken = panel_user::Entity::find()
-                .filter(panel_user::Column::Username.eq(new.username.clone()))
-                .one(tx)
-                .await?;
-            if taken.is_some() {
-                record_receipt(tx, &id, input, now).await?;
-                return flag(
-                    tx,
-                    &id,
-                    format!(
-                        "{} payment {}: the holder {} already has an FE; refund or reassign",
-                        input.source, input.reference, current.holder_tax_id
-                    ),
-                )
-                .await
-                .map(PaymentOutcome::AmountMismatch);
-            }
-        }
+        let pay = OrderTransition::Pay;
         let service_id = fulfilment
             .new_service
             .as_ref()
             .map(|s| s.service_id.to_string());
         let moved = order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Fulfilled.as_str()),
-            )
+            .col_expr(order::Column::Status, Expr::value(pay.after().as_str()))
             .col_expr(order::Column::PaidAt, Expr::value(input.paid_at))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
             .col_expr(order::Column::ServiceId, Expr::value(service_id))
             .filter(order::Column::Id.eq(id.clone()))
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .filter(order::Column::Status.eq(pay.before().as_str()))
             .exec(tx)
             .await?;
         if moved.rows_affected == 0 {
@@ -1276,7 +1243,7 @@ fn payment_insert(
     payment::Entity::insert(payment::ActiveModel {
         id: Set(Uuid::new_v4().to_string()),
         order_id: Set(order_id.to_owned()),
-        source: Set(input.source.clone()),
+        source: Set(input.source.as_str().to_owned()),
         reference: Set(input.reference.clone()),
         amount_cents: Set(input.amount_cents),
         paid_at: Set(to_micros(input.paid_at)),
@@ -1310,6 +1277,32 @@ async fn record_event<C: ConnectionTrait>(
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// Records the provider event of `input`, if it has one, with `outcome`;
+/// false when its id was seen before.
+async fn record_input_event(
+    tx: &DatabaseTransaction,
+    input: &PaymentInput,
+    order_number: &str,
+    outcome: &str,
+) -> StoreResult<bool> {
+    match &input.event_id {
+        Some(event_id) => {
+            record_event(tx, event_id, order_number, &input.event_type, outcome).await
+        }
+        None => Ok(true),
+    }
+}
+
+/// Whether a panel user of this name exists (one per holder: the holder
+/// already has an FE).
+async fn username_taken(tx: &DatabaseTransaction, username: &str) -> StoreResult<bool> {
+    let taken = panel_user::Entity::find()
+        .filter(panel_user::Column::Username.eq(username))
+        .one(tx)
+        .await?;
+    Ok(taken.is_some())
 }
 
 /// Flags an order for an operator's review, with the reason (the latest

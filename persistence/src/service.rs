@@ -45,8 +45,7 @@ pub(crate) fn to_record(row: service::Model) -> StoreResult<ServiceRecord> {
     Ok(ServiceRecord {
         id: parse_id(&row.id)?,
         customer_id: parse_id(&row.customer_id)?,
-        status: ServiceStatus::parse(&row.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("service status `{}`", row.status)))?,
+        status: crate::read_as(&row.status, "service status", ServiceStatus::parse)?,
         product_code: row.product_code,
         holder_tax_id: row.holder_tax_id,
         codice_destinatario: row.codice_destinatario,

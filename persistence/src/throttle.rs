@@ -140,7 +140,7 @@ impl Database {
             outcomes.push(KeyAdmission {
                 key: key.clone(),
                 admitted: row.try_get("", "admitted")?,
-                attempts: u64::try_from(attempts).unwrap_or(0),
+                attempts: crate::in_range(attempts, "login attempts")?,
                 window_started_at: row.try_get("", "window_started_at")?,
             });
         }

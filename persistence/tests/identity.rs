@@ -7,7 +7,8 @@
 //! `ATTIVA_REQUIRE_POSTGRES=1`, which makes it a failure.
 
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
-use persistence::identity::{Audience, HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
+use domain::Audience;
+use persistence::identity::{HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
 use persistence::service::NewService;
 use persistence::throttle::KeyAdmission;
 use persistence::{Database, StoreError};

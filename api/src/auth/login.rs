@@ -17,7 +17,8 @@ use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use persistence::identity::{Audience, CustomerRecord, OperatorRecord, PanelUserRecord};
+use domain::Audience;
+use persistence::identity::{CustomerRecord, OperatorRecord, PanelUserRecord};
 use persistence::{Database, StoreError};
 use std::future::{Future, Ready, ready};
 

@@ -20,8 +20,8 @@ use crate::http::problem::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use chrono::{SubsecRound, Utc};
+use domain::Audience;
 use persistence::Database;
-use persistence::identity::Audience;
 use persistence::throttle::KeyAdmission;
 use std::time::Duration;
 

@@ -4,8 +4,8 @@
 //! strings, stored hashed.
 
 use chrono::Utc;
+use domain::Audience;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use persistence::identity::Audience;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};

@@ -179,7 +179,7 @@ fn cart_dto(
     violations: &[Violation],
     token: Option<String>,
 ) -> CartDto {
-    let open = cart.status == persistence::cart::CartStatus::Open;
+    let open = cart.status == domain::CartStatus::Open;
     CartDto {
         id: cart.id,
         token,

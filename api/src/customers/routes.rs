@@ -14,11 +14,9 @@ use crate::shared::holder::{HolderDto, holder_dto, holder_record};
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use domain::PasswordPolicy;
+use domain::{Audience, PasswordPolicy};
 use persistence::Database;
-use persistence::identity::{
-    Audience, CustomerRecord, NewCustomer, NewRefreshToken, RotateOutcome,
-};
+use persistence::identity::{CustomerRecord, NewCustomer, NewRefreshToken, RotateOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

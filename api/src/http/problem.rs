@@ -278,6 +278,12 @@ impl From<persistence::StoreError> for ApiError {
                     "another request changed the same data at the same time; read it again and retry",
                 )
             }
+            persistence::StoreError::Corrupt(what) => {
+                // A value the code cannot read back: a bug or a manual
+                // edit, never the client's fault.
+                tracing::error!(what = %what, "the database holds a value the code cannot read");
+                ApiError::internal(persistence::StoreError::Corrupt(what))
+            }
             other => ApiError::internal(other),
         }
     }

@@ -8,8 +8,10 @@ use crate::http::codes::ErrorCode;
 use crate::http::problem::{ApiError, ProblemViolation};
 use actix_web::http::StatusCode;
 use chrono::Utc;
-use domain::pricing::PriceContext;
-use domain::{Buyer, CartLine, Holder, OwnedModule, OwnedService, ProductCode, Violation};
+use domain::{
+    Buyer, CartLine, Channel, Holder, OwnedModule, OwnedService, PaymentMethod, ProductCode,
+    Violation,
+};
 use persistence::Database;
 use persistence::order::{NewOrder, OrderLineRecord, OrderRecord, PlaceOrderError};
 use persistence::service::ServiceRecord;
@@ -153,16 +155,12 @@ impl From<CheckoutError> for ApiError {
 pub struct OrderRequest<'a> {
     pub customer_id: Uuid,
     pub cart_id: Option<Uuid>,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub lines: &'a [CartLine],
     pub holder: &'a Holder,
     pub holder_json: String,
     pub activation_email: &'a str,
-    pub payment_method: &'a str,
-}
-
-fn context_name(context: PriceContext) -> &'static str {
-    context.as_str()
+    pub payment_method: PaymentMethod,
 }
 
 /// Checks every rule, prices the lines and stores the order.
@@ -191,7 +189,7 @@ pub async fn place_order(
                 item_id: line.item_id,
                 product_code: line.product_code.clone(),
                 description: line.description.clone(),
-                context: context_name(line.context).to_owned(),
+                context: line.context,
                 unit_price_cents: line.unit_price.cents(),
                 quantity: line.quantity,
                 years: line.years,
@@ -216,8 +214,8 @@ pub async fn place_order(
         customer_id: request.customer_id,
         cart_id: request.cart_id,
         cart_items: request.lines.iter().map(|l| l.id).collect(),
-        channel: request.channel.to_owned(),
-        payment_method: request.payment_method.to_owned(),
+        channel: request.channel,
+        payment_method: request.payment_method,
         activation_email: request.activation_email.to_owned(),
         holder_json: request.holder_json,
         holder_tax_id: request.holder.tax_id().to_owned(),

@@ -5,7 +5,8 @@ use crate::config::settings::OrderSettings;
 use crate::shared::money::cents_text;
 use crate::shared::pricing::TotalsDto;
 use chrono::{DateTime, NaiveDate, Utc};
-use persistence::order::{OrderRecord, OrderStatus};
+use domain::{OrderStatus, PaymentMethod};
+use persistence::order::OrderRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -19,13 +20,24 @@ pub enum PaymentMethodDto {
     Bollettino,
 }
 
-impl PaymentMethodDto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethodDto::Card => "card",
-            PaymentMethodDto::Paypal => "paypal",
-            PaymentMethodDto::BankTransfer => "bank_transfer",
-            PaymentMethodDto::Bollettino => "bollettino",
+impl From<PaymentMethodDto> for PaymentMethod {
+    fn from(method: PaymentMethodDto) -> Self {
+        match method {
+            PaymentMethodDto::Card => PaymentMethod::Card,
+            PaymentMethodDto::Paypal => PaymentMethod::Paypal,
+            PaymentMethodDto::BankTransfer => PaymentMethod::BankTransfer,
+            PaymentMethodDto::Bollettino => PaymentMethod::Bollettino,
+        }
+    }
+}
+
+impl From<PaymentMethod> for PaymentMethodDto {
+    fn from(method: PaymentMethod) -> Self {
+        match method {
+            PaymentMethod::Card => PaymentMethodDto::Card,
+            PaymentMethod::Paypal => PaymentMethodDto::Paypal,
+            PaymentMethod::BankTransfer => PaymentMethodDto::BankTransfer,
+            PaymentMethod::Bollettino => PaymentMethodDto::Bollettino,
         }
     }
 }
@@ -149,15 +161,6 @@ pub struct OrderDto {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-fn method(text: &str) -> PaymentMethodDto {
-    match text {
-        "paypal" => PaymentMethodDto::Paypal,
-        "bank_transfer" => PaymentMethodDto::BankTransfer,
-        "bollettino" => PaymentMethodDto::Bollettino,
-        _ => PaymentMethodDto::Card,
-    }
-}
-
 /// The order as the back office sees it: with the reason of its flag.
 pub fn backoffice_order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
     OrderDto {
@@ -168,7 +171,7 @@ pub fn backoffice_order_dto(order: &OrderRecord, settings: &OrderSettings) -> Or
 
 /// The order as its customer sees it.
 pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
-    let payment_method = method(&order.payment_method);
+    let payment_method = PaymentMethodDto::from(order.payment_method);
     let transfer = payment_method == PaymentMethodDto::BankTransfer;
     OrderDto {
         id: order.id,
@@ -180,7 +183,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
             OrderStatus::Cancelled => OrderStatusDto::Cancelled,
             OrderStatus::Expired => OrderStatusDto::Expired,
         },
-        channel: order.channel.clone(),
+        channel: order.channel.as_str().to_owned(),
         payment_method,
         activation_email: order.activation_email.clone(),
         holder: serde_json::from_str(&order.holder_json).unwrap_or_default(),
@@ -191,7 +194,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
                 item_id: l.item_id,
                 product_code: l.product_code.clone(),
                 description: l.description.clone(),
-                context: l.context.clone(),
+                context: l.context.as_str().to_owned(),
                 unit_price: cents_text(l.unit_price_cents),
                 quantity: l.quantity,
                 years: l.years,
@@ -226,7 +229,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
             .map(|p| OrderPaymentDto {
                 amount: cents_text(p.amount_cents),
                 currency: "EUR".into(),
-                source: p.source.clone(),
+                source: p.source.as_str().to_owned(),
                 reference: p.reference.clone(),
                 paid_at: p.paid_at,
                 received_at: p.received_at,

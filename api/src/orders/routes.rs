@@ -20,9 +20,9 @@ use crate::shared::pagination::PageQuery;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::Holder;
+use domain::OrderStatus;
 use persistence::Database;
 use persistence::cart::Cart;
-use persistence::order::OrderStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -133,12 +133,12 @@ pub async fn checkout(
                 OrderRequest {
                     customer_id: auth.customer_id,
                     cart_id: Some(cart.id),
-                    channel: cart.channel.as_str(),
+                    channel: cart.channel,
                     lines: &cart.lines,
                     holder: &parsed,
                     holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
                     activation_email: request.activation_email.trim(),
-                    payment_method: request.payment_method.as_str(),
+                    payment_method: request.payment_method.into(),
                 },
             )
             .await;

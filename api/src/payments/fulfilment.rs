@@ -18,9 +18,10 @@ use crate::mail::emails::{
 };
 use crate::shared::money::cents_text;
 use chrono::{DateTime, Months, Utc};
+use domain::{OrderTransition, PaymentDecision, PriceContext};
 use persistence::Database;
 use persistence::order::{
-    Fulfilment, NewFulfilledService, OrderRecord, OrderStatus, PaymentInput, PaymentOutcome,
+    Fulfilment, NewFulfilledService, OrderRecord, PaymentInput, PaymentOutcome,
 };
 use persistence::outbox::NewEmail;
 use std::time::Duration;
@@ -57,7 +58,7 @@ fn product_name(view: &CatalogView, code: &str) -> String {
 /// Plans what paying `order` on `paid_at` creates.
 fn plan(ctx: &Context<'_>, order: &OrderRecord, paid_at: DateTime<Utc>) -> Fulfilment {
     let mut fulfilment = Fulfilment::default();
-    let base = order.lines.iter().find(|l| l.context == "base");
+    let base = order.lines.iter().find(|l| l.context == PriceContext::Base);
     if let Some(base) = base {
         let service_id = Uuid::new_v4();
         let expires_on = paid_at
@@ -71,7 +72,9 @@ fn plan(ctx: &Context<'_>, order: &OrderRecord, paid_at: DateTime<Utc>) -> Fulfi
         let modules: Vec<String> = order
             .lines
             .iter()
-            .filter(|l| l.context == "with_new_base" && l.base_item_id == Some(base.item_id))
+            .filter(|l| {
+                l.context == PriceContext::WithNewBase && l.base_item_id == Some(base.item_id)
+            })
             .map(|l| l.product_code.clone())
             .collect();
         for code in &modules {
@@ -112,21 +115,21 @@ fn plan(ctx: &Context<'_>, order: &OrderRecord, paid_at: DateTime<Utc>) -> Fulfi
         let Some(target) = line.target_service_id else {
             continue;
         };
-        match line.context.as_str() {
-            "on_existing_base" => {
+        match line.context {
+            PriceContext::OnExistingBase => {
                 fulfilment
                     .modules
                     .push((target, line.product_code.clone(), false));
                 confirmed_items.push(product_name(ctx.view, &line.product_code));
             }
-            "base_extension" => {
+            PriceContext::BaseExtension => {
                 if let Some(ends_on) = line.ends_on {
                     fulfilment.extensions.push((target, ends_on));
                     new_expiry = Some(ends_on);
                     confirmed_items.push(line.description.clone());
                 }
             }
-            _ => {}
+            PriceContext::Base | PriceContext::WithNewBase => {}
         }
     }
     if base.is_none() && !confirmed_items.is_empty() {
@@ -158,9 +161,8 @@ pub async fn pay(
 ) -> Result<PaymentOutcome, ApiError> {
     // Plan only what can happen: an unpaid order paid in full. A racing
     // payment may still win; the transaction then discards this plan.
-    let fulfilment = if order.status == OrderStatus::AwaitingPayment
-        && input.amount_cents == order.total_cents
-    {
+    let decision = domain::payment::decide(&order.payable(false), &input.received(), false);
+    let fulfilment = if decision == PaymentDecision::PaidInFull {
         plan(ctx, order, input.paid_at)
     } else {
         Fulfilment::default()
@@ -171,7 +173,7 @@ pub async fn pay(
             // Logged in full here; the reason kept on the order is for
             // operators, never shown to the customer.
             tracing::error!(
-                order_id = %order.id, error = %error, source = %input.source,
+                order_id = %order.id, error = %error, source = input.source.as_str(),
                 "fulfilment failed: recording the payment and flagging the order"
             );
             ctx.db
@@ -182,12 +184,16 @@ pub async fn pay(
     };
     match &outcome {
         PaymentOutcome::Fulfilled(order) => tracing::info!(
-            order_id = %order.id, number = %order.number, source = %input.source,
+            order_id = %order.id, number = %order.number, source = input.source.as_str(),
             service_id = ?order.service_id, "order paid and fulfilled"
         ),
-        PaymentOutcome::AmountMismatch(order) => tracing::warn!(
+        PaymentOutcome::AmountDiffers(order) => tracing::warn!(
             order_id = %order.id, number = %order.number, paid_cents = input.amount_cents,
             total_cents = order.total_cents, "payment amount differs from the order total: flagged for review"
+        ),
+        PaymentOutcome::HolderAlreadyHasFe(order) => tracing::warn!(
+            order_id = %order.id, number = %order.number,
+            "paid in full, but the holder already has an FE: flagged for review"
         ),
         PaymentOutcome::DuplicateEvent => {
             tracing::info!(event = ?input.event_id, "duplicate payment event ignored")
@@ -221,7 +227,7 @@ pub enum RetryOutcome {
 /// Fulfils again a `paid` order whose fulfilment failed, planned anew
 /// (fresh panel credentials; the service runs from the payment's date).
 pub async fn retry(ctx: &Context<'_>, order: &OrderRecord) -> Result<RetryOutcome, ApiError> {
-    if order.status != OrderStatus::Paid {
+    if order.status.apply(OrderTransition::Fulfil).is_err() {
         return Ok(RetryOutcome::NotRetryable(order.clone()));
     }
     let paid_at = order.paid_at.unwrap_or_else(Utc::now);

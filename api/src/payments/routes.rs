@@ -254,7 +254,7 @@ pub async fn webhook(
                 event_type: "payment.succeeded".into(),
                 order_id: order.id,
                 amount_cents,
-                source: "webhook".into(),
+                source: domain::PaymentSource::Webhook,
                 reference: event.provider_payment_id.clone(),
                 paid_at: Utc::now(),
             },
@@ -264,9 +264,9 @@ pub async fn webhook(
         PaymentOutcome::Fulfilled(_) => "fulfilled",
         PaymentOutcome::DuplicateEvent => "duplicate",
         PaymentOutcome::AlreadyPaid(_) => "already_paid",
-        PaymentOutcome::AmountMismatch(_) | PaymentOutcome::FulfilmentFailed(_) => {
-            "flagged_for_review"
-        }
+        PaymentOutcome::AmountDiffers(_)
+        | PaymentOutcome::HolderAlreadyHasFe(_)
+        | PaymentOutcome::FulfilmentFailed(_) => "flagged_for_review",
         PaymentOutcome::NotPayable(_) | PaymentOutcome::NotFound => "not_payable",
     }))
 }
@@ -414,7 +414,7 @@ pub async fn register(
                     event_type: "operator".into(),
                     order_id: order.id,
                     amount_cents,
-                    source: "operator".into(),
+                    source: domain::PaymentSource::Operator,
                     reference: request.reference.trim().to_owned(),
                     paid_at,
                 },
@@ -423,7 +423,9 @@ pub async fn register(
         tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "payment registered by an operator");
         match outcome {
             PaymentOutcome::Fulfilled(order) => Ok((StatusCode::CREATED, backoffice_order_dto(&order, &settings))),
-            PaymentOutcome::AmountMismatch(order) | PaymentOutcome::FulfilmentFailed(order) => {
+            PaymentOutcome::AmountDiffers(order)
+            | PaymentOutcome::HolderAlreadyHasFe(order)
+            | PaymentOutcome::FulfilmentFailed(order) => {
                 Ok((StatusCode::OK, backoffice_order_dto(&order, &settings)))
             }
             PaymentOutcome::AlreadyPaid(_) | PaymentOutcome::DuplicateEvent => Err(ApiError::conflict(

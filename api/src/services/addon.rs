@@ -7,7 +7,7 @@ use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use crate::orders::checkout::{OrderRequest, place_order};
 use crate::shared::holder::holder_dto;
-use domain::CartLine;
+use domain::{CartLine, Channel, PaymentMethod};
 use persistence::Database;
 use persistence::order::OrderRecord;
 use persistence::service::ServiceRecord;
@@ -17,8 +17,8 @@ use uuid::Uuid;
 pub struct AddonPurchase<'a> {
     pub service: &'a ServiceRecord,
     pub product_code: &'a str,
-    pub channel: &'a str,
-    pub payment_method: &'a str,
+    pub channel: Channel,
+    pub payment_method: PaymentMethod,
     /// Extend the base pro rata so the add-on gets a full year.
     pub extend_base: bool,
     /// Where the order's emails go; the customer's email when absent.

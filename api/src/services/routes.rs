@@ -17,6 +17,7 @@ use crate::orders::dto::{OrderDto, PaymentMethodDto, order_dto};
 use crate::shared::fields::{email_error, terms_error};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::Channel;
 use persistence::Database;
 use persistence::service::ServiceRecord;
 use serde::{Deserialize, Serialize};
@@ -196,8 +197,8 @@ pub async fn buy(
             AddonPurchase {
                 service: &service,
                 product_code: &request.product_code,
-                channel: "customer_area",
-                payment_method: request.payment_method.as_str(),
+                channel: Channel::CustomerArea,
+                payment_method: request.payment_method.into(),
                 extend_base: request.extend_base.unwrap_or(true),
                 confirmation_email: request.confirmation_email.as_deref(),
             },
@@ -260,8 +261,8 @@ pub async fn panel_buy(
     body: Json<AddonPurchaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let channel = match query.channel.as_deref() {
-        None | Some("panel") => "panel",
-        Some("android_app") => "android_app",
+        None | Some("panel") => Channel::Panel,
+        Some("android_app") => Channel::AndroidApp,
         Some(_) => {
             return Err(ApiError::field(
                 "/channel",
@@ -287,7 +288,7 @@ pub async fn panel_buy(
                 service: &service,
                 product_code: &code,
                 channel,
-                payment_method: request.payment_method.as_str(),
+                payment_method: request.payment_method.into(),
                 extend_base: request.extend_base.unwrap_or(true),
                 confirmation_email: request.confirmation_email.as_deref(),
             },
