@@ -11,7 +11,7 @@ use crate::entity::{customer, operator, panel_user, refresh_token};
 use crate::service::parse_id;
 use crate::{Backend, Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use domain::Audience;
+use domain::{Audience, Holder, HolderInput};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -19,25 +19,6 @@ use sea_orm::{
 };
 use std::fmt;
 use uuid::Uuid;
-
-/// The holder data of a customer account, as the domain validated it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderRecord {
-    /// `persona_fisica` or `persona_giuridica` (`domain::HolderKind`).
-    pub kind: String,
-    pub denominazione: Option<String>,
-    pub nome: Option<String>,
-    pub cognome: Option<String>,
-    pub codice_fiscale: String,
-    pub partita_iva: Option<String>,
-    pub indirizzo: String,
-    pub numero_civico: String,
-    pub cap: String,
-    pub comune: String,
-    pub provincia: String,
-    pub nazione: String,
-    pub phone: Option<String>,
-}
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewCustomer {
@@ -47,7 +28,7 @@ pub struct NewCustomer {
     /// Trimmed and lower-cased by the caller; unique.
     pub email_normalized: String,
     pub password_hash: String,
-    pub holder: HolderRecord,
+    pub holder: Holder,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -55,7 +36,7 @@ pub struct CustomerRecord {
     pub id: Uuid,
     pub email: String,
     pub password_hash: String,
-    pub holder: HolderRecord,
+    pub holder: Holder,
     pub created_at: DateTime<Utc>,
 }
 
@@ -167,21 +148,24 @@ fn to_customer(row: customer::Model) -> StoreResult<CustomerRecord> {
         id: parse_id(&row.id)?,
         email: row.email,
         password_hash: row.password_hash,
-        holder: HolderRecord {
-            kind: row.holder_kind,
-            denominazione: row.denominazione,
-            nome: row.nome,
-            cognome: row.cognome,
-            codice_fiscale: row.codice_fiscale,
-            partita_iva: row.partita_iva,
-            indirizzo: row.indirizzo,
-            numero_civico: row.numero_civico,
-            cap: row.cap,
-            comune: row.comune,
-            provincia: row.provincia,
-            nazione: row.nazione,
-            phone: row.phone,
-        },
+        holder: crate::holder::read(
+            &HolderInput {
+                kind: row.holder_kind,
+                denominazione: row.denominazione,
+                nome: row.nome,
+                cognome: row.cognome,
+                codice_fiscale: row.codice_fiscale,
+                partita_iva: row.partita_iva,
+                indirizzo: row.indirizzo,
+                numero_civico: row.numero_civico,
+                cap: row.cap,
+                comune: row.comune,
+                provincia: row.provincia,
+                nazione: row.nazione,
+                phone: row.phone,
+            },
+            &format!("customer {}", row.id),
+        )?,
         created_at: row.created_at,
     })
 }
@@ -223,25 +207,25 @@ impl Database {
     /// e-mail is taken.
     pub async fn insert_customer(&self, new: &NewCustomer) -> StoreResult<CustomerRecord> {
         let now = Utc::now();
-        let holder = &new.holder;
+        let holder = new.holder.to_input();
         let row = customer::ActiveModel {
             id: Set(new.id.to_string()),
             email: Set(new.email.clone()),
             email_normalized: Set(new.email_normalized.clone()),
             password_hash: Set(new.password_hash.clone()),
-            holder_kind: Set(holder.kind.clone()),
-            denominazione: Set(holder.denominazione.clone()),
-            nome: Set(holder.nome.clone()),
-            cognome: Set(holder.cognome.clone()),
-            codice_fiscale: Set(holder.codice_fiscale.clone()),
-            partita_iva: Set(holder.partita_iva.clone()),
-            indirizzo: Set(holder.indirizzo.clone()),
-            numero_civico: Set(holder.numero_civico.clone()),
-            cap: Set(holder.cap.clone()),
-            comune: Set(holder.comune.clone()),
-            provincia: Set(holder.provincia.clone()),
-            nazione: Set(holder.nazione.clone()),
-            phone: Set(holder.phone.clone()),
+            holder_kind: Set(holder.kind),
+            denominazione: Set(holder.denominazione),
+            nome: Set(holder.nome),
+            cognome: Set(holder.cognome),
+            codice_fiscale: Set(holder.codice_fiscale),
+            partita_iva: Set(holder.partita_iva),
+            indirizzo: Set(holder.indirizzo),
+            numero_civico: Set(holder.numero_civico),
+            cap: Set(holder.cap),
+            comune: Set(holder.comune),
+            provincia: Set(holder.provincia),
+            nazione: Set(holder.nazione),
+            phone: Set(holder.phone),
             created_at: Set(now),
             updated_at: Set(now),
         }

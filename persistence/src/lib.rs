@@ -5,6 +5,7 @@ mod batch;
 pub mod cart;
 mod database;
 mod entity;
+mod holder;
 pub mod idempotency;
 pub mod identity;
 pub mod jobs;

@@ -13,8 +13,8 @@ use crate::{Backend, Database, StoreError, StoreResult, in_range, read_as, to_mi
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::payment::{PayableOrder, PaymentDecision, ReceivedPayment, fulfilment_failed_reason};
 use domain::{
-    CartStatus, Channel, ModuleState, OrderStatus, OrderTransition, PaymentMethod, PaymentSource,
-    PriceContext, ServiceStatus,
+    CartStatus, Channel, Holder, ModuleState, OrderStatus, OrderTransition, PaymentMethod,
+    PaymentSource, PriceContext, ServiceStatus,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -52,7 +52,9 @@ pub struct OrderRecord {
     pub status: OrderStatus,
     pub payment_method: PaymentMethod,
     pub activation_email: String,
-    pub holder_json: String,
+    /// The holder the order was placed for.
+    pub holder: Holder,
+    /// Its tax id (`Holder::tax_id`), the column orders are found by.
     pub holder_tax_id: String,
     pub net_cents: i64,
     pub vat_cents: i64,
@@ -201,8 +203,8 @@ pub struct NewOrder {
     pub channel: Channel,
     pub payment_method: PaymentMethod,
     pub activation_email: String,
-    pub holder_json: String,
-    pub holder_tax_id: String,
+    /// The holder the order is placed for (its tax id is derived).
+    pub holder: Holder,
     pub net_cents: i64,
     pub vat_cents: i64,
     pub total_cents: i64,
@@ -274,7 +276,7 @@ fn to_order(
         payment_method: read_as(&row.payment_method, "payment method", PaymentMethod::parse)?,
         number: row.number,
         activation_email: row.activation_email,
-        holder_json: row.holder_json,
+        holder: crate::holder::from_json(&row.holder_json, &format!("order {}", row.id))?,
         holder_tax_id: row.holder_tax_id,
         net_cents: row.net_cents,
         vat_cents: row.vat_cents,
@@ -487,8 +489,8 @@ impl Database {
             status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
             payment_method: Set(new.payment_method.as_str().to_owned()),
             activation_email: Set(new.activation_email.clone()),
-            holder_json: Set(new.holder_json.clone()),
-            holder_tax_id: Set(new.holder_tax_id.clone()),
+            holder_json: Set(crate::holder::to_json(&new.holder)),
+            holder_tax_id: Set(new.holder.tax_id().to_owned()),
             target_service_id: Set(new.claims.first().map(|(s, _)| s.to_string())),
             net_cents: Set(new.net_cents),
             vat_cents: Set(new.vat_cents),
@@ -574,8 +576,8 @@ impl Database {
             status: OrderStatus::AwaitingPayment,
             payment_method: new.payment_method,
             activation_email: new.activation_email.clone(),
-            holder_json: new.holder_json.clone(),
-            holder_tax_id: new.holder_tax_id.clone(),
+            holder: new.holder.clone(),
+            holder_tax_id: new.holder.tax_id().to_owned(),
             net_cents: new.net_cents,
             vat_cents: new.vat_cents,
             total_cents: new.total_cents,

@@ -8,7 +8,8 @@
 
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use domain::Audience;
-use persistence::identity::{HolderRecord, NewCustomer, NewRefreshToken, RotateOutcome};
+use domain::{Holder, HolderInput};
+use persistence::identity::{NewCustomer, NewRefreshToken, RotateOutcome};
 use persistence::service::NewService;
 use persistence::throttle::KeyAdmission;
 use persistence::{Database, StoreError};
@@ -46,8 +47,8 @@ fn clock() -> DateTime<Utc> {
         .must("truncating the clock")
 }
 
-fn holder() -> HolderRecord {
-    HolderRecord {
+fn holder() -> Holder {
+    Holder::parse(&HolderInput {
         kind: "persona_fisica".into(),
         denominazione: None,
         nome: Some("Mario".into()),
@@ -61,7 +62,8 @@ fn holder() -> HolderRecord {
         provincia: "MI".into(),
         nazione: "IT".into(),
         phone: Some("+39 02 1234567".into()),
-    }
+    })
+    .unwrap_or_else(|e| panic!("the fixture holder parses: {e:?}"))
 }
 
 fn new_customer(email: &str) -> NewCustomer {

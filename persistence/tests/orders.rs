@@ -5,8 +5,9 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use domain::{Channel, OrderStatus, PaymentMethod, PaymentSource, PriceContext};
+use domain::{Holder, HolderInput};
 use persistence::cart::NewCart;
-use persistence::identity::{HolderRecord, NewCustomer};
+use persistence::identity::NewCustomer;
 use persistence::order::{
     Fulfilment, NewFulfilledService, NewOrder, OrderLineRecord, OrderRecord, PaymentInput,
     PaymentOutcome,
@@ -39,6 +40,7 @@ both_databases!(
     an_unknown_order_status_is_corrupt_not_a_default,
     an_unknown_method_channel_or_context_is_corrupt,
     an_unknown_cart_status_is_corrupt,
+    a_stored_holder_that_no_longer_parses_is_corrupt,
     another_amount_is_kept_and_flagged_and_its_event_is_not_paid_twice,
     a_holder_who_has_an_fe_is_flagged_not_fulfilled,
     an_unfulfillable_payment_is_kept_once_and_the_order_is_paid,
@@ -47,8 +49,8 @@ both_databases!(
 
 // --- fixtures ---
 
-fn holder() -> HolderRecord {
-    HolderRecord {
+fn holder() -> Holder {
+    Holder::parse(&HolderInput {
         kind: "persona_fisica".into(),
         denominazione: None,
         nome: Some("Mario".into()),
@@ -62,7 +64,8 @@ fn holder() -> HolderRecord {
         provincia: "MI".into(),
         nazione: "IT".into(),
         phone: None,
-    }
+    })
+    .unwrap_or_else(|e| panic!("the fixture holder parses: {e:?}"))
 }
 
 async fn customer(db: &Database) -> Uuid {
@@ -110,8 +113,7 @@ async fn placed(db: &Database) -> OrderRecord {
         channel: Channel::AndroidApp,
         payment_method: PaymentMethod::Bollettino,
         activation_email: "amministrazione@example.it".into(),
-        holder_json: "{}".into(),
-        holder_tax_id: "RSSMRA85T10A562S".into(),
+        holder: holder(),
         net_cents: 2500,
         vat_cents: 550,
         total_cents: 3050,
@@ -213,6 +215,33 @@ async fn an_unknown_order_status_is_corrupt_not_a_default(s: Scenario) {
         "on_hold",
     );
     assert_corrupt(s.db.list_orders_flagged(None, None, 10).await, "on_hold");
+}
+
+async fn a_stored_holder_that_no_longer_parses_is_corrupt(s: Scenario) {
+    let order = placed(&s.db).await;
+    assert_eq!(
+        order.holder,
+        holder(),
+        "the order keeps the holder it was placed for"
+    );
+    by_hand(
+        &s,
+        &format!(
+            "UPDATE orders SET holder_json = '{{\"kind\": \"persona_fisica\"}}' WHERE id = '{}'",
+            order.id
+        ),
+    )
+    .await;
+    assert_corrupt(s.db.find_order(order.id).await, "holder");
+    by_hand(
+        &s,
+        &format!(
+            "UPDATE customers SET codice_fiscale = 'RSSMRA85T10A562X' WHERE id = '{}'",
+            order.customer_id
+        ),
+    )
+    .await;
+    assert_corrupt(s.db.find_customer(order.customer_id).await, "holder");
 }
 
 async fn an_unknown_method_channel_or_context_is_corrupt(s: Scenario) {

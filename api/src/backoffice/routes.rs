@@ -123,14 +123,7 @@ pub async fn reissue_credentials(
     };
     let holder_name = customer
         .as_ref()
-        .map(|c| match &c.holder.denominazione {
-            Some(name) => name.clone(),
-            None => format!(
-                "{} {}",
-                c.holder.nome.clone().unwrap_or_default(),
-                c.holder.cognome.clone().unwrap_or_default()
-            ),
-        })
+        .map(|c| c.holder.display_name())
         .unwrap_or_default();
     let email = credentials_reissued_email(&CredentialsReissuedEmail {
         holder_name,

@@ -10,7 +10,7 @@ use crate::http::codes::ErrorCode;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::shared::fields::email_error;
-use crate::shared::holder::{HolderDto, holder_dto, holder_record};
+use crate::shared::holder::HolderDto;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -78,7 +78,7 @@ fn customer_dto(record: &CustomerRecord) -> CustomerDto {
     CustomerDto {
         id: record.id,
         email: record.email.clone(),
-        holder: holder_dto(&record.holder),
+        holder: HolderDto::from_holder(&record.holder),
         created_at: record.created_at,
     }
 }
@@ -128,7 +128,7 @@ pub async fn sign_up(
             email: request.email.trim().to_owned(),
             email_normalized: normalized,
             password_hash,
-            holder: holder_record(&holder),
+            holder,
         })
         .await;
     let customer = match created {

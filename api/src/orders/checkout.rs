@@ -158,7 +158,6 @@ pub struct OrderRequest<'a> {
     pub channel: Channel,
     pub lines: &'a [CartLine],
     pub holder: &'a Holder,
-    pub holder_json: String,
     pub activation_email: &'a str,
     pub payment_method: PaymentMethod,
 }
@@ -217,8 +216,7 @@ pub async fn place_order(
         channel: request.channel,
         payment_method: request.payment_method,
         activation_email: request.activation_email.to_owned(),
-        holder_json: request.holder_json,
-        holder_tax_id: request.holder.tax_id().to_owned(),
+        holder: request.holder.clone(),
         net_cents: priced.totals.net.cents(),
         vat_cents: priced.totals.vat.cents(),
         total_cents: priced.totals.total.cents(),

@@ -2,6 +2,7 @@
 //! payments, services and panel areas answer with these too.
 
 use crate::config::settings::OrderSettings;
+use crate::shared::holder::HolderDto;
 use crate::shared::money::cents_text;
 use crate::shared::pricing::TotalsDto;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -130,7 +131,9 @@ pub struct OrderDto {
     pub channel: String,
     pub payment_method: PaymentMethodDto,
     pub activation_email: String,
-    pub holder: serde_json::Value,
+    // The holder the order was placed for; documented as any value, as before.
+    #[schema(value_type = serde_json::Value)]
+    pub holder: HolderDto,
     pub lines: Vec<OrderLineDto>,
     pub totals: TotalsDto,
     pub payment_instructions: PaymentInstructionsDto,
@@ -186,7 +189,7 @@ pub fn order_dto(order: &OrderRecord, settings: &OrderSettings) -> OrderDto {
         channel: order.channel.as_str().to_owned(),
         payment_method,
         activation_email: order.activation_email.clone(),
-        holder: serde_json::from_str(&order.holder_json).unwrap_or_default(),
+        holder: HolderDto::from_holder(&order.holder),
         lines: order
             .lines
             .iter()

@@ -15,7 +15,7 @@ use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::http::query::Query;
 use crate::shared::fields::{email_error, terms_error};
-use crate::shared::holder::{HolderDto, holder_dto};
+use crate::shared::holder::HolderDto;
 use crate::shared::pagination::PageQuery;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -122,7 +122,7 @@ pub async fn checkout(
         loop {
             attempt += 1;
             let cart = claimable_cart(&db, &req, auth.customer_id, cart_id).await?;
-            let (holder_dto, parsed) = match holder.take() {
+            let parsed = match holder.take() {
                 Some(resolved) => resolved,
                 None => checkout_holder(&db, auth.customer_id, request.holder.as_ref()).await?,
             };
@@ -136,7 +136,6 @@ pub async fn checkout(
                     channel: cart.channel,
                     lines: &cart.lines,
                     holder: &parsed,
-                    holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
                     activation_email: request.activation_email.trim(),
                     payment_method: request.payment_method.into(),
                 },
@@ -145,7 +144,7 @@ pub async fn checkout(
             match placed {
                 Ok(order) => return Ok((StatusCode::CREATED, order_dto(&order, &settings))),
                 Err(CheckoutError::CartChanged) if attempt <= limits.max_cart_items => {
-                    holder = Some((holder_dto, parsed));
+                    holder = Some(parsed);
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -195,28 +194,16 @@ async fn checkout_holder(
     db: &Database,
     customer: Uuid,
     sent: Option<&HolderDto>,
-) -> Result<(HolderDto, Holder), ApiError> {
-    let holder_dto = match sent {
-        Some(holder) => holder.clone(),
+) -> Result<Holder, ApiError> {
+    match sent {
+        Some(holder) => holder.parse("/holder").map_err(ApiError::validation),
         None => {
             let account = db.find_customer(customer).await?.ok_or_else(|| {
                 ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
             })?;
-            holder_dto(&account.holder)
+            Ok(account.holder)
         }
-    };
-    let parsed = holder_dto.parse("/holder").map_err(|errors| {
-        if sent.is_none() {
-            ApiError::field(
-                "/holder",
-                ErrorCode::HolderRequired,
-                "the account has no valid holder; send one",
-            )
-        } else {
-            ApiError::validation(errors)
-        }
-    })?;
-    Ok((holder_dto, parsed))
+    }
 }
 
 /// List my orders.

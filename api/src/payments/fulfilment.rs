@@ -36,17 +36,7 @@ pub struct Context<'a> {
 }
 
 fn holder_name(order: &OrderRecord) -> String {
-    let holder: serde_json::Value = serde_json::from_str(&order.holder_json).unwrap_or_default();
-    match holder["denominazione"].as_str() {
-        Some(name) => name.to_owned(),
-        None => format!(
-            "{} {}",
-            holder["nome"].as_str().unwrap_or_default(),
-            holder["cognome"].as_str().unwrap_or_default()
-        )
-        .trim()
-        .to_owned(),
-    }
+    order.holder.display_name()
 }
 
 fn product_name(view: &CatalogView, code: &str) -> String {

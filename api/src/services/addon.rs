@@ -6,7 +6,6 @@ use crate::config::settings::OrderSettings;
 use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use crate::orders::checkout::{OrderRequest, place_order};
-use crate::shared::holder::holder_dto;
 use domain::{CartLine, Channel, PaymentMethod};
 use persistence::Database;
 use persistence::order::OrderRecord;
@@ -55,10 +54,6 @@ pub async fn buy_addon(
         .find_customer(service.customer_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("service without customer")))?;
-    let holder_dto = holder_dto(&customer.holder);
-    let holder = holder_dto
-        .parse("/holder")
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("stored holder no longer parses")))?;
     let line = CartLine {
         id: Uuid::new_v4(),
         product_code: product.code.to_string(),
@@ -77,8 +72,7 @@ pub async fn buy_addon(
             cart_id: None,
             channel,
             lines: std::slice::from_ref(&line),
-            holder: &holder,
-            holder_json: serde_json::to_string(&holder_dto).map_err(ApiError::internal)?,
+            holder: &customer.holder,
             activation_email: confirmation_email.unwrap_or(&customer.email),
             payment_method,
         },

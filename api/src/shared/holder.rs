@@ -4,7 +4,6 @@
 use crate::http::codes::ErrorCode;
 use crate::http::problem::FieldError;
 use domain::{Holder, HolderInput};
-use persistence::identity::HolderRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -93,6 +92,7 @@ impl HolderDto {
         })
     }
 
+    /// The holder as the API shows it.
     pub fn from_holder(holder: &Holder) -> Self {
         let (denominazione, nome, cognome) = match &holder.name {
             domain::holder::HolderName::Denominazione(d) => (Some(d.clone()), None, None),
@@ -120,49 +120,6 @@ impl HolderDto {
             },
             phone: holder.phone.clone(),
         }
-    }
-}
-
-pub fn holder_record(holder: &Holder) -> HolderRecord {
-    let dto = HolderDto::from_holder(holder);
-    HolderRecord {
-        kind: holder.kind.as_str().to_owned(),
-        denominazione: dto.denominazione,
-        nome: dto.nome,
-        cognome: dto.cognome,
-        codice_fiscale: dto.codice_fiscale,
-        partita_iva: dto.partita_iva,
-        indirizzo: dto.address.indirizzo,
-        numero_civico: dto.address.numero_civico,
-        cap: dto.address.cap,
-        comune: dto.address.comune,
-        provincia: dto.address.provincia,
-        nazione: dto.address.nazione,
-        phone: dto.phone,
-    }
-}
-
-pub fn holder_dto(record: &HolderRecord) -> HolderDto {
-    HolderDto {
-        kind: if record.kind == "persona_giuridica" {
-            HolderKindDto::PersonaGiuridica
-        } else {
-            HolderKindDto::PersonaFisica
-        },
-        denominazione: record.denominazione.clone(),
-        nome: record.nome.clone(),
-        cognome: record.cognome.clone(),
-        codice_fiscale: record.codice_fiscale.clone(),
-        partita_iva: record.partita_iva.clone(),
-        address: AddressDto {
-            indirizzo: record.indirizzo.clone(),
-            numero_civico: record.numero_civico.clone(),
-            cap: record.cap.clone(),
-            comune: record.comune.clone(),
-            provincia: record.provincia.clone(),
-            nazione: record.nazione.clone(),
-        },
-        phone: record.phone.clone(),
     }
 }
 
