@@ -98,7 +98,8 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
     let (_stop, stopped) = watch::channel(false);
 
     let delivered = queue("mario@example.it");
-    db.enqueue_email_now(&delivered)
+    db.outbox()
+        .enqueue_email_now(&delivered)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mail_dir = scratch.0.join("mail");
@@ -118,6 +119,7 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
         1
     );
     let stored = db
+        .outbox()
         .find_email(delivered.id)
         .await
         .ok()
@@ -132,7 +134,8 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
     assert_eq!(files.len(), 1);
 
     let failed = queue("luigi@example.org");
-    db.enqueue_email_now(&failed)
+    db.outbox()
+        .enqueue_email_now(&failed)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -155,6 +158,7 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
         1
     );
     let stored = db
+        .outbox()
         .find_email(failed.id)
         .await
         .ok()

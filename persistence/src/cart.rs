@@ -120,7 +120,19 @@ fn column(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
+/// The carts of the store: `db.carts()`.
+#[derive(Clone, Copy)]
+pub struct Carts<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn carts(&self) -> Carts<'_> {
+        Carts { db: self }
+    }
+}
+
+impl Carts<'_> {
     pub async fn create_cart(&self, new: &NewCart) -> StoreResult<Cart> {
         let now = Utc::now();
         let row = cart::ActiveModel {
@@ -132,13 +144,13 @@ impl Database {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(self.conn())
+        .insert(self.db.conn())
         .await?;
         to_cart(row, Vec::new())
     }
 
     pub async fn find_cart(&self, id: Uuid) -> StoreResult<Option<Cart>> {
-        load(self.conn(), id).await
+        load(self.db.conn(), id).await
     }
 
     /// Appends a line to `cart` (as just read) with one statement: the
@@ -176,7 +188,7 @@ impl Database {
                 Err(StoreError::Conflict(_)) => {}
                 Err(error) => return Err(error.into()),
             }
-            cart = load(self.conn(), cart.id)
+            cart = load(self.db.conn(), cart.id)
                 .await?
                 .ok_or(CartChangeError::CartNotFound)?;
         }
@@ -197,7 +209,7 @@ impl Database {
             .from(cart::Entity)
             .and_where(cart::Column::Id.eq(cart.id.to_string()))
             .and_where(cart::Column::Status.eq(CartStatus::Open.as_str()));
-        if self.backend() == crate::Backend::Postgres {
+        if self.db.backend() == crate::Backend::Postgres {
             open.lock_shared();
         }
         let values: [Expr; 10] = [
@@ -231,7 +243,7 @@ impl Database {
             ])
             .select_from(row)
             .map_err(|e| StoreError::Corrupt(format!("building the line insert: {e}")))?;
-        let inserted = self.conn().execute(&insert).await?;
+        let inserted = self.db.conn().execute(&insert).await?;
         Ok(inserted.rows_affected() == 1)
     }
 
@@ -240,7 +252,7 @@ impl Database {
         cart_id: Uuid,
         line_id: Uuid,
     ) -> Result<Cart, CartChangeError> {
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let cart_row = cart::Entity::find_by_id(cart_id.to_string())
             .one(&tx)
             .await?

@@ -23,7 +23,19 @@ pub enum IdempotencyBegin {
     InFlight,
 }
 
+/// The idempotency keys of the store: `db.idempotency_keys()`.
+#[derive(Clone, Copy)]
+pub struct IdempotencyKeys<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn idempotency_keys(&self) -> IdempotencyKeys<'_> {
+        IdempotencyKeys { db: self }
+    }
+}
+
+impl IdempotencyKeys<'_> {
     /// Starts the request with `key` at `now`, or says why not. A request
     /// still marked in flight that started before `abandoned_before` never
     /// answered (its server stopped): this one takes the key over.
@@ -51,7 +63,7 @@ impl Database {
                 expires_at: Set(expires_at),
             };
             match idempotency_key::Entity::insert(inserted)
-                .exec_without_returning(self.conn())
+                .exec_without_returning(self.db.conn())
                 .await
                 .map_err(StoreError::from)
             {
@@ -62,7 +74,7 @@ impl Database {
             let Some(existing) = idempotency_key::Entity::find()
                 .filter(idempotency_key::Column::Scope.eq(scope))
                 .filter(idempotency_key::Column::IdemKey.eq(key))
-                .one(self.conn())
+                .one(self.db.conn())
                 .await?
             else {
                 // Deleted meanwhile (the first attempt failed): treat as running.
@@ -72,7 +84,7 @@ impl Database {
                 idempotency_key::Entity::delete_many()
                     .filter(idempotency_key::Column::Id.eq(existing.id))
                     .filter(idempotency_key::Column::ExpiresAt.lt(now))
-                    .exec(self.conn())
+                    .exec(self.db.conn())
                     .await?;
                 continue;
             }
@@ -87,7 +99,7 @@ impl Database {
                     .filter(idempotency_key::Column::Id.eq(existing.id))
                     .filter(idempotency_key::Column::Status.eq("in_flight"))
                     .filter(idempotency_key::Column::CreatedAt.lt(abandoned_before))
-                    .exec(self.conn())
+                    .exec(self.db.conn())
                     .await?;
                 return Ok(if taken.rows_affected == 1 {
                     IdempotencyBegin::Started
@@ -131,7 +143,7 @@ impl Database {
             )
             .filter(idempotency_key::Column::Scope.eq(scope))
             .filter(idempotency_key::Column::IdemKey.eq(key))
-            .exec(self.conn())
+            .exec(self.db.conn())
             .await?;
         Ok(())
     }
@@ -143,7 +155,7 @@ impl Database {
             .filter(idempotency_key::Column::Scope.eq(scope))
             .filter(idempotency_key::Column::IdemKey.eq(key))
             .filter(idempotency_key::Column::Status.eq("in_flight"))
-            .exec(self.conn())
+            .exec(self.db.conn())
             .await?;
         Ok(())
     }

@@ -200,9 +200,19 @@ fn of_family(family_id: &str) -> Condition {
     Condition::all().add(refresh_token::Column::FamilyId.eq(family_id))
 }
 
-impl Database {
-    // --- customers ---
+/// The customers of the store: `db.customers()`.
+#[derive(Clone, Copy)]
+pub struct Customers<'a> {
+    db: &'a Database,
+}
 
+impl Database {
+    pub fn customers(&self) -> Customers<'_> {
+        Customers { db: self }
+    }
+}
+
+impl Customers<'_> {
     /// Stores a new account; [`StoreError::Conflict`] when the normalised
     /// e-mail is taken.
     pub async fn insert_customer(&self, new: &NewCustomer) -> StoreResult<CustomerRecord> {
@@ -229,14 +239,14 @@ impl Database {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(self.conn())
+        .insert(self.db.conn())
         .await?;
         to_customer(row)
     }
 
     pub async fn find_customer(&self, id: Uuid) -> StoreResult<Option<CustomerRecord>> {
         customer::Entity::find_by_id(id.to_string())
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_customer)
             .transpose()
@@ -249,14 +259,26 @@ impl Database {
     ) -> StoreResult<Option<CustomerRecord>> {
         customer::Entity::find()
             .filter(customer::Column::EmailNormalized.eq(email_normalized))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_customer)
             .transpose()
     }
+}
 
-    // --- panel credentials ---
+/// The panel users of the store: `db.panel_users()`.
+#[derive(Clone, Copy)]
+pub struct PanelUsers<'a> {
+    db: &'a Database,
+}
 
+impl Database {
+    pub fn panel_users(&self) -> PanelUsers<'_> {
+        PanelUsers { db: self }
+    }
+}
+
+impl PanelUsers<'_> {
     /// Creates the service's panel user, or on reissue replaces its password
     /// with the new temporary one (must_change_password = true, new expiry,
     /// credentials_version + 1) and revokes all its refresh tokens — in one
@@ -271,10 +293,10 @@ impl Database {
         password_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<PanelUserRecord> {
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let mut select = panel_user::Entity::find()
             .filter(panel_user::Column::ServiceId.eq(service_id.to_string()));
-        if self.backend() == Backend::Postgres {
+        if self.db.backend() == Backend::Postgres {
             select = select.lock_exclusive();
         }
         let now = Utc::now();
@@ -304,7 +326,9 @@ impl Database {
                 active.updated_at = Set(now);
                 let row = active.update(&tx).await?;
                 let subject = parse_id(&row.id)?;
-                self.revoke_tokens(&tx, of_subject(Audience::Panel, subject), now)
+                self.db
+                    .refresh_tokens()
+                    .revoke_tokens(&tx, of_subject(Audience::Panel, subject), now)
                     .await?;
                 row
             }
@@ -319,7 +343,7 @@ impl Database {
     ) -> StoreResult<Option<PanelUserRecord>> {
         panel_user::Entity::find()
             .filter(panel_user::Column::Username.eq(username))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_panel_user)
             .transpose()
@@ -327,7 +351,7 @@ impl Database {
 
     pub async fn find_panel_user(&self, id: Uuid) -> StoreResult<Option<PanelUserRecord>> {
         panel_user::Entity::find_by_id(id.to_string())
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_panel_user)
             .transpose()
@@ -339,7 +363,7 @@ impl Database {
     ) -> StoreResult<Option<PanelUserRecord>> {
         panel_user::Entity::find()
             .filter(panel_user::Column::ServiceId.eq(service_id.to_string()))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_panel_user)
             .transpose()
@@ -356,7 +380,7 @@ impl Database {
         password_hash: &str,
         expected_version: i32,
     ) -> StoreResult<bool> {
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let now = Utc::now();
         let updated = panel_user::Entity::update_many()
             .col_expr(panel_user::Column::PasswordHash, Expr::value(password_hash))
@@ -378,14 +402,28 @@ impl Database {
             tx.rollback().await?;
             return Ok(false);
         }
-        self.revoke_tokens(&tx, of_subject(Audience::Panel, panel_user_id), now)
+        self.db
+            .refresh_tokens()
+            .revoke_tokens(&tx, of_subject(Audience::Panel, panel_user_id), now)
             .await?;
         tx.commit().await?;
         Ok(true)
     }
+}
 
-    // --- operators ---
+/// The operators of the store: `db.operators()`.
+#[derive(Clone, Copy)]
+pub struct Operators<'a> {
+    db: &'a Database,
+}
 
+impl Database {
+    pub fn operators(&self) -> Operators<'_> {
+        Operators { db: self }
+    }
+}
+
+impl Operators<'_> {
     /// [`StoreError::Conflict`] when the username is taken.
     pub async fn insert_operator(
         &self,
@@ -399,7 +437,7 @@ impl Database {
             password_hash: Set(password_hash.to_owned()),
             created_at: Set(Utc::now()),
         }
-        .insert(self.conn())
+        .insert(self.db.conn())
         .await?;
         to_operator(row)
     }
@@ -410,7 +448,7 @@ impl Database {
     ) -> StoreResult<Option<OperatorRecord>> {
         operator::Entity::find()
             .filter(operator::Column::Username.eq(username))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_operator)
             .transpose()
@@ -418,18 +456,30 @@ impl Database {
 
     pub async fn find_operator(&self, id: Uuid) -> StoreResult<Option<OperatorRecord>> {
         operator::Entity::find_by_id(id.to_string())
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_operator)
             .transpose()
     }
+}
 
-    // --- refresh tokens ---
+/// The refresh tokens of the store: `db.refresh_tokens()`.
+#[derive(Clone, Copy)]
+pub struct RefreshTokens<'a> {
+    db: &'a Database,
+}
 
+impl Database {
+    pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
+        RefreshTokens { db: self }
+    }
+}
+
+impl RefreshTokens<'_> {
     /// Stores the first token of a new family (at login).
     pub async fn insert_refresh_token(&self, new: &NewRefreshToken) -> StoreResult<()> {
         refresh_token_row(new, Utc::now())
-            .insert(self.conn())
+            .insert(self.db.conn())
             .await?;
         Ok(())
     }
@@ -451,12 +501,12 @@ impl Database {
         // Unknown tokens (guesses, garbage) never take the write lock.
         let known = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(token_hash))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?;
         if known.is_none() {
             return Ok(RotateOutcome::Unknown);
         }
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let claimed = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
             .filter(refresh_token::Column::TokenHash.eq(token_hash))
@@ -493,7 +543,9 @@ impl Database {
             });
         }
         if old.used_at.is_some() || old.revoked_at.is_some() {
-            self.revoke_tokens(&tx, of_family(&old.family_id), now)
+            self.db
+                .refresh_tokens()
+                .revoke_tokens(&tx, of_family(&old.family_id), now)
                 .await?;
             tx.commit().await?;
             return Ok(RotateOutcome::Reused { family_id });
@@ -520,13 +572,15 @@ impl Database {
     ) -> StoreResult<bool> {
         let Some(token) = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(token_hash))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
         else {
             return Ok(false);
         };
-        let tx = self.begin_write().await?;
-        self.revoke_tokens(&tx, of_family(&token.family_id), now)
+        let tx = self.db.begin_write().await?;
+        self.db
+            .refresh_tokens()
+            .revoke_tokens(&tx, of_family(&token.family_id), now)
             .await?;
         tx.commit().await?;
         Ok(true)
@@ -546,8 +600,12 @@ impl Database {
         if let Some(family) = except_family {
             condition = condition.add(refresh_token::Column::FamilyId.ne(family.to_string()));
         }
-        let tx = self.begin_write().await?;
-        let revoked = self.revoke_tokens(&tx, condition, now).await?;
+        let tx = self.db.begin_write().await?;
+        let revoked = self
+            .db
+            .refresh_tokens()
+            .revoke_tokens(&tx, condition, now)
+            .await?;
         tx.commit().await?;
         Ok(revoked)
     }
@@ -560,13 +618,13 @@ impl Database {
     /// under READ COMMITTED) then sees and revokes the successor it stored.
     /// Without the lock that successor could escape a logout or a password
     /// change. SQLite write transactions are serialised already.
-    async fn revoke_tokens(
+    pub(crate) async fn revoke_tokens(
         &self,
         tx: &DatabaseTransaction,
         condition: Condition,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        if self.backend() == Backend::Postgres {
+        if self.db.backend() == Backend::Postgres {
             let _locked: Vec<String> = refresh_token::Entity::find()
                 .select_only()
                 .column(refresh_token::Column::Id)

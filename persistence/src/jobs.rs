@@ -1,7 +1,7 @@
 //! The job table: work the job runner (`api::jobs::runner`) claims under a
 //! lease, other than e-mails (which have the outbox). A row is one piece
 //! of work of a `kind`: a periodic job is one row whose `due_at` moves on
-//! after each run ([`Database::finish_job`] with a next time), so servers
+//! after each run ([`Jobs::finish_job`] with a next time), so servers
 //! sharing the database take turns; a one-off job (a matching run) ends
 //! `done_at`. A row whose holder died is claimed again once its lease runs
 //! out, so the work resumes on another server.
@@ -61,7 +61,19 @@ fn to_record(row: job::Model) -> JobRecord {
     }
 }
 
+/// The jobs of the store: `db.jobs()`.
+#[derive(Clone, Copy)]
+pub struct Jobs<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs { db: self }
+    }
+}
+
+impl Jobs<'_> {
     /// Adds job `id` of `kind`, due at `due_at`, unless a job with that id
     /// exists (then nothing changes: a periodic job is scheduled once by
     /// whichever server starts first); returns whether it was added.
@@ -85,7 +97,7 @@ impl Database {
         let insert = job::Entity::insert(row)
             .on_conflict(OnConflict::column(job::Column::Id).do_nothing().to_owned())
             .into_query();
-        let inserted = self.conn().execute(&insert).await?;
+        let inserted = self.db.conn().execute(&insert).await?;
         Ok(inserted.rows_affected() > 0)
     }
 
@@ -103,7 +115,7 @@ impl Database {
     ) -> StoreResult<Vec<JobRecord>> {
         let scope = Condition::all().add(job::Column::Kind.eq(kind));
         let mut jobs: Vec<JobRecord> = LEASED
-            .claim(self, scope, worker, limit, lease, now)
+            .claim(self.db, scope, worker, limit, lease, now)
             .await?
             .into_iter()
             .map(to_record)
@@ -120,13 +132,13 @@ impl Database {
         worker: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        LEASED.extend(self, id, worker, until).await
+        LEASED.extend(self.db, id, worker, until).await
     }
 
     /// Gives job `id` back, due as it was, without counting an attempt;
     /// `Ok(false)` when `worker` no longer holds it.
     pub async fn release_job(&self, id: &str, worker: &str) -> StoreResult<bool> {
-        LEASED.release(self, id, worker).await
+        LEASED.release(self.db, id, worker).await
     }
 
     /// Ends a successful run of job `id` by `worker`: a periodic job is due
@@ -154,7 +166,7 @@ impl Database {
                 .col_expr(job::Column::ClaimedBy, Expr::value(None::<String>)),
             None => update.col_expr(job::Column::DoneAt, Expr::value(now)),
         };
-        Ok(update.exec(self.conn()).await?.rows_affected > 0)
+        Ok(update.exec(self.db.conn()).await?.rows_affected > 0)
     }
 
     /// Records a failed run of job `id` by `worker`: attempts + 1, `error`
@@ -181,7 +193,7 @@ impl Database {
             )
             .col_expr(job::Column::ClaimedBy, Expr::value(None::<String>))
             .filter(LEASED.held_by(id, worker))
-            .exec(self.conn())
+            .exec(self.db.conn())
             .await?;
         Ok(updated.rows_affected > 0)
     }
@@ -189,7 +201,7 @@ impl Database {
     /// One job by id; for tests and operations.
     pub async fn find_job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
         Ok(job::Entity::find_by_id(id.to_owned())
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_record))
     }

@@ -423,14 +423,26 @@ pub enum PaymentOutcome {
     NotFound,
 }
 
+/// The orders of the store: `db.orders()`.
+#[derive(Clone, Copy)]
+pub struct Orders<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn orders(&self) -> Orders<'_> {
+        Orders { db: self }
+    }
+}
+
+impl Orders<'_> {
     /// Places an order: checks the cart out (if any), numbers the order,
     /// stores its lines and its add-on claims — one write transaction.
     pub async fn place_order(&self, new: &NewOrder) -> Result<OrderRecord, PlaceOrderError> {
         // Stored and returned at the precision both databases keep.
         let now = to_micros(Utc::now());
         let expires_at = to_micros(new.expires_at);
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         if let Some(cart_id) = new.cart_id {
             // `CartStatus::check_out`, as one conditional update.
             let checked_out = cart::Entity::update_many()
@@ -469,7 +481,7 @@ impl Database {
         }
         // PostgreSQL numbers the order itself (the column's default, from a
         // sequence); SQLite takes the counter.
-        let number = match self.backend() {
+        let number = match self.db.backend() {
             Backend::Postgres => None,
             Backend::Sqlite => Some(next_number(&tx, now.year()).await?),
         };
@@ -537,7 +549,7 @@ impl Database {
                     });
             batch.insert(order_line::Entity::insert_many(lines).into_query());
         }
-        let returned = batch.run(&tx, self.backend()).await?;
+        let returned = batch.run(&tx, self.db.backend()).await?;
         let number = match number {
             Some(number) => number,
             None => returned
@@ -595,7 +607,7 @@ impl Database {
     }
 
     pub async fn find_order(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
-        load_order(self.conn(), &id.to_string()).await
+        load_order(self.db.conn(), &id.to_string()).await
     }
 
     /// The order that created a service (its activation email).
@@ -604,14 +616,14 @@ impl Database {
         service_id: Uuid,
     ) -> StoreResult<Option<OrderRecord>> {
         load_order_where(
-            self.conn(),
+            self.db.conn(),
             order::Column::ServiceId.eq(service_id.to_string()),
         )
         .await
     }
 
     pub async fn find_order_by_number(&self, number: &str) -> StoreResult<Option<OrderRecord>> {
-        load_order_where(self.conn(), order::Column::Number.eq(number)).await
+        load_order_where(self.db.conn(), order::Column::Number.eq(number)).await
     }
 
     /// A page of orders, newest first; `after` is the (created_at, id) of
@@ -625,7 +637,7 @@ impl Database {
         self.list_orders_where(customer, None, after, limit).await
     }
 
-    /// [`Database::list_orders`], of every customer, only the orders whose
+    /// [`Orders::list_orders`], of every customer, only the orders whose
     /// review flag is `flagged` (any when `None`).
     pub async fn list_orders_flagged(
         &self,
@@ -665,15 +677,15 @@ impl Database {
             .order_by_desc(order::Column::CreatedAt)
             .order_by_desc(order::Column::Id)
             .limit(limit)
-            .all(self.conn())
+            .all(self.db.conn())
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut lines = order_line::Entity::find()
             .filter(order_line::Column::OrderId.is_in(ids.clone()))
             .order_by_asc(order_line::Column::Position)
-            .all(self.conn())
+            .all(self.db.conn())
             .await?;
-        let mut receipts = receipts_of(self.conn(), ids).await?;
+        let mut receipts = receipts_of(self.db.conn(), ids).await?;
         rows.into_iter()
             .map(|row| {
                 let (mine, rest): (Vec<_>, Vec<_>) =
@@ -695,7 +707,7 @@ impl Database {
         customer: Uuid,
     ) -> StoreResult<Option<(bool, OrderRecord)>> {
         let now = Utc::now();
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let cancel = OrderTransition::Cancel;
         let changed = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(cancel.after().as_str()))
@@ -722,7 +734,7 @@ impl Database {
     /// operator); releases their claims. Safe to run from several servers.
     pub async fn expire_orders(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let expire = OrderTransition::Expire;
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let due: Vec<String> = order::Entity::find()
             .select_only()
             .column(order::Column::Id)
@@ -755,7 +767,7 @@ impl Database {
         let ids: Vec<String> = services.iter().map(ToString::to_string).collect();
         addon_claim::Entity::find()
             .filter(addon_claim::Column::ServiceId.is_in(ids))
-            .all(self.conn())
+            .all(self.db.conn())
             .await?
             .into_iter()
             .map(|c| Ok((parse_id(&c.service_id)?, c.product_code)))
@@ -768,7 +780,7 @@ impl Database {
         module::Entity::find()
             .filter(module::Column::ServiceId.is_in(ids))
             .order_by_asc(module::Column::CreatedAt)
-            .all(self.conn())
+            .all(self.db.conn())
             .await?
             .into_iter()
             .map(|m| {
@@ -793,7 +805,7 @@ impl Database {
                 ServiceStatus::Cancelled.as_str(),
                 ServiceStatus::Expired.as_str(),
             ]))
-            .one(self.conn())
+            .one(self.db.conn())
             .await?;
         Ok(found.is_some())
     }
@@ -837,7 +849,7 @@ impl Database {
         let id = order.id.to_string();
         let service_id = fulfilment.new_service.as_ref().map(|s| s.service_id);
         let pay = OrderTransition::Pay;
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         // The decision `PaidInFull` as a condition: still unpaid, and the
         // amount is the total.
         let moved = order::Entity::update_many()
@@ -863,22 +875,16 @@ impl Database {
                 return Ok(Some(PaymentOutcome::DuplicateEvent));
             }
         }
-        let receipt = match write_fulfilment(
-            &tx,
-            self.backend(),
-            order,
-            Some(input),
-            fulfilment,
-            now,
-        )
-        .await
-        {
-            Ok(receipt) => receipt,
-            // The holder's panel username is taken (another FE paid
-            // meanwhile): the careful path flags the order.
-            Err(StoreError::Conflict(_)) => return Ok(None),
-            Err(error) => return Err(error),
-        };
+        let receipt =
+            match write_fulfilment(&tx, self.db.backend(), order, Some(input), fulfilment, now)
+                .await
+            {
+                Ok(receipt) => receipt,
+                // The holder's panel username is taken (another FE paid
+                // meanwhile): the careful path flags the order.
+                Err(StoreError::Conflict(_)) => return Ok(None),
+                Err(error) => return Err(error),
+            };
         tx.commit().await?;
         let mut payments = order.payments.clone();
         payments.extend(receipt);
@@ -902,7 +908,7 @@ impl Database {
         fulfilment: &Fulfilment,
     ) -> StoreResult<PaymentOutcome> {
         let now = Utc::now();
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let Some(current) = load_order(&tx, &input.order_id.to_string()).await? else {
             return Ok(PaymentOutcome::NotFound);
         };
@@ -936,15 +942,22 @@ impl Database {
         order_number: &str,
         event_type: &str,
     ) -> StoreResult<bool> {
-        record_event(self.conn(), event_id, order_number, event_type, "recorded").await
+        record_event(
+            self.db.conn(),
+            event_id,
+            order_number,
+            event_type,
+            "recorded",
+        )
+        .await
     }
 
-    /// After [`Database::confirm_payment`] failed for a reason retrying
+    /// After [`Orders::confirm_payment`] failed for a reason retrying
     /// will not cure (`reason`): records the payment anyway, so the money
     /// received is never lost nor the provider's event failed for ever.
     /// Paid in full, the order becomes `paid` (not fulfilled) and is
     /// flagged with the reason, for an operator to retry
-    /// ([`Database::retry_fulfilment`]) or refund. The decisions that need
+    /// ([`Orders::retry_fulfilment`]) or refund. The decisions that need
     /// no fulfilment (a duplicate event, already paid, not payable, another
     /// amount) are the careful path's.
     pub async fn record_unfulfilled_payment(
@@ -953,7 +966,7 @@ impl Database {
         reason: &str,
     ) -> StoreResult<PaymentOutcome> {
         let now = Utc::now();
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let Some(current) = load_order(&tx, &input.order_id.to_string()).await? else {
             return Ok(PaymentOutcome::NotFound);
         };
@@ -980,7 +993,7 @@ impl Database {
                 let mut batch = WriteBatch::new();
                 batch.insert(payment_insert(&id, input, now));
                 batch.insert(receipt_insert(&id, input, now).0);
-                batch.run(&tx, self.backend()).await?;
+                batch.run(&tx, self.db.backend()).await?;
                 let reason = fulfilment_failed_reason(&input.received(), reason);
                 PaymentOutcome::FulfilmentFailed(flag(&tx, &id, reason).await?)
             }
@@ -1012,7 +1025,7 @@ impl Database {
             .as_ref()
             .map(|s| s.service_id.to_string());
         let fulfil = OrderTransition::Fulfil;
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         let moved = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(fulfil.after().as_str()))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
@@ -1024,7 +1037,7 @@ impl Database {
         if moved.rows_affected == 0 {
             return Ok(None);
         }
-        write_fulfilment(&tx, self.backend(), order, None, fulfilment, now).await?;
+        write_fulfilment(&tx, self.db.backend(), order, None, fulfilment, now).await?;
         let done = load_order(&tx, &id).await?;
         tx.commit().await?;
         Ok(done)
@@ -1032,7 +1045,7 @@ impl Database {
 
     /// Flags an order for review with `reason`; `Ok(None)`: no such order.
     pub async fn flag_order(&self, id: Uuid, reason: &str) -> StoreResult<Option<OrderRecord>> {
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         if load_order(&tx, &id.to_string()).await?.is_none() {
             return Ok(None);
         }
@@ -1044,7 +1057,7 @@ impl Database {
     /// Clears an order's review flag and reason (an operator has dealt
     /// with it); `Ok(None)`: no such order.
     pub async fn clear_review(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         order::Entity::update_many()
             .col_expr(order::Column::FlaggedForReview, Expr::value(false))
             .col_expr(
@@ -1125,7 +1138,15 @@ impl Database {
                 .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;
             return Ok(PaymentOutcome::AlreadyPaid(now_current));
         }
-        write_fulfilment(tx, self.backend(), &current, Some(input), fulfilment, now).await?;
+        write_fulfilment(
+            tx,
+            self.db.backend(),
+            &current,
+            Some(input),
+            fulfilment,
+            now,
+        )
+        .await?;
         let done = load_order(tx, &id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("order vanished".into()))?;

@@ -155,10 +155,22 @@ const LEASED: Leased<outbox_email::Entity> = Leased {
     done_at: outbox_email::Column::SentAt,
 };
 
+/// The outbox of the store: `db.outbox()`.
+#[derive(Clone, Copy)]
+pub struct Outbox<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox { db: self }
+    }
+}
+
+impl Outbox<'_> {
     /// [`enqueue_email`] in a write transaction of its own (tests, tools).
     pub async fn enqueue_email_now(&self, email: &NewEmail) -> StoreResult<()> {
-        let tx = self.begin_write().await?;
+        let tx = self.db.begin_write().await?;
         enqueue_email(&tx, email).await?;
         tx.commit().await?;
         Ok(())
@@ -176,7 +188,7 @@ impl Database {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<OutboxEmail>> {
         let rows = LEASED
-            .claim(self, Condition::all(), worker, limit, lease, now)
+            .claim(self.db, Condition::all(), worker, limit, lease, now)
             .await?;
         let mut emails = rows
             .into_iter()
@@ -194,7 +206,7 @@ impl Database {
         worker: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        LEASED.extend(self, &id.to_string(), worker, until).await
+        LEASED.extend(self.db, &id.to_string(), worker, until).await
     }
 
     /// Marks a delivered e-mail sent at `now`, replaces its body with
@@ -215,7 +227,7 @@ impl Database {
                 Expr::value(None::<DateTime<Utc>>),
             )
             .filter(LEASED.held_by(&id.to_string(), worker))
-            .exec(self.conn())
+            .exec(self.db.conn())
             .await?;
         Ok(updated.rows_affected > 0)
     }
@@ -247,7 +259,7 @@ impl Database {
             )
             .col_expr(outbox_email::Column::ClaimedBy, Expr::value(None::<String>))
             .filter(LEASED.held_by(&id.to_string(), worker))
-            .exec(self.conn())
+            .exec(self.db.conn())
             .await?;
         if updated.rows_affected == 0 {
             tracing::warn!(%id, worker, "outbox e-mail failure not recorded: claim lost");
@@ -259,14 +271,14 @@ impl Database {
     /// stopping before it got to it); `Ok(false)` when `worker` no longer
     /// holds the claim.
     pub async fn release_email(&self, id: Uuid, worker: &str) -> StoreResult<bool> {
-        LEASED.release(self, &id.to_string(), worker).await
+        LEASED.release(self.db, &id.to_string(), worker).await
     }
 
     /// How many e-mails are not sent yet (due or not, claimed or not).
     pub async fn outbox_pending(&self) -> StoreResult<u64> {
         Ok(outbox_email::Entity::find()
             .filter(outbox_email::Column::SentAt.is_null())
-            .count(self.conn())
+            .count(self.db.conn())
             .await?)
     }
 
@@ -277,7 +289,7 @@ impl Database {
             .filter(outbox_email::Column::Recipient.eq(recipient))
             .order_by_asc(outbox_email::Column::CreatedAt)
             .order_by_asc(outbox_email::Column::Id)
-            .all(self.conn())
+            .all(self.db.conn())
             .await?
             .into_iter()
             .map(to_email)
@@ -287,7 +299,7 @@ impl Database {
     /// One e-mail by id; for tests and operations.
     pub async fn find_email(&self, id: Uuid) -> StoreResult<Option<OutboxEmail>> {
         outbox_email::Entity::find_by_id(id.to_string())
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_email)
             .transpose()

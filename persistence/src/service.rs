@@ -55,7 +55,19 @@ pub(crate) fn to_record(row: service::Model) -> StoreResult<ServiceRecord> {
     })
 }
 
+/// The services of the store: `db.services()`.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn services(&self) -> Services<'_> {
+        Services { db: self }
+    }
+}
+
+impl Services<'_> {
     /// Stores a new service; the customer must exist (foreign key).
     pub async fn insert_service(&self, new: &NewService) -> StoreResult<ServiceRecord> {
         let now = Utc::now();
@@ -71,14 +83,14 @@ impl Database {
             updated_at: Set(now),
             matching_completed_at: Set(None),
         }
-        .insert(self.conn())
+        .insert(self.db.conn())
         .await?;
         to_record(row)
     }
 
     pub async fn find_service(&self, id: Uuid) -> StoreResult<Option<ServiceRecord>> {
         service::Entity::find_by_id(id.to_string())
-            .one(self.conn())
+            .one(self.db.conn())
             .await?
             .map(to_record)
             .transpose()
@@ -115,7 +127,7 @@ impl Database {
             .filter(condition)
             .order_by_asc(service::Column::CreatedAt)
             .order_by_asc(service::Column::Id)
-            .all(self.conn())
+            .all(self.db.conn())
             .await?
             .into_iter()
             .map(to_record)

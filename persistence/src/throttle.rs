@@ -49,14 +49,26 @@ pub struct KeyAdmission {
     pub window_started_at: DateTime<Utc>,
 }
 
+/// The login attempts of the store: `db.login_attempts()`.
+#[derive(Clone, Copy)]
+pub struct LoginAttempts<'a> {
+    db: &'a Database,
+}
+
 impl Database {
+    pub fn login_attempts(&self) -> LoginAttempts<'_> {
+        LoginAttempts { db: self }
+    }
+}
+
+impl LoginAttempts<'_> {
     /// Counts one attempt at `now` against each `(key, limit)`, in one
     /// statement: a key whose window (started `window` or more before
     /// `now`) is over starts a new one; otherwise a key below its limit
     /// counts the attempt and a key at its limit refuses it. Returns every
     /// key's outcome, in the order given. A key that admitted an attempt
     /// another key refused still counted it: give it back with
-    /// [`Database::release_login_attempts`].
+    /// [`LoginAttempts::release_login_attempts`].
     pub async fn admit_login_attempt(
         &self,
         keys: &[(String, u64)],
@@ -129,7 +141,7 @@ impl Database {
                 Column::Attempts,
                 Column::Admitted,
             ]));
-        let rows = retrying_deadlocks(|| self.conn().query_all(&upsert)).await?;
+        let rows = retrying_deadlocks(|| self.db.conn().query_all(&upsert)).await?;
         let mut outcomes = Vec::with_capacity(keys.len());
         for (key, _) in keys {
             let row = rows
@@ -180,7 +192,7 @@ impl Database {
                 .col_expr(Column::Attempts, attempts.clone())
                 .filter(which.clone())
                 .filter(Column::Attempts.gt(0))
-                .exec(self.conn())
+                .exec(self.db.conn())
         })
         .await?;
         Ok(())
@@ -191,7 +203,7 @@ impl Database {
     pub async fn prune_login_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let pruned = login_attempt::Entity::delete_many()
             .filter(Column::WindowStartedAt.lt(before))
-            .exec(self.conn())
+            .exec(self.db.conn())
             .await?;
         Ok(pruned.rows_affected)
     }

@@ -23,16 +23,17 @@ const ABANDONED_AFTER: Duration = Duration::minutes(2);
 
 /// `begin_idempotent` at `now` with a day of validity.
 async fn begin_at(db: &Database, now: DateTime<Utc>, key: &str, hash: &str) -> IdempotencyBegin {
-    db.begin_idempotent(
-        SCOPE,
-        key,
-        hash,
-        now,
-        now + Duration::days(1),
-        now - ABANDONED_AFTER,
-    )
-    .await
-    .must("beginning")
+    db.idempotency_keys()
+        .begin_idempotent(
+            SCOPE,
+            key,
+            hash,
+            now,
+            now + Duration::days(1),
+            now - ABANDONED_AFTER,
+        )
+        .await
+        .must("beginning")
 }
 
 async fn begin(db: &Database, key: &str, hash: &str) -> IdempotencyBegin {
@@ -43,7 +44,8 @@ async fn a_key_starts_once_then_replays_and_refuses_another_body(db: Database) {
     assert_eq!(begin(&db, "k1", "hash-a").await, IdempotencyBegin::Started);
     assert_eq!(begin(&db, "k1", "hash-a").await, IdempotencyBegin::InFlight);
     assert_eq!(begin(&db, "k1", "hash-b").await, IdempotencyBegin::Mismatch);
-    db.finish_idempotent(SCOPE, "k1", 201, "{\"id\":1}")
+    db.idempotency_keys()
+        .finish_idempotent(SCOPE, "k1", 201, "{\"id\":1}")
         .await
         .must("finishing");
     assert_eq!(
@@ -99,7 +101,8 @@ async fn a_key_whose_request_died_is_taken_over_once(db: Database) {
         IdempotencyBegin::Mismatch
     );
     // A finished request is never taken over: it replays.
-    db.finish_idempotent(SCOPE, "k1", 201, "{}")
+    db.idempotency_keys()
+        .finish_idempotent(SCOPE, "k1", 201, "{}")
         .await
         .must("finishing");
     let much_later = later + ABANDONED_AFTER * 2;
@@ -112,6 +115,7 @@ async fn a_key_whose_request_died_is_taken_over_once(db: Database) {
 async fn an_expired_key_starts_again(db: Database) {
     let now = Utc::now();
     let started = db
+        .idempotency_keys()
         .begin_idempotent(
             SCOPE,
             "k1",
@@ -123,7 +127,8 @@ async fn an_expired_key_starts_again(db: Database) {
         .await
         .must("beginning");
     assert_eq!(started, IdempotencyBegin::Started);
-    db.finish_idempotent(SCOPE, "k1", 201, "{}")
+    db.idempotency_keys()
+        .finish_idempotent(SCOPE, "k1", 201, "{}")
         .await
         .must("finishing");
     // Its replay period is over: even another body starts afresh.

@@ -78,7 +78,8 @@ fn new_customer(email: &str) -> NewCustomer {
 
 async fn customer(db: &Database) -> Uuid {
     let new = new_customer(&format!("{}@example.it", Uuid::new_v4().simple()));
-    db.insert_customer(&new)
+    db.customers()
+        .insert_customer(&new)
         .await
         .must("inserting a customer")
         .id
@@ -98,7 +99,8 @@ fn new_service(customer_id: Uuid, holder_tax_id: &str) -> NewService {
 
 async fn service(db: &Database) -> Uuid {
     let customer_id = customer(db).await;
-    db.insert_service(&new_service(customer_id, "RSSMRA85T10A562S"))
+    db.services()
+        .insert_service(&new_service(customer_id, "RSSMRA85T10A562S"))
         .await
         .must("inserting a service")
         .id
@@ -133,7 +135,8 @@ async fn login(db: &Database, audience: Audience, subject_id: Uuid, now: DateTim
         subject_id,
         now + Duration::days(30),
     );
-    db.insert_refresh_token(&first)
+    db.refresh_tokens()
+        .insert_refresh_token(&first)
         .await
         .must("storing a refresh token");
     first.token_hash
@@ -154,6 +157,7 @@ async fn rotate(db: &Database, token_hash: &str, now: DateTime<Utc>) -> (RotateO
     let next = successor(now);
     let next_hash = next.token_hash.clone();
     let outcome = db
+        .refresh_tokens()
         .rotate_refresh_token(token_hash, next, now)
         .await
         .must("rotating");
@@ -164,19 +168,24 @@ async fn rotate(db: &Database, token_hash: &str, now: DateTime<Utc>) -> (RotateO
 
 async fn a_normalized_email_belongs_to_one_customer(db: Database) {
     let first = new_customer("Mario.Rossi@Example.it");
-    let stored = db.insert_customer(&first).await.must("first sign-up");
+    let stored = db
+        .customers()
+        .insert_customer(&first)
+        .await
+        .must("first sign-up");
     assert_eq!(stored.email, "Mario.Rossi@Example.it", "kept as typed");
     assert_eq!(stored.holder, holder());
 
     let mut second = new_customer("  MARIO.ROSSI@example.IT ");
     second.email_normalized = "mario.rossi@example.it".into();
-    let refused = db.insert_customer(&second).await;
+    let refused = db.customers().insert_customer(&second).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
     );
 
     let found = db
+        .customers()
         .find_customer_by_email("mario.rossi@example.it")
         .await
         .must("by e-mail")
@@ -185,14 +194,22 @@ async fn a_normalized_email_belongs_to_one_customer(db: Database) {
     assert_eq!(found.password_hash, first.password_hash);
     assert_eq!(found.holder, holder());
     let by_id = db
+        .customers()
         .find_customer(first.id)
         .await
         .must("by id")
         .must("the first customer");
     assert_eq!(by_id, found);
-    assert!(db.find_customer(second.id).await.must("by id").is_none());
     assert!(
-        db.find_customer_by_email("Mario.Rossi@Example.it")
+        db.customers()
+            .find_customer(second.id)
+            .await
+            .must("by id")
+            .is_none()
+    );
+    assert!(
+        db.customers()
+            .find_customer_by_email("Mario.Rossi@Example.it")
             .await
             .must("by e-mail")
             .is_none(),
@@ -209,21 +226,28 @@ async fn services_are_listed_oldest_first(db: Database) {
     let other = customer(&db).await;
     let mut older = new_service(owner, "01234567897");
     older.status = domain::ServiceStatus::Active;
-    let older = db.insert_service(&older).await.must("older");
+    let older = db.services().insert_service(&older).await.must("older");
     let newer = db
+        .services()
         .insert_service(&new_service(owner, "RSSMRA85T10A562S"))
         .await
         .must("newer");
-    db.insert_service(&new_service(other, "RSSMRA85T10A562S"))
+    db.services()
+        .insert_service(&new_service(other, "RSSMRA85T10A562S"))
         .await
         .must("someone else's");
 
-    let listed = db.services_of_customer(owner).await.must("listing");
+    let listed = db
+        .services()
+        .services_of_customer(owner)
+        .await
+        .must("listing");
     assert_eq!(
         listed.iter().map(|s| s.id).collect::<Vec<_>>(),
         vec![older.id, newer.id]
     );
     let found = db
+        .services()
         .find_service(older.id)
         .await
         .must("by id")
@@ -236,13 +260,15 @@ async fn services_are_listed_oldest_first(db: Database) {
         NaiveDate::from_ymd_opt(2027, 3, 31).must("a date")
     );
     assert!(
-        db.find_service(Uuid::new_v4())
+        db.services()
+            .find_service(Uuid::new_v4())
             .await
             .must("by id")
             .is_none()
     );
 
     let orphan = db
+        .services()
         .insert_service(&new_service(Uuid::new_v4(), "01234567897"))
         .await;
     assert!(
@@ -258,6 +284,7 @@ async fn a_reissue_replaces_the_password_and_revokes_the_sessions(db: Database) 
     let service_id = service(&db).await;
     let first_expiry = now + Duration::days(7);
     let issued = db
+        .panel_users()
         .issue_panel_credentials(service_id, "fe-rssmra85t10a562s", "hash-1", first_expiry)
         .await
         .must("first issue");
@@ -275,6 +302,7 @@ async fn a_reissue_replaces_the_password_and_revokes_the_sessions(db: Database) 
 
     let second_expiry = now + Duration::days(14);
     let reissued = db
+        .panel_users()
         .issue_panel_credentials(service_id, "ignored-on-reissue", "hash-2", second_expiry)
         .await
         .must("reissue");
@@ -289,23 +317,29 @@ async fn a_reissue_replaces_the_password_and_revokes_the_sessions(db: Database) 
     assert_eq!(reissued.credentials_version, 2);
 
     assert_eq!(
-        db.find_panel_user(issued.id).await.must("by id"),
+        db.panel_users()
+            .find_panel_user(issued.id)
+            .await
+            .must("by id"),
         Some(reissued.clone())
     );
     assert_eq!(
-        db.find_panel_user_by_username("fe-rssmra85t10a562s")
+        db.panel_users()
+            .find_panel_user_by_username("fe-rssmra85t10a562s")
             .await
             .must("by username"),
         Some(reissued.clone())
     );
     assert_eq!(
-        db.find_panel_user_by_service(service_id)
+        db.panel_users()
+            .find_panel_user_by_service(service_id)
             .await
             .must("by service"),
         Some(reissued.clone())
     );
     assert!(
-        db.find_panel_user_by_username("ignored-on-reissue")
+        db.panel_users()
+            .find_panel_user_by_username("ignored-on-reissue")
             .await
             .must("by username")
             .is_none()
@@ -326,6 +360,7 @@ async fn a_reissue_replaces_the_password_and_revokes_the_sessions(db: Database) 
 
     // Another service's panel user may not take the same username.
     let clash = db
+        .panel_users()
         .issue_panel_credentials(
             service(&db).await,
             "fe-rssmra85t10a562s",
@@ -344,6 +379,7 @@ async fn a_new_panel_password_needs_the_current_version(db: Database) {
     let now = clock();
     let service_id = service(&db).await;
     let user = db
+        .panel_users()
         .issue_panel_credentials(
             service_id,
             "fe-01234567897",
@@ -355,12 +391,14 @@ async fn a_new_panel_password_needs_the_current_version(db: Database) {
     let session = login(&db, Audience::Panel, user.id, now).await;
 
     assert!(
-        !db.set_panel_password(user.id, "chosen", 0)
+        !db.panel_users()
+            .set_panel_password(user.id, "chosen", 0)
             .await
             .must("stale version"),
         "an old version is refused"
     );
     let unchanged = db
+        .panel_users()
         .find_panel_user(user.id)
         .await
         .must("by id")
@@ -374,11 +412,13 @@ async fn a_new_panel_password_needs_the_current_version(db: Database) {
     let session = login(&db, Audience::Panel, user.id, now).await;
 
     assert!(
-        db.set_panel_password(user.id, "chosen", 1)
+        db.panel_users()
+            .set_panel_password(user.id, "chosen", 1)
             .await
             .must("change")
     );
     let changed = db
+        .panel_users()
         .find_panel_user(user.id)
         .await
         .must("by id")
@@ -394,18 +434,23 @@ async fn a_new_panel_password_needs_the_current_version(db: Database) {
     );
 
     assert!(
-        !db.set_panel_password(user.id, "again", 1)
+        !db.panel_users()
+            .set_panel_password(user.id, "again", 1)
             .await
             .must("replayed change"),
         "the same version cannot be used twice"
     );
     assert!(
-        !db.set_panel_password(Uuid::new_v4(), "x", 1)
+        !db.panel_users()
+            .set_panel_password(Uuid::new_v4(), "x", 1)
             .await
             .must("unknown user")
     );
     assert_eq!(
-        db.find_panel_user(user.id).await.must("by id"),
+        db.panel_users()
+            .find_panel_user(user.id)
+            .await
+            .must("by id"),
         Some(changed)
     );
 }
@@ -421,7 +466,10 @@ async fn a_refresh_token_rotates_within_its_family(db: Database) {
         subject,
         now + Duration::days(30),
     );
-    db.insert_refresh_token(&first).await.must("login");
+    db.refresh_tokens()
+        .insert_refresh_token(&first)
+        .await
+        .must("login");
 
     let (outcome, second) = rotate(&db, &first.token_hash, now).await;
     assert_eq!(
@@ -449,7 +497,7 @@ async fn a_refresh_token_rotates_within_its_family(db: Database) {
         "{outcome:?}"
     );
 
-    let duplicate = db.insert_refresh_token(&first).await;
+    let duplicate = db.refresh_tokens().insert_refresh_token(&first).await;
     assert!(
         matches!(duplicate, Err(StoreError::Conflict(_))),
         "{duplicate:?}"
@@ -465,7 +513,10 @@ async fn reusing_a_used_token_revokes_the_whole_family(db: Database) {
         subject,
         now + Duration::days(30),
     );
-    db.insert_refresh_token(&first).await.must("login");
+    db.refresh_tokens()
+        .insert_refresh_token(&first)
+        .await
+        .must("login");
     let unrelated = login(&db, Audience::Panel, subject, now).await;
 
     let (_, second) = rotate(&db, &first.token_hash, now).await;
@@ -503,7 +554,10 @@ async fn of_two_concurrent_rotations_exactly_one_wins(db: Database) {
             let contested = contested.clone();
             tokio::spawn(async move {
                 let next_hash = next.token_hash.clone();
-                let outcome = db.rotate_refresh_token(&contested, next, now).await;
+                let outcome = db
+                    .refresh_tokens()
+                    .rotate_refresh_token(&contested, next, now)
+                    .await;
                 (outcome.must("rotating"), next_hash)
             })
         });
@@ -542,9 +596,15 @@ async fn an_expired_token_is_refused_and_stays_unused(db: Database) {
         subject,
         now - Duration::seconds(1),
     );
-    db.insert_refresh_token(&stale).await.must("login");
+    db.refresh_tokens()
+        .insert_refresh_token(&stale)
+        .await
+        .must("login");
     let at_the_limit = token(Uuid::new_v4(), Audience::Backoffice, subject, now);
-    db.insert_refresh_token(&at_the_limit).await.must("login");
+    db.refresh_tokens()
+        .insert_refresh_token(&at_the_limit)
+        .await
+        .must("login");
 
     for _ in 0..2 {
         let (outcome, _) = rotate(&db, &stale.token_hash, now).await;
@@ -572,7 +632,12 @@ async fn an_unknown_token_is_unknown(db: Database) {
     let now = clock();
     let (outcome, _) = rotate(&db, &hash(), now).await;
     assert_eq!(outcome, RotateOutcome::Unknown);
-    assert!(!db.revoke_refresh_family(&hash(), now).await.must("logout"));
+    assert!(
+        !db.refresh_tokens()
+            .revoke_refresh_family(&hash(), now)
+            .await
+            .must("logout")
+    );
 }
 
 async fn logout_revokes_the_family_and_nothing_else(db: Database) {
@@ -582,14 +647,20 @@ async fn logout_revokes_the_family_and_nothing_else(db: Database) {
     let (_, second) = rotate(&db, &first, now).await;
     let other_device = login(&db, Audience::CustomerArea, subject, now).await;
 
-    assert!(db.revoke_refresh_family(&second, now).await.must("logout"));
+    assert!(
+        db.refresh_tokens()
+            .revoke_refresh_family(&second, now)
+            .await
+            .must("logout")
+    );
     let (outcome, _) = rotate(&db, &second, now).await;
     assert!(
         matches!(outcome, RotateOutcome::Reused { .. }),
         "{outcome:?}"
     );
     assert!(
-        db.revoke_refresh_family(&first, now)
+        db.refresh_tokens()
+            .revoke_refresh_family(&first, now)
             .await
             .must("logout again"),
         "a known token, even of a revoked family"
@@ -611,14 +682,21 @@ async fn logout_racing_a_refresh_leaves_no_live_token(db: Database) {
             let next = successor(now);
             tokio::spawn(async move {
                 let next_hash = next.token_hash.clone();
-                let outcome = db.rotate_refresh_token(&current, next, now).await;
+                let outcome = db
+                    .refresh_tokens()
+                    .rotate_refresh_token(&current, next, now)
+                    .await;
                 (outcome.must("rotating"), next_hash)
             })
         };
         let logout = {
             let db = db.clone();
             let current = current.clone();
-            tokio::spawn(async move { db.revoke_refresh_family(&current, now).await })
+            tokio::spawn(async move {
+                db.refresh_tokens()
+                    .revoke_refresh_family(&current, now)
+                    .await
+            })
         };
         let (refreshed, logged_out) = tokio::join!(refresh, logout);
         let (outcome, next) = refreshed.must("refresh task");
@@ -649,12 +727,14 @@ async fn a_password_change_can_spare_the_new_session(db: Database) {
         subject,
         now + Duration::days(1),
     );
-    db.insert_refresh_token(&new_session)
+    db.refresh_tokens()
+        .insert_refresh_token(&new_session)
         .await
         .must("new session");
     let operator_session = login(&db, Audience::Backoffice, subject, now).await;
 
     let revoked = db
+        .refresh_tokens()
         .revoke_subject_refresh_tokens(Audience::CustomerArea, subject, Some(new_family), now)
         .await
         .must("revoking");
@@ -676,6 +756,7 @@ async fn a_password_change_can_spare_the_new_session(db: Database) {
     );
 
     let revoked = db
+        .refresh_tokens()
         .revoke_subject_refresh_tokens(Audience::CustomerArea, subject, None, now)
         .await
         .must("revoking all");
@@ -700,7 +781,8 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
         let db = db.clone();
         let keys = keys.clone();
         async move {
-            db.admit_login_attempt(&keys, at, window)
+            db.login_attempts()
+                .admit_login_attempt(&keys, at, window)
                 .await
                 .must("admitting")
         }
@@ -712,7 +794,8 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        db.admit_login_attempt(&[], now, window)
+        db.login_attempts()
+            .admit_login_attempt(&[], now, window)
             .await
             .must("no keys"),
         vec![]
@@ -733,7 +816,8 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
         "{third:?}"
     );
     // Given back, the address has room for one more again.
-    db.release_login_attempts(&third, None)
+    db.login_attempts()
+        .release_login_attempts(&third, None)
         .await
         .must("releasing");
     assert_eq!(
@@ -751,7 +835,8 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
     assert_eq!(counted(&renewed), [(true, 1), (true, 1)]);
     assert!(renewed.iter().all(|a| a.window_started_at == later));
     // A release for the window that ended gives nothing back to the new one.
-    db.release_login_attempts(&first, None)
+    db.login_attempts()
+        .release_login_attempts(&first, None)
         .await
         .must("releasing");
     assert_eq!(counted(&admit(later).await), [(true, 2), (true, 2)]);
@@ -759,7 +844,8 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
     // A success: the pair's count is cleared, the address gets one back.
     let success = admit(later + Duration::seconds(1)).await;
     assert_eq!(counted(&success), [(false, 2), (true, 3)]);
-    db.release_login_attempts(&success[1..], Some(&keys[0].0))
+    db.login_attempts()
+        .release_login_attempts(&success[1..], Some(&keys[0].0))
         .await
         .must("clearing");
     assert_eq!(
@@ -771,22 +857,26 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
     let key = [("account:panel:carol".to_owned(), 1)];
     let at = now + Duration::milliseconds(500);
     let once = db
+        .login_attempts()
         .admit_login_attempt(&key, at, window)
         .await
         .must("admitting");
     assert!(once[0].admitted);
     let edge = db
+        .login_attempts()
         .admit_login_attempt(&key, at + window - Duration::microseconds(1), window)
         .await
         .must("admitting");
     assert!(!edge[0].admitted, "1 µs before the window ends");
     let after = db
+        .login_attempts()
         .admit_login_attempt(&key, at + window, window)
         .await
         .must("admitting");
     assert!(after[0].admitted, "the window has ended");
 
     let pruned = db
+        .login_attempts()
         .prune_login_attempts(later + Duration::milliseconds(250))
         .await
         .must("pruning");
@@ -794,7 +884,11 @@ async fn attempts_are_admitted_up_to_each_keys_limit(db: Database) {
         pruned, 2,
         "the pair and the address, whose window started at `later`"
     );
-    let pruned = db.prune_login_attempts(at + window).await.must("pruning");
+    let pruned = db
+        .login_attempts()
+        .prune_login_attempts(at + window)
+        .await
+        .must("pruning");
     assert_eq!(pruned, 0, "carol's window started at `at + window`");
 }
 
@@ -811,7 +905,8 @@ async fn concurrent_attempts_never_pass_the_limit(db: Database) {
         let db = db.clone();
         let keys = keys.clone();
         tokio::spawn(async move {
-            db.admit_login_attempt(&keys, now, Duration::minutes(15))
+            db.login_attempts()
+                .admit_login_attempt(&keys, now, Duration::minutes(15))
                 .await
                 .must("admitting")
         })

@@ -77,7 +77,8 @@ async fn customer(db: &Database) -> Uuid {
         password_hash: "$argon2id$a-hash".into(),
         holder: holder(),
     };
-    db.insert_customer(&new)
+    db.customers()
+        .insert_customer(&new)
         .await
         .must("inserting a customer")
         .id
@@ -121,7 +122,7 @@ async fn placed(db: &Database) -> OrderRecord {
         lines: vec![line(PriceContext::Base)],
         claims: Vec::new(),
     };
-    db.place_order(&new).await.must("placing an order")
+    db.orders().place_order(&new).await.must("placing an order")
 }
 
 /// Runs `sql` on a connection of its own, as a person with `psql` would.
@@ -187,7 +188,8 @@ fn flagged_with(order: &OrderRecord, reason: &str) {
 async fn an_order_reads_back_as_placed(s: Scenario) {
     let order = placed(&s.db).await;
     let found =
-        s.db.find_order(order.id)
+        s.db.orders()
+            .find_order(order.id)
             .await
             .must("reading")
             .must("the order");
@@ -208,13 +210,21 @@ async fn an_unknown_order_status_is_corrupt_not_a_default(s: Scenario) {
         ),
     )
     .await;
-    assert_corrupt(s.db.find_order(order.id).await, "on_hold");
-    assert_corrupt(s.db.find_order_by_number(&order.number).await, "on_hold");
+    assert_corrupt(s.db.orders().find_order(order.id).await, "on_hold");
     assert_corrupt(
-        s.db.list_orders(Some(order.customer_id), None, 10).await,
+        s.db.orders().find_order_by_number(&order.number).await,
         "on_hold",
     );
-    assert_corrupt(s.db.list_orders_flagged(None, None, 10).await, "on_hold");
+    assert_corrupt(
+        s.db.orders()
+            .list_orders(Some(order.customer_id), None, 10)
+            .await,
+        "on_hold",
+    );
+    assert_corrupt(
+        s.db.orders().list_orders_flagged(None, None, 10).await,
+        "on_hold",
+    );
 }
 
 async fn a_stored_holder_that_no_longer_parses_is_corrupt(s: Scenario) {
@@ -232,7 +242,7 @@ async fn a_stored_holder_that_no_longer_parses_is_corrupt(s: Scenario) {
         ),
     )
     .await;
-    assert_corrupt(s.db.find_order(order.id).await, "holder");
+    assert_corrupt(s.db.orders().find_order(order.id).await, "holder");
     by_hand(
         &s,
         &format!(
@@ -241,7 +251,10 @@ async fn a_stored_holder_that_no_longer_parses_is_corrupt(s: Scenario) {
         ),
     )
     .await;
-    assert_corrupt(s.db.find_customer(order.customer_id).await, "holder");
+    assert_corrupt(
+        s.db.customers().find_customer(order.customer_id).await,
+        "holder",
+    );
 }
 
 async fn an_unknown_method_channel_or_context_is_corrupt(s: Scenario) {
@@ -259,20 +272,21 @@ async fn an_unknown_method_channel_or_context_is_corrupt(s: Scenario) {
             &format!("UPDATE {table} SET {set} WHERE {key} = '{}'", order.id),
         )
         .await;
-        assert_corrupt(s.db.find_order(order.id).await, naming);
+        assert_corrupt(s.db.orders().find_order(order.id).await, naming);
     }
 }
 
 async fn an_unknown_cart_status_is_corrupt(s: Scenario) {
     let cart =
-        s.db.create_cart(&NewCart {
-            id: Uuid::new_v4(),
-            channel: Channel::Web,
-            token_hash: "a-token-hash".into(),
-            customer_id: None,
-        })
-        .await
-        .must("creating a cart");
+        s.db.carts()
+            .create_cart(&NewCart {
+                id: Uuid::new_v4(),
+                channel: Channel::Web,
+                token_hash: "a-token-hash".into(),
+                customer_id: None,
+            })
+            .await
+            .must("creating a cart");
     by_hand(
         &s,
         &format!(
@@ -281,14 +295,15 @@ async fn an_unknown_cart_status_is_corrupt(s: Scenario) {
         ),
     )
     .await;
-    assert_corrupt(s.db.find_cart(cart.id).await, "abandoned");
+    assert_corrupt(s.db.carts().find_cart(cart.id).await, "abandoned");
 }
 
 async fn another_amount_is_kept_and_flagged_and_its_event_is_not_paid_twice(s: Scenario) {
     let order = placed(&s.db).await;
     let short = payment(&order, Some("evt_short"), 100);
     let outcome =
-        s.db.confirm_payment(&order, &short, &Fulfilment::default())
+        s.db.orders()
+            .confirm_payment(&order, &short, &Fulfilment::default())
             .await;
     let PaymentOutcome::AmountDiffers(flagged) = outcome.must("paying") else {
         panic!("another amount differs");
@@ -300,14 +315,16 @@ async fn another_amount_is_kept_and_flagged_and_its_event_is_not_paid_twice(s: S
     assert_eq!(flagged.status, OrderStatus::AwaitingPayment);
     assert_eq!(flagged.received_cents(), 100, "the money is kept");
     let again =
-        s.db.confirm_payment(&order, &short, &Fulfilment::default())
+        s.db.orders()
+            .confirm_payment(&order, &short, &Fulfilment::default())
             .await;
     assert!(
         matches!(again, Ok(PaymentOutcome::DuplicateEvent)),
         "{again:?}"
     );
     let found =
-        s.db.find_order(order.id)
+        s.db.orders()
+            .find_order(order.id)
             .await
             .must("reading")
             .must("the order");
@@ -317,22 +334,24 @@ async fn another_amount_is_kept_and_flagged_and_its_event_is_not_paid_twice(s: S
 async fn a_holder_who_has_an_fe_is_flagged_not_fulfilled(s: Scenario) {
     let first = placed(&s.db).await;
     let paid =
-        s.db.confirm_payment(
-            &first,
-            &payment(&first, Some("evt_1"), 3050),
-            &new_fe("fe-holder"),
-        )
-        .await;
+        s.db.orders()
+            .confirm_payment(
+                &first,
+                &payment(&first, Some("evt_1"), 3050),
+                &new_fe("fe-holder"),
+            )
+            .await;
     assert!(matches!(paid, Ok(PaymentOutcome::Fulfilled(_))), "{paid:?}");
 
     let second = placed(&s.db).await;
     let outcome =
-        s.db.confirm_payment(
-            &second,
-            &payment(&second, Some("evt_2"), 3050),
-            &new_fe("fe-holder"),
-        )
-        .await;
+        s.db.orders()
+            .confirm_payment(
+                &second,
+                &payment(&second, Some("evt_2"), 3050),
+                &new_fe("fe-holder"),
+            )
+            .await;
     let PaymentOutcome::HolderAlreadyHasFe(flagged) = outcome.must("paying") else {
         panic!("a second FE for the holder is flagged");
     };
@@ -345,7 +364,10 @@ async fn a_holder_who_has_an_fe_is_flagged_not_fulfilled(s: Scenario) {
 async fn an_unfulfillable_payment_is_kept_once_and_the_order_is_paid(s: Scenario) {
     let order = placed(&s.db).await;
     let input = payment(&order, Some("evt_unfulfillable"), 3050);
-    let outcome = s.db.record_unfulfilled_payment(&input, "boom").await;
+    let outcome =
+        s.db.orders()
+            .record_unfulfilled_payment(&input, "boom")
+            .await;
     let PaymentOutcome::FulfilmentFailed(flagged) = outcome.must("recording") else {
         panic!("paid in full, fulfilment failed");
     };
@@ -355,7 +377,10 @@ async fn an_unfulfillable_payment_is_kept_once_and_the_order_is_paid(s: Scenario
         "webhook payment pi_1 received, fulfilment failed: boom",
     );
     assert_eq!(flagged.received_cents(), 3050);
-    let again = s.db.record_unfulfilled_payment(&input, "boom").await;
+    let again =
+        s.db.orders()
+            .record_unfulfilled_payment(&input, "boom")
+            .await;
     assert!(
         matches!(again, Ok(PaymentOutcome::DuplicateEvent)),
         "{again:?}"
@@ -364,12 +389,14 @@ async fn an_unfulfillable_payment_is_kept_once_and_the_order_is_paid(s: Scenario
 
 async fn provider_money_for_a_cancelled_order_is_kept_an_operators_is_refused(s: Scenario) {
     let order = placed(&s.db).await;
-    s.db.cancel_order(order.id, order.customer_id)
+    s.db.orders()
+        .cancel_order(order.id, order.customer_id)
         .await
         .must("cancelling")
         .must("the order");
     let by_operator =
-        s.db.confirm_payment(&order, &payment(&order, None, 3050), &Fulfilment::default())
+        s.db.orders()
+            .confirm_payment(&order, &payment(&order, None, 3050), &Fulfilment::default())
             .await;
     let PaymentOutcome::NotPayable(refused) = by_operator.must("registering") else {
         panic!("a cancelled order is not payable");
@@ -377,12 +404,13 @@ async fn provider_money_for_a_cancelled_order_is_kept_an_operators_is_refused(s:
     assert!(!refused.flagged_for_review, "{refused:?}");
     assert_eq!(refused.received_cents(), 0, "nothing recorded");
     let by_provider =
-        s.db.confirm_payment(
-            &order,
-            &payment(&order, Some("evt_late"), 3050),
-            &Fulfilment::default(),
-        )
-        .await;
+        s.db.orders()
+            .confirm_payment(
+                &order,
+                &payment(&order, Some("evt_late"), 3050),
+                &Fulfilment::default(),
+            )
+            .await;
     let PaymentOutcome::NotPayable(kept) = by_provider.must("paying") else {
         panic!("a cancelled order is not payable");
     };

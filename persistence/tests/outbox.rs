@@ -66,7 +66,7 @@ async fn queue(db: &Database, count: usize) -> (String, Vec<Uuid>) {
     let mut ids = Vec::new();
     for _ in 0..count {
         let new = email(&recipient);
-        db.enqueue_email_now(&new).await.must("queuing");
+        db.outbox().enqueue_email_now(&new).await.must("queuing");
         ids.push(new.id);
     }
     (recipient, ids)
@@ -96,8 +96,19 @@ async fn an_email_is_queued_only_if_the_transaction_commits(s: Scenario) {
     tx.commit().await.must("commit");
     let _ = conn.close().await;
 
-    assert!(s.db.find_email(dropped.id).await.must("finding").is_none());
-    let stored = s.db.find_email(kept.id).await.must("finding").must("kept");
+    assert!(
+        s.db.outbox()
+            .find_email(dropped.id)
+            .await
+            .must("finding")
+            .is_none()
+    );
+    let stored =
+        s.db.outbox()
+            .find_email(kept.id)
+            .await
+            .must("finding")
+            .must("kept");
     assert_eq!(stored.kind, "activation");
     assert_eq!(stored.recipient, kept.recipient);
     assert_eq!(stored.subject, kept.subject);
@@ -105,9 +116,9 @@ async fn an_email_is_queued_only_if_the_transaction_commits(s: Scenario) {
     assert_eq!(stored.order_id, kept.order_id);
     assert_eq!(stored.attempts, 0);
     assert!(stored.sent_at.is_none() && stored.claimed_by.is_none());
-    assert_eq!(s.db.outbox_pending().await.must("counting"), 1);
+    assert_eq!(s.db.outbox().outbox_pending().await.must("counting"), 1);
 
-    let again = s.db.enqueue_email_now(&kept).await;
+    let again = s.db.outbox().enqueue_email_now(&kept).await;
     assert!(
         matches!(again, Err(StoreError::Conflict(_))),
         "a duplicate id is a conflict: {again:?}"
@@ -122,7 +133,8 @@ async fn a_claim_leases_disjoint_emails_oldest_first(s: Scenario) {
     let (_, ids) = queue(&s.db, 3).await;
     let now = later();
     let first =
-        s.db.claim_emails("worker-a", 2, LEASE, now)
+        s.db.outbox()
+            .claim_emails("worker-a", 2, LEASE, now)
             .await
             .must("claiming");
     assert_eq!(ids_of(&first), ids[..2], "oldest first, at most the limit");
@@ -135,25 +147,33 @@ async fn a_claim_leases_disjoint_emails_oldest_first(s: Scenario) {
                 .abs()
                 < 5
         );
-        let stored = s.db.find_email(claimed.id).await.must("finding").must("it");
+        let stored =
+            s.db.outbox()
+                .find_email(claimed.id)
+                .await
+                .must("finding")
+                .must("it");
         assert_eq!(stored.claimed_by.as_deref(), Some("worker-a"));
     }
     let second =
-        s.db.claim_emails("worker-b", 10, LEASE, now)
+        s.db.outbox()
+            .claim_emails("worker-b", 10, LEASE, now)
             .await
             .must("claiming");
     assert_eq!(ids_of(&second), ids[2..]);
     let none =
-        s.db.claim_emails("worker-c", 10, LEASE, now)
+        s.db.outbox()
+            .claim_emails("worker-c", 10, LEASE, now)
             .await
             .must("claiming");
     assert!(none.is_empty(), "everything is leased: {none:?}");
-    assert_eq!(s.db.outbox_pending().await.must("counting"), 3);
+    assert_eq!(s.db.outbox().outbox_pending().await.must("counting"), 3);
 
     // Not due yet: queued after `now - 1 h`.
     let (_, _) = queue(&s.db, 1).await;
     let early =
-        s.db.claim_emails("worker-c", 10, LEASE, Utc::now() - Duration::hours(1))
+        s.db.outbox()
+            .claim_emails("worker-c", 10, LEASE, Utc::now() - Duration::hours(1))
             .await
             .must("claiming");
     assert!(early.is_empty(), "not due yet: {early:?}");
@@ -163,7 +183,8 @@ async fn only_the_claimer_marks_sent_and_the_body_is_redacted(s: Scenario) {
     let (recipient, ids) = queue(&s.db, 1).await;
     let now = later();
     let claimed =
-        s.db.claim_emails("worker-a", 5, LEASE, now)
+        s.db.outbox()
+            .claim_emails("worker-a", 5, LEASE, now)
             .await
             .must("claiming");
     assert_eq!(ids_of(&claimed), ids);
@@ -174,24 +195,32 @@ async fn only_the_claimer_marks_sent_and_the_body_is_redacted(s: Scenario) {
 
     assert!(
         !s.db
+            .outbox()
             .mark_email_sent(ids[0], "worker-b", now)
             .await
             .must("marking")
     );
     assert!(
-        s.db.mark_email_sent(ids[0], "worker-a", now)
+        s.db.outbox()
+            .mark_email_sent(ids[0], "worker-a", now)
             .await
             .must("marking")
     );
     assert!(
         !s.db
+            .outbox()
             .mark_email_sent(ids[0], "worker-a", now)
             .await
             .must("marking"),
         "already sent"
     );
 
-    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    let stored =
+        s.db.outbox()
+            .find_email(ids[0])
+            .await
+            .must("finding")
+            .must("it");
     assert_eq!(stored.body_text, REDACTED_BODY);
     assert!(stored.sent_at.is_some());
     assert!(stored.claimed_until.is_none());
@@ -200,13 +229,14 @@ async fn only_the_claimer_marks_sent_and_the_body_is_redacted(s: Scenario) {
         Some("worker-a"),
         "who sent it"
     );
-    assert_eq!(s.db.outbox_pending().await.must("counting"), 0);
-    let listed = s.db.emails_for(&recipient).await.must("listing");
+    assert_eq!(s.db.outbox().outbox_pending().await.must("counting"), 0);
+    let listed = s.db.outbox().emails_for(&recipient).await.must("listing");
     assert_eq!(ids_of(&listed), ids);
 
     let much_later = now + Duration::days(1);
     let again =
-        s.db.claim_emails("worker-b", 5, LEASE, much_later)
+        s.db.outbox()
+            .claim_emails("worker-b", 5, LEASE, much_later)
             .await
             .must("claiming");
     assert!(
@@ -219,13 +249,15 @@ async fn an_expired_lease_can_be_claimed_again(s: Scenario) {
     let (_, ids) = queue(&s.db, 1).await;
     let now = later();
     let first =
-        s.db.claim_emails("worker-a", 5, LEASE, now)
+        s.db.outbox()
+            .claim_emails("worker-a", 5, LEASE, now)
             .await
             .must("claiming");
     assert_eq!(ids_of(&first), ids);
 
     let during =
-        s.db.claim_emails("worker-b", 5, LEASE, now + Duration::seconds(59))
+        s.db.outbox()
+            .claim_emails("worker-b", 5, LEASE, now + Duration::seconds(59))
             .await
             .must("claiming");
     assert!(during.is_empty(), "the lease holds: {during:?}");
@@ -233,7 +265,8 @@ async fn an_expired_lease_can_be_claimed_again(s: Scenario) {
     // worker-a died; its lease runs out.
     let after = now + Duration::seconds(61);
     let second =
-        s.db.claim_emails("worker-b", 5, LEASE, after)
+        s.db.outbox()
+            .claim_emails("worker-b", 5, LEASE, after)
             .await
             .must("claiming");
     assert_eq!(ids_of(&second), ids);
@@ -241,22 +274,30 @@ async fn an_expired_lease_can_be_claimed_again(s: Scenario) {
 
     assert!(
         !s.db
+            .outbox()
             .mark_email_sent(ids[0], "worker-a", after)
             .await
             .must("marking"),
         "the old claimer lost it"
     );
-    s.db.mark_email_failed(ids[0], "worker-a", "late", after)
+    s.db.outbox()
+        .mark_email_failed(ids[0], "worker-a", "late", after)
         .await
         .must("marking");
-    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    let stored =
+        s.db.outbox()
+            .find_email(ids[0])
+            .await
+            .must("finding")
+            .must("it");
     assert_eq!(
         stored.attempts, 0,
         "the old claimer cannot record a failure"
     );
     assert_eq!(stored.claimed_by.as_deref(), Some("worker-b"));
     assert!(
-        s.db.mark_email_sent(ids[0], "worker-b", after)
+        s.db.outbox()
+            .mark_email_sent(ids[0], "worker-b", after)
             .await
             .must("marking")
     );
@@ -265,16 +306,23 @@ async fn an_expired_lease_can_be_claimed_again(s: Scenario) {
 async fn a_failure_counts_an_attempt_and_defers_the_email(s: Scenario) {
     let (_, ids) = queue(&s.db, 1).await;
     let now = later();
-    s.db.claim_emails("worker-a", 5, LEASE, now)
+    s.db.outbox()
+        .claim_emails("worker-a", 5, LEASE, now)
         .await
         .must("claiming");
     let retry_at = now + Duration::seconds(10);
     let long_error = "connection refused ".repeat(500);
-    s.db.mark_email_failed(ids[0], "worker-a", &long_error, retry_at)
+    s.db.outbox()
+        .mark_email_failed(ids[0], "worker-a", &long_error, retry_at)
         .await
         .must("marking");
 
-    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    let stored =
+        s.db.outbox()
+            .find_email(ids[0])
+            .await
+            .must("finding")
+            .must("it");
     assert_eq!(stored.attempts, 1);
     let error = stored.last_error.must("an error");
     assert!(error.starts_with("connection refused") && error.chars().count() <= 2000);
@@ -284,23 +332,31 @@ async fn a_failure_counts_an_attempt_and_defers_the_email(s: Scenario) {
         stored.body_text.contains("Segreto-42"),
         "kept for the retry"
     );
-    assert_eq!(s.db.outbox_pending().await.must("counting"), 1);
+    assert_eq!(s.db.outbox().outbox_pending().await.must("counting"), 1);
 
     let early =
-        s.db.claim_emails("worker-b", 5, LEASE, retry_at - Duration::seconds(1))
+        s.db.outbox()
+            .claim_emails("worker-b", 5, LEASE, retry_at - Duration::seconds(1))
             .await
             .must("claiming");
     assert!(early.is_empty(), "deferred: {early:?}");
     let retried =
-        s.db.claim_emails("worker-b", 5, LEASE, retry_at)
+        s.db.outbox()
+            .claim_emails("worker-b", 5, LEASE, retry_at)
             .await
             .must("claiming");
     assert_eq!(ids_of(&retried), ids);
     assert_eq!(retried[0].attempts, 1);
-    s.db.mark_email_failed(ids[0], "worker-b", "again", retry_at)
+    s.db.outbox()
+        .mark_email_failed(ids[0], "worker-b", "again", retry_at)
         .await
         .must("marking");
-    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    let stored =
+        s.db.outbox()
+            .find_email(ids[0])
+            .await
+            .must("finding")
+            .must("it");
     assert_eq!(stored.attempts, 2);
     assert_eq!(stored.last_error.as_deref(), Some("again"));
 }
@@ -308,24 +364,33 @@ async fn a_failure_counts_an_attempt_and_defers_the_email(s: Scenario) {
 async fn a_released_email_is_claimable_at_once(s: Scenario) {
     let (_, ids) = queue(&s.db, 1).await;
     let now = later();
-    s.db.claim_emails("worker-a", 5, LEASE, now)
+    s.db.outbox()
+        .claim_emails("worker-a", 5, LEASE, now)
         .await
         .must("claiming");
     assert!(
         !s.db
+            .outbox()
             .release_email(ids[0], "worker-b")
             .await
             .must("releasing")
     );
     assert!(
-        s.db.release_email(ids[0], "worker-a")
+        s.db.outbox()
+            .release_email(ids[0], "worker-a")
             .await
             .must("releasing")
     );
-    let stored = s.db.find_email(ids[0]).await.must("finding").must("it");
+    let stored =
+        s.db.outbox()
+            .find_email(ids[0])
+            .await
+            .must("finding")
+            .must("it");
     assert_eq!(stored.attempts, 0);
     let again =
-        s.db.claim_emails("worker-b", 5, LEASE, now)
+        s.db.outbox()
+            .claim_emails("worker-b", 5, LEASE, now)
             .await
             .must("claiming");
     assert_eq!(ids_of(&again), ids);
@@ -344,6 +409,7 @@ async fn concurrent_claimers_share_the_emails_exactly_once(s: Scenario) {
             let mut mine = Vec::new();
             loop {
                 let batch = db
+                    .outbox()
                     .claim_emails(&worker, 4, LEASE, now)
                     .await
                     .must("claiming");
@@ -352,7 +418,8 @@ async fn concurrent_claimers_share_the_emails_exactly_once(s: Scenario) {
                 }
                 for email in batch {
                     assert!(
-                        db.mark_email_sent(email.id, &worker, now)
+                        db.outbox()
+                            .mark_email_sent(email.id, &worker, now)
                             .await
                             .must("marking"),
                         "{worker} holds {}",
@@ -377,5 +444,5 @@ async fn concurrent_claimers_share_the_emails_exactly_once(s: Scenario) {
     let claimed: BTreeSet<Uuid> = seen.keys().copied().collect();
     let expected: BTreeSet<Uuid> = ids.into_iter().collect();
     assert_eq!(claimed, expected, "every e-mail claimed exactly once");
-    assert_eq!(s.db.outbox_pending().await.must("counting"), 0);
+    assert_eq!(s.db.outbox().outbox_pending().await.must("counting"), 0);
 }

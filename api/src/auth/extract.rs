@@ -135,10 +135,10 @@ impl FromRequest for OperatorAuth {
 /// issued for its current credentials.
 async fn panel_user(db: web::Data<Database>, claims: Claims) -> Result<PanelUserRecord, ApiError> {
     let id = subject(&claims)?;
-    let user = db
-        .find_panel_user(id)
-        .await?
-        .ok_or_else(|| unauthorized(ErrorCode::InvalidToken, "the panel user no longer exists"))?;
+    let user =
+        db.panel_users().find_panel_user(id).await?.ok_or_else(|| {
+            unauthorized(ErrorCode::InvalidToken, "the panel user no longer exists")
+        })?;
     if claims.ver != Some(user.credentials_version) {
         return Err(unauthorized(
             ErrorCode::InvalidToken,

@@ -50,16 +50,18 @@ pub async fn session(
         .map_err(ApiError::internal)?;
     let refresh_token = new_refresh_token();
     let family_id = family.unwrap_or_else(Uuid::new_v4);
-    db.insert_refresh_token(&NewRefreshToken {
-        id: Uuid::new_v4(),
-        family_id,
-        audience,
-        subject_id: subject,
-        token_hash: hash_refresh_token(&refresh_token),
-        expires_at: Utc::now()
-            + chrono::Duration::from_std(tokens.refresh_ttl).unwrap_or(chrono::Duration::days(30)),
-    })
-    .await?;
+    db.refresh_tokens()
+        .insert_refresh_token(&NewRefreshToken {
+            id: Uuid::new_v4(),
+            family_id,
+            audience,
+            subject_id: subject,
+            token_hash: hash_refresh_token(&refresh_token),
+            expires_at: Utc::now()
+                + chrono::Duration::from_std(tokens.refresh_ttl)
+                    .unwrap_or(chrono::Duration::days(30)),
+        })
+        .await?;
     Ok((
         TokenResponse {
             access_token,

@@ -87,6 +87,7 @@ impl Throttle {
         let now = Utc::now().trunc_subsecs(6);
         let window = self.window();
         let admissions = db
+            .login_attempts()
             .admit_login_attempt(
                 &[
                     (keys.pair.clone(), self.max_failures),
@@ -107,7 +108,9 @@ impl Throttle {
         };
         // Refused: the keys that counted it give it back.
         if admissions.iter().any(|a| a.admitted) {
-            db.release_login_attempts(&admissions, None).await?;
+            db.login_attempts()
+                .release_login_attempts(&admissions, None)
+                .await?;
         }
         let millis = (until - now).num_milliseconds();
         // Another server's clock (or a request a moment later) may have
@@ -135,7 +138,8 @@ impl Throttle {
             .into_iter()
             .filter(|a| a.key != admitted.keys.pair)
             .collect();
-        db.release_login_attempts(&wide, Some(&admitted.keys.pair))
+        db.login_attempts()
+            .release_login_attempts(&wide, Some(&admitted.keys.pair))
             .await?;
         Ok(())
     }

@@ -26,7 +26,7 @@ pub async fn create(settings: &Settings, username: &str, password: &str) -> anyh
     let hasher = PasswordHasher::new(1)?;
     let hash = hasher.hash(password).await?;
     let id = Uuid::new_v4();
-    let result = db.insert_operator(id, &username, &hash).await;
+    let result = db.operators().insert_operator(id, &username, &hash).await;
     db.close().await;
     match result {
         Ok(operator) => Ok(operator.id),

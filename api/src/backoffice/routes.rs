@@ -52,7 +52,7 @@ pub async fn login(
             Audience::Backoffice,
             &request.username,
             &request.password,
-            Database::find_operator_by_username,
+            async |db: &Database, name: &str| db.operators().find_operator_by_username(name).await,
         )
         .await?;
     let (response, _) = session(
@@ -107,14 +107,14 @@ pub async fn reissue_credentials(
     outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let service = db.find_service(*id).await?.ok_or_else(|| {
+    let service = db.services().find_service(*id).await?.ok_or_else(|| {
         ApiError::not_found(ErrorCode::ServiceNotFound, format!("no service {}", *id))
     })?;
     let issued = issue_panel_credentials(&db, &service, lifetimes.temporary_password).await?;
     // The new temporary password goes to the holder, never to the operator:
     // to the address that received the activation email.
-    let customer = db.find_customer(service.customer_id).await?;
-    let recipient = match db.find_order_for_service(service.id).await? {
+    let customer = db.customers().find_customer(service.customer_id).await?;
+    let recipient = match db.orders().find_order_for_service(service.id).await? {
         Some(order) => order.activation_email,
         None => customer
             .as_ref()
@@ -132,15 +132,16 @@ pub async fn reissue_credentials(
         temporary_password_expires_at: issued.expires_at,
         panel_url: orders.panel_url.clone(),
     });
-    db.enqueue_email_now(&NewEmail {
-        id: Uuid::new_v4(),
-        kind: "credentials_reissued".into(),
-        recipient,
-        subject: email.subject,
-        body_text: email.body_text,
-        order_id: None,
-    })
-    .await?;
+    db.outbox()
+        .enqueue_email_now(&NewEmail {
+            id: Uuid::new_v4(),
+            kind: "credentials_reissued".into(),
+            recipient,
+            subject: email.subject,
+            body_text: email.body_text,
+            order_id: None,
+        })
+        .await?;
     outbox.wake();
     tracing::info!(operator_id = %auth.operator_id, service_id = %service.id, "panel credentials reissued");
     Ok(HttpResponse::Ok().json(ReissuedDto {

@@ -282,7 +282,7 @@ async fn authorized_cart(
         ));
     }
     let not_found = || ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {id}"));
-    let cart = db.find_cart(id).await?.ok_or_else(not_found)?;
+    let cart = db.carts().find_cart(id).await?.ok_or_else(not_found)?;
     // The token opens only carts created anonymously (a customer's own cart
     // has a token nobody was told), also after a customer claimed it at
     // checkout: anonymous carts keep their token.
@@ -341,6 +341,7 @@ pub async fn create_cart(
     // a token nobody is told.
     let token = new_token();
     let cart = db
+        .carts()
         .create_cart(&NewCart {
             id: Uuid::new_v4(),
             channel: body.0.channel.into(),
@@ -562,6 +563,7 @@ pub async fn add_item(
     let line = checked_line(body.0, &view)?;
     let cart_id = cart.id;
     let cart = db
+        .carts()
         .add_cart_line(cart, &line, limits.max_cart_items)
         .await
         .map_err(|e| change_error(e, cart_id))?;
@@ -602,6 +604,7 @@ pub async fn remove_item(
     let (cart_id, item_id) = path.into_inner();
     let cart = authorized_cart(&db, &req, customer.0, cart_id).await?;
     let cart = db
+        .carts()
         .remove_cart_line(cart.id, item_id)
         .await
         .map_err(|e| change_error(e, cart_id))?;

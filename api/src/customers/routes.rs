@@ -115,7 +115,12 @@ pub async fn sign_up(
         .parse("/holder")
         .map_err(ApiError::validation)?;
     let normalized = request.email.trim().to_lowercase();
-    if db.find_customer_by_email(&normalized).await?.is_some() {
+    if db
+        .customers()
+        .find_customer_by_email(&normalized)
+        .await?
+        .is_some()
+    {
         return Err(SignUpError::EmailTaken.into());
     }
     let password_hash = hasher
@@ -123,6 +128,7 @@ pub async fn sign_up(
         .await
         .map_err(ApiError::internal)?;
     let created = db
+        .customers()
         .insert_customer(&NewCustomer {
             id: Uuid::new_v4(),
             email: request.email.trim().to_owned(),
@@ -155,9 +161,13 @@ pub async fn sign_up(
 )]
 #[get("/v1/customers/me")]
 pub async fn me(db: web::Data<Database>, auth: CustomerAuth) -> Result<HttpResponse, ApiError> {
-    let customer = db.find_customer(auth.customer_id).await?.ok_or_else(|| {
-        ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
-    })?;
+    let customer = db
+        .customers()
+        .find_customer(auth.customer_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
+        })?;
     Ok(HttpResponse::Ok().json(customer_dto(&customer)))
 }
 
@@ -225,7 +235,7 @@ pub async fn customer_login(
             Audience::CustomerArea,
             &request.email,
             &request.password,
-            Database::find_customer_by_email,
+            async |db: &Database, name: &str| db.customers().find_customer_by_email(name).await,
         )
         .await?;
     let (response, _) = session(
@@ -283,6 +293,7 @@ pub async fn refresh(
     let next = new_refresh_token();
     let now = Utc::now();
     let outcome = db
+        .refresh_tokens()
         .rotate_refresh_token(
             &hash_refresh_token(&body.0.refresh_token),
             NewRefreshToken {
@@ -315,6 +326,7 @@ pub async fn refresh(
     let version = match audience {
         Audience::Panel => {
             let user = db
+                .panel_users()
                 .find_panel_user(subject)
                 .await?
                 .ok_or(RefreshError::SubjectGone)?;
@@ -359,7 +371,8 @@ pub async fn logout(
     db: web::Data<Database>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    db.revoke_refresh_family(&hash_refresh_token(&body.0.refresh_token), Utc::now())
+    db.refresh_tokens()
+        .revoke_refresh_family(&hash_refresh_token(&body.0.refresh_token), Utc::now())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -88,6 +88,7 @@ where
         let now = chrono::Utc::now();
         let abandoned_before = now - chrono::Duration::seconds(ABANDONED_AFTER_SECS);
         match db
+            .idempotency_keys()
             .begin_idempotent(scope, key, fingerprint, now, expires_at, abandoned_before)
             .await?
         {
@@ -114,18 +115,20 @@ where
     match work().await {
         Ok((status, value)) => {
             let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
-            db.finish_idempotent(scope, key, status.as_u16(), &body)
+            db.idempotency_keys()
+                .finish_idempotent(scope, key, status.as_u16(), &body)
                 .await?;
             Ok(respond(status.as_u16(), body, false))
         }
         Err(error) if error.status().is_client_error() => {
             let body = serde_json::to_string(&error.problem()).map_err(ApiError::internal)?;
-            db.finish_idempotent(scope, key, error.status().as_u16(), &body)
+            db.idempotency_keys()
+                .finish_idempotent(scope, key, error.status().as_u16(), &body)
                 .await?;
             Err(error)
         }
         Err(error) => {
-            if let Err(cleanup) = db.abandon_idempotent(scope, key).await {
+            if let Err(cleanup) = db.idempotency_keys().abandon_idempotent(scope, key).await {
                 tracing::warn!(error = %cleanup, "could not release an idempotency key");
             }
             Err(error)

@@ -70,7 +70,7 @@ impl OrderExpiry {
     /// The sweep itself: both halves run even when the first fails.
     async fn sweep(&self) -> Result<(), String> {
         let mut failed = Vec::new();
-        match self.db.expire_orders(Utc::now()).await {
+        match self.db.orders().expire_orders(Utc::now()).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "unpaid orders expired"),
             Err(error) => {
@@ -80,6 +80,7 @@ impl OrderExpiry {
         }
         match self
             .db
+            .login_attempts()
             .prune_login_attempts(Utc::now() - self.login_window)
             .await
         {
@@ -120,10 +121,14 @@ impl Job for OrderExpiry {
     ) -> StoreResult<Vec<JobRecord>> {
         if !self.scheduled.load(Ordering::Relaxed) {
             // Due at once the first time; a row already there is kept.
-            self.db.schedule_job(SWEEP_JOB, SWEEP_JOB, now).await?;
+            self.db
+                .jobs()
+                .schedule_job(SWEEP_JOB, SWEEP_JOB, now)
+                .await?;
             self.scheduled.store(true, Ordering::Relaxed);
         }
         self.db
+            .jobs()
             .claim_jobs(SWEEP_JOB, worker, limit, lease, now)
             .await
     }
@@ -133,6 +138,7 @@ impl Job for OrderExpiry {
         let now = Utc::now();
         match self
             .db
+            .jobs()
             .finish_job(&job.id, worker, now, Some(self.next_sweep(now)))
             .await
         {
@@ -151,16 +157,20 @@ impl Job for OrderExpiry {
         worker: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        self.db.extend_job_lease(&job.id, worker, until).await
+        self.db
+            .jobs()
+            .extend_job_lease(&job.id, worker, until)
+            .await
     }
 
     async fn release(&self, job: &JobRecord, worker: &str) -> StoreResult<bool> {
-        self.db.release_job(&job.id, worker).await
+        self.db.jobs().release_job(&job.id, worker).await
     }
 
     async fn retry(&self, job: &JobRecord, worker: &str, retry: &Retry) -> StoreResult<()> {
         let at = retry.at.min(self.next_sweep(Utc::now()));
         self.db
+            .jobs()
             .retry_job(&job.id, worker, &retry.error, at)
             .await
             .map(drop)
@@ -194,6 +204,7 @@ mod tests {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let swept = loop {
             let row = db
+                .jobs()
                 .find_job(SWEEP_JOB)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -219,13 +230,15 @@ mod tests {
         assert!(swept.claimed_by.is_none() && swept.claimed_until.is_none());
 
         let now = Utc::now();
-        let again = db.schedule_job(SWEEP_JOB, SWEEP_JOB, now).await;
+        let again = db.jobs().schedule_job(SWEEP_JOB, SWEEP_JOB, now).await;
         assert!(!again.unwrap_or_else(|e| panic!("{e}")), "scheduled twice");
         let claimed = db
+            .jobs()
             .claim_jobs(SWEEP_JOB, "another-server", 1, LEASE, now)
             .await;
         assert!(claimed.unwrap_or_else(|e| panic!("{e}")).is_empty());
         let kept = db
+            .jobs()
             .find_job(SWEEP_JOB)
             .await
             .unwrap_or_else(|e| panic!("{e}"));

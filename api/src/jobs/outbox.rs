@@ -86,7 +86,10 @@ impl Job for Outbox {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<OutboxEmail>> {
-        self.db.claim_emails(worker, limit, lease, now).await
+        self.db
+            .outbox()
+            .claim_emails(worker, limit, lease, now)
+            .await
     }
 
     async fn run(&self, email: &OutboxEmail, worker: &str) -> Result<(), String> {
@@ -140,11 +143,14 @@ impl Job for Outbox {
         worker: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        self.db.extend_email_lease(email.id, worker, until).await
+        self.db
+            .outbox()
+            .extend_email_lease(email.id, worker, until)
+            .await
     }
 
     async fn release(&self, email: &OutboxEmail, worker: &str) -> StoreResult<bool> {
-        self.db.release_email(email.id, worker).await
+        self.db.outbox().release_email(email.id, worker).await
     }
 
     async fn retry(&self, email: &OutboxEmail, worker: &str, retry: &Retry) -> StoreResult<()> {
@@ -171,6 +177,7 @@ impl Job for Outbox {
             );
         }
         self.db
+            .outbox()
             .mark_email_failed(email.id, worker, &retry.error, retry.at)
             .await
     }
@@ -190,7 +197,7 @@ impl Outbox {
     async fn mark_sent(&self, id: Uuid, worker: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let mut tries = 0u32;
         loop {
-            match self.db.mark_email_sent(id, worker, at).await {
+            match self.db.outbox().mark_email_sent(id, worker, at).await {
                 Err(error) if tries < 3 => {
                     tries += 1;
                     tracing::warn!(email_id = %id, %error, "marking an e-mail sent failed; retrying");
@@ -290,13 +297,15 @@ mod tests {
             body_text: "Grazie.".into(),
             order_id: None,
         };
-        db.enqueue_email_now(&email)
+        db.outbox()
+            .enqueue_email_now(&email)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         handle.wake();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let sent = db
+                .outbox()
                 .find_email(email.id)
                 .await
                 .ok()

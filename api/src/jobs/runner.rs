@@ -502,7 +502,11 @@ pub(crate) mod tests {
             lease: Duration,
             now: DateTime<Utc>,
         ) -> StoreResult<Vec<JobRecord>> {
-            let claimed = self.db.claim_jobs(KIND, worker, limit, lease, now).await;
+            let claimed = self
+                .db
+                .jobs()
+                .claim_jobs(KIND, worker, limit, lease, now)
+                .await;
             self.note(|seen| seen.claims.push((worker.to_owned(), Instant::now())));
             claimed
         }
@@ -520,7 +524,12 @@ pub(crate) mod tests {
             };
             self.note(|seen| seen.ended.push(Instant::now()));
             outcome?;
-            match self.db.finish_job(&job.id, worker, Utc::now(), None).await {
+            match self
+                .db
+                .jobs()
+                .finish_job(&job.id, worker, Utc::now(), None)
+                .await
+            {
                 Ok(true) => Ok(()),
                 Ok(false) => Err("claim lost".to_owned()),
                 Err(error) => Err(error.to_string()),
@@ -533,15 +542,19 @@ pub(crate) mod tests {
             worker: &str,
             until: DateTime<Utc>,
         ) -> StoreResult<bool> {
-            self.db.extend_job_lease(&job.id, worker, until).await
+            self.db
+                .jobs()
+                .extend_job_lease(&job.id, worker, until)
+                .await
         }
 
         async fn release(&self, job: &JobRecord, worker: &str) -> StoreResult<bool> {
-            self.db.release_job(&job.id, worker).await
+            self.db.jobs().release_job(&job.id, worker).await
         }
 
         async fn retry(&self, job: &JobRecord, worker: &str, retry: &Retry) -> StoreResult<()> {
             self.db
+                .jobs()
                 .retry_job(&job.id, worker, &retry.error, retry.at)
                 .await
                 .map(drop)
@@ -609,6 +622,7 @@ pub(crate) mod tests {
         async fn schedule(&self, id: &str) {
             let added = self
                 .db
+                .jobs()
                 .schedule_job(id, KIND, Utc::now())
                 .await
                 .unwrap_or_else(|e| panic!("scheduling: {e}"));
@@ -617,6 +631,7 @@ pub(crate) mod tests {
 
         async fn job(&self, id: &str) -> JobRecord {
             self.db
+                .jobs()
                 .find_job(id)
                 .await
                 .unwrap_or_else(|e| panic!("reading: {e}"))
@@ -679,6 +694,7 @@ pub(crate) mod tests {
         let bench = Bench::new(&db);
         bench.schedule("held-elsewhere").await;
         let alive = db
+            .jobs()
             .claim_jobs(
                 KIND,
                 "live-runner",
@@ -691,6 +707,7 @@ pub(crate) mod tests {
         assert_eq!(alive.len(), 1);
         bench.schedule("orphan").await;
         let dead = db
+            .jobs()
             .claim_jobs(KIND, "dead-runner", 1, Duration::from_millis(1), Utc::now())
             .await
             .unwrap_or_else(|e| panic!("claiming: {e}"));

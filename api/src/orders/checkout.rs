@@ -29,10 +29,13 @@ pub async fn buyer(
     let mut targets: Vec<Uuid> = lines.iter().filter_map(|l| l.target_service_id).collect();
     targets.sort_unstable();
     targets.dedup();
-    let services = db.services_of_customer_among(customer, &targets).await?;
+    let services = db
+        .services()
+        .services_of_customer_among(customer, &targets)
+        .await?;
     let owned = owned_services(db, &services).await?;
     let holder_has_fe = match holder {
-        Some(holder) => db.holder_has_base(holder.tax_id(), "fe").await?,
+        Some(holder) => db.orders().holder_has_base(holder.tax_id(), "fe").await?,
         None => false,
     };
     Ok(Buyer {
@@ -51,8 +54,8 @@ pub async fn owned_services(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = services.iter().map(|s| s.id).collect();
-    let modules = db.modules_of(&ids).await?;
-    let pending = db.pending_addons(&ids).await?;
+    let modules = db.orders().modules_of(&ids).await?;
+    let pending = db.orders().pending_addons(&ids).await?;
     Ok(services
         .iter()
         .filter_map(|s| {
@@ -225,7 +228,7 @@ pub async fn place_order(
         lines,
         claims,
     };
-    match db.place_order(&new).await {
+    match db.orders().place_order(&new).await {
         Ok(order) => {
             tracing::info!(order_id = %order.id, number = %order.number, total_cents = order.total_cents, "order placed");
             Ok(order)

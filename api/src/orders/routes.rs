@@ -160,7 +160,7 @@ async fn claimable_cart(
     customer: Uuid,
     cart_id: Uuid,
 ) -> Result<Cart, ApiError> {
-    let cart = db.find_cart(cart_id).await?.ok_or_else(|| {
+    let cart = db.carts().find_cart(cart_id).await?.ok_or_else(|| {
         ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {cart_id}"))
     })?;
     match cart.customer_id {
@@ -198,9 +198,13 @@ async fn checkout_holder(
     match sent {
         Some(holder) => holder.parse("/holder").map_err(ApiError::validation),
         None => {
-            let account = db.find_customer(customer).await?.ok_or_else(|| {
-                ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
-            })?;
+            let account = db
+                .customers()
+                .find_customer(customer)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized(ErrorCode::InvalidToken, "the account no longer exists")
+                })?;
             Ok(account.holder)
         }
     }
@@ -230,6 +234,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit()?;
     let orders = db
+        .orders()
         .list_orders(Some(auth.customer_id), query.after()?, limit)
         .await?;
     Ok(HttpResponse::Ok().json(page(orders, limit, &settings)))
@@ -256,6 +261,7 @@ pub async fn get(
     auth: CustomerAuth,
 ) -> Result<HttpResponse, ApiError> {
     let order = db
+        .orders()
         .find_order(*id)
         .await?
         .filter(|o| o.customer_id == auth.customer_id)
@@ -289,6 +295,7 @@ pub async fn cancel(
     auth: CustomerAuth,
 ) -> Result<HttpResponse, ApiError> {
     let (cancelled, order) = db
+        .orders()
         .cancel_order(*id, auth.customer_id)
         .await?
         .ok_or_else(|| {

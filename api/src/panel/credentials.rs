@@ -55,6 +55,7 @@ pub async fn issue_panel_credentials(
 ) -> Result<IssuedCredentials, ApiError> {
     let (issued, hash) = mint(&service.holder_tax_id, ttl);
     let user = db
+        .panel_users()
         .issue_panel_credentials(service.id, &issued.username, &hash, issued.expires_at)
         .await?;
     tracing::info!(service_id = %service.id, username = %user.username, version = user.credentials_version, "panel credentials issued");

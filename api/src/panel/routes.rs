@@ -59,7 +59,9 @@ pub async fn login(
             Audience::Panel,
             &request.username,
             &request.password,
-            Database::find_panel_user_by_username,
+            async |db: &Database, name: &str| {
+                db.panel_users().find_panel_user_by_username(name).await
+            },
         )
         .await?;
     if user.must_change_password {
@@ -201,6 +203,7 @@ pub async fn change_password(
         .await
         .map_err(ApiError::internal)?;
     if !db
+        .panel_users()
         .set_panel_password(user.id, &hash, user.credentials_version)
         .await?
     {
@@ -259,6 +262,7 @@ pub async fn status(
     auth: PanelSession,
 ) -> Result<HttpResponse, ApiError> {
     let service = db
+        .services()
         .find_service(auth.user.service_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))?;

@@ -157,7 +157,12 @@ pub async fn pay(
     } else {
         Fulfilment::default()
     };
-    let outcome = match ctx.db.confirm_payment(order, &input, &fulfilment).await {
+    let outcome = match ctx
+        .db
+        .orders()
+        .confirm_payment(order, &input, &fulfilment)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(error) if !error.is_transient() => {
             // Logged in full here; the reason kept on the order is for
@@ -167,6 +172,7 @@ pub async fn pay(
                 "fulfilment failed: recording the payment and flagging the order"
             );
             ctx.db
+                .orders()
                 .record_unfulfilled_payment(&input, &error.to_string())
                 .await?
         }
@@ -222,7 +228,7 @@ pub async fn retry(ctx: &Context<'_>, order: &OrderRecord) -> Result<RetryOutcom
     }
     let paid_at = order.paid_at.unwrap_or_else(Utc::now);
     let fulfilment = plan(ctx, order, paid_at);
-    match ctx.db.retry_fulfilment(order, &fulfilment).await {
+    match ctx.db.orders().retry_fulfilment(order, &fulfilment).await {
         Ok(Some(done)) => {
             tracing::info!(order_id = %done.id, "fulfilment retried: order fulfilled");
             Ok(RetryOutcome::Fulfilled(done))
@@ -230,6 +236,7 @@ pub async fn retry(ctx: &Context<'_>, order: &OrderRecord) -> Result<RetryOutcom
         Ok(None) => {
             let current = ctx
                 .db
+                .orders()
                 .find_order(order.id)
                 .await?
                 .unwrap_or_else(|| order.clone());
@@ -240,6 +247,7 @@ pub async fn retry(ctx: &Context<'_>, order: &OrderRecord) -> Result<RetryOutcom
             let reason = format!("fulfilment retry failed: {error}");
             let flagged = ctx
                 .db
+                .orders()
                 .flag_order(order.id, &reason)
                 .await?
                 .unwrap_or_else(|| order.clone());

@@ -211,6 +211,7 @@ pub async fn webhook(
     verify_signature(header, &body.0, &settings, Utc::now().timestamp())?;
     let event: WebhookEvent = crate::http::json::parse_bytes(&body.0)?;
     let order = db
+        .orders()
         .find_order_by_number(event.order_number.trim())
         .await?
         .ok_or_else(|| {
@@ -227,6 +228,7 @@ pub async fn webhook(
     };
     if event.event_type == WebhookEventType::PaymentFailed {
         let fresh = db
+            .orders()
             .record_payment_event(&event.id, &order.number, "payment.failed")
             .await?;
         tracing::info!(order_id = %order.id, event_id = %event.id, "payment failed event");
@@ -390,8 +392,7 @@ pub async fn register(
     let order_id = *id;
     let request = body.0;
     idempotency::run_once(&db, &scope, &key, &fingerprint, || async {
-        let order = db
-            .find_order(order_id)
+        let order = db.orders().find_order(order_id)
             .await?
             .ok_or_else(|| ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {order_id}")))?;
         let amount_cents = parse_cents(&request.amount).unwrap_or_default();
@@ -499,6 +500,7 @@ pub async fn list_all(
     };
     let limit = paging.limit()?;
     let orders = db
+        .orders()
         .list_orders_flagged(query.flagged, paging.after()?, limit)
         .await?;
     Ok(HttpResponse::Ok().json(backoffice_page(orders, limit, &settings)))
@@ -534,7 +536,7 @@ pub async fn retry_fulfilment(
     outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let order = db.find_order(*id).await?.ok_or_else(|| {
+    let order = db.orders().find_order(*id).await?.ok_or_else(|| {
         ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
     })?;
     let fulfiller = Fulfiller {
@@ -587,7 +589,7 @@ pub async fn clear_review(
     settings: web::Data<OrderSettings>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let order = db.clear_review(*id).await?.ok_or_else(|| {
+    let order = db.orders().clear_review(*id).await?.ok_or_else(|| {
         ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
     })?;
     tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "review flag cleared by an operator");

@@ -51,6 +51,7 @@ pub async fn buy_addon(
             )
         })?;
     let customer = db
+        .customers()
         .find_customer(service.customer_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("service without customer")))?;

@@ -54,7 +54,7 @@ pub async fn service_dtos(
 ) -> Result<Vec<ServiceDto>, ApiError> {
     let owned = owned_services(db, services).await?;
     let ids: Vec<Uuid> = services.iter().map(|s| s.id).collect();
-    let modules = db.modules_of(&ids).await?;
+    let modules = db.orders().modules_of(&ids).await?;
     let today = Utc::now().date_naive();
     Ok(services
         .iter()

@@ -49,7 +49,7 @@ pub async fn list(
     view: web::Data<CatalogView>,
     auth: CustomerAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let services = db.services_of_customer(auth.customer_id).await?;
+    let services = db.services().services_of_customer(auth.customer_id).await?;
     Ok(HttpResponse::Ok().json(ServiceList {
         items: service_dtos(&db, &view, &services).await?,
         next_cursor: None,
@@ -57,7 +57,8 @@ pub async fn list(
 }
 
 async fn my_service(db: &Database, id: Uuid, customer: Uuid) -> Result<ServiceRecord, ApiError> {
-    db.find_service(id)
+    db.services()
+        .find_service(id)
         .await?
         .filter(|s| s.customer_id == customer)
         .ok_or_else(|| {
@@ -277,6 +278,7 @@ pub async fn panel_buy(
     let request = body.0;
     idempotency::run_once(&db, &scope, &key, &fingerprint, || async {
         let service = db
+            .services()
             .find_service(auth.user.service_id)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))?;

@@ -1,5 +1,5 @@
 //! The login attempts counted against one throttle key in its current
-//! window (see `Database::admit_login_attempt`).
+//! window (see `LoginAttempts::admit_login_attempt`).
 
 use sea_orm::entity::prelude::*;
 

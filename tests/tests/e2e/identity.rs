@@ -371,6 +371,7 @@ both_databases!(
             .await;
         let store = app.store().await;
         let stored = store
+            .customers()
             .find_customer_by_email("hash@example.com")
             .await
             .unwrap_or_else(|e| panic!("{e}"))

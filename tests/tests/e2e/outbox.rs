@@ -4,7 +4,7 @@
 //! two servers sharing one database; a relay that does not answer leaves
 //! the e-mail pending, never lost.
 //!
-//! E-mails are queued straight into the database (`Database::enqueue_email_now`,
+//! E-mails are queued straight into the database (`db.outbox().enqueue_email_now`,
 //! the outbox call that fulfilment makes inside its payment transaction), as
 //! no endpoint queues an arbitrary e-mail.
 
@@ -66,6 +66,7 @@ async fn connect(url: &str) -> Database {
 
 async fn stored(store: &Database, id: Uuid) -> OutboxEmail {
     store
+        .outbox()
         .find_email(id)
         .await
         .unwrap_or_else(|e| panic!("reading the outbox: {e}"))
@@ -74,6 +75,7 @@ async fn stored(store: &Database, id: Uuid) -> OutboxEmail {
 
 async fn pending(store: &Database) -> u64 {
     store
+        .outbox()
         .outbox_pending()
         .await
         .unwrap_or_else(|e| panic!("counting the outbox: {e}"))
@@ -147,6 +149,7 @@ async fn a_queued_email_is_written_as_an_eml_file(database: FreshDatabase) {
     let store = app.store().await;
     let sent = email(&recipient());
     store
+        .outbox()
         .enqueue_email_now(&sent)
         .await
         .unwrap_or_else(|e| panic!("queuing: {e}"));
@@ -186,11 +189,13 @@ async fn a_restarted_server_delivers_what_was_left_exactly_once(database: FreshD
     let orphaned = email(&recipient());
     for new in [&waiting, &orphaned] {
         store
+            .outbox()
             .enqueue_email_now(new)
             .await
             .unwrap_or_else(|e| panic!("queuing: {e}"));
     }
     let claimed = store
+        .outbox()
         .claim_emails(
             "dead-worker",
             10,
@@ -201,6 +206,7 @@ async fn a_restarted_server_delivers_what_was_left_exactly_once(database: FreshD
         .unwrap_or_else(|e| panic!("claiming: {e}"));
     assert_eq!(claimed.len(), 2);
     store
+        .outbox()
         .release_email(waiting.id, "dead-worker")
         .await
         .unwrap_or_else(|e| panic!("releasing: {e}"));
@@ -249,6 +255,7 @@ async fn two_servers_deliver_each_email_exactly_once(database: FreshDatabase) {
     for _ in 0..EMAILS {
         let new = email(&to);
         store
+            .outbox()
             .enqueue_email_now(&new)
             .await
             .unwrap_or_else(|e| panic!("queuing: {e}"));
@@ -268,6 +275,7 @@ async fn two_servers_deliver_each_email_exactly_once(database: FreshDatabase) {
     assert_eq!(files.keys().copied().collect::<BTreeSet<_>>(), ids);
 
     let rows = store
+        .outbox()
         .emails_for(&to)
         .await
         .unwrap_or_else(|e| panic!("listing: {e}"));
@@ -299,6 +307,7 @@ async fn an_unreachable_relay_leaves_the_email_pending(database: FreshDatabase) 
     let store = app.store().await;
     let sent = email(&recipient());
     store
+        .outbox()
         .enqueue_email_now(&sent)
         .await
         .unwrap_or_else(|e| panic!("queuing: {e}"));
@@ -387,6 +396,7 @@ async fn smtp_delivers_to_the_relay(database: FreshDatabase) {
     let store = app.store().await;
     let sent = email(&recipient());
     store
+        .outbox()
         .enqueue_email_now(&sent)
         .await
         .unwrap_or_else(|e| panic!("queuing: {e}"));

@@ -53,6 +53,7 @@ async fn arrange_service(app: &TestApp, store: &Database, tax_id: &str) -> Servi
         .and_then(|id| Uuid::parse_str(id).ok())
         .unwrap_or_else(|| panic!("no customer id: {account}"));
     store
+        .services()
         .insert_service(&NewService {
             id: Uuid::new_v4(),
             customer_id,
@@ -217,6 +218,7 @@ both_databases!(
         assert_expires_in(issued.expires_at, FOURTEEN_DAYS);
 
         let stored = store
+            .panel_users()
             .find_panel_user_by_username("fe-00743110157")
             .await
             .unwrap_or_else(|e| panic!("{e}"))
@@ -345,8 +347,10 @@ both_databases!(
             assert_eq!(status.status, StatusCode::OK, "{}", status.text);
         }
         let stored = store
+            .panel_users()
             .find_panel_user(
                 store
+                    .panel_users()
                     .find_panel_user_by_username("fe-12345678903")
                     .await
                     .ok()
@@ -532,6 +536,7 @@ both_databases!(
             .await;
         assert_rfc9457(&reply, 401, "invalid_credentials");
         let stored = store
+            .panel_users()
             .find_panel_user_by_service(service.id)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
@@ -571,6 +576,7 @@ both_databases!(
         let at = timestamp(&reply.body["temporary_password_expires_at"]);
         assert_expires_in(at, FOURTEEN_DAYS);
         let stored = store
+            .panel_users()
             .find_panel_user_by_service(service.id)
             .await
             .ok()
@@ -641,6 +647,7 @@ both_databases!(
         }
         let store = app.store().await;
         let stored = store
+            .operators()
             .find_operator_by_username("alice")
             .await
             .unwrap_or_else(|e| panic!("{e}"))
@@ -700,6 +707,7 @@ both_databases!(
         let store = app.store().await;
         for username in ["bruno", "operator.username", "bad name"] {
             let found = store
+                .operators()
                 .find_operator_by_username(username)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));

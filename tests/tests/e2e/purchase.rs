@@ -403,6 +403,7 @@ both_databases!(
         // Queued once, in the outbox, for this order.
         let store = app.store().await;
         let queued = store
+            .outbox()
             .emails_for("attivazione-01234567897@example.com")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -614,7 +615,7 @@ both_databases!(
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "no email with the reissued credentials to {recipient} within 15 s; outbox: {:?}",
-                app.store().await.emails_for(&recipient).await
+                app.store().await.outbox().emails_for(&recipient).await
             );
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         };
@@ -1145,6 +1146,7 @@ both_databases!(a_repeated_webhook_event_changes_nothing, |app| async move {
     assert_eq!(app.services(&customer).await.len(), 1);
     let store = app.store().await;
     let emails = store
+        .outbox()
         .emails_for(&customer.activation_email())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -1183,6 +1185,7 @@ both_databases!(
         assert_eq!(app.services(&customer).await, Vec::<Value>::new());
         let store = app.store().await;
         let emails = store
+            .outbox()
             .emails_for(&customer.activation_email())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1237,6 +1240,7 @@ both_databases!(
         assert_eq!(app.services(&customer).await.len(), 1);
         let store = app.store().await;
         let emails = store
+            .outbox()
             .emails_for(&customer.activation_email())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1275,6 +1279,7 @@ both_databases!(
         assert_eq!(app.services(&customer).await.len(), 1);
         let store = app.store().await;
         let emails = store
+            .outbox()
             .emails_for(&customer.activation_email())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1326,6 +1331,7 @@ both_databases!(
         }
         let store = app.store().await;
         let emails = store
+            .outbox()
             .emails_for(&customer.activation_email())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
