@@ -5,6 +5,7 @@
 
 pub mod checkout;
 pub mod dto;
+pub mod errors;
 pub mod routes;
 
 use utoipa_actix_web::service_config::ServiceConfig;

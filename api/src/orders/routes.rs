@@ -4,6 +4,7 @@
 use super::TAG;
 use super::checkout::{CheckoutError, OrderRequest, place_order};
 use super::dto::{OrderDto, OrderPage, PaymentMethodDto, order_dto, page};
+use super::errors::{CancelOrderError, GetOrderError};
 use crate::auth::CustomerAuth;
 use crate::carts::token::{CART_TOKEN, token_opens};
 use crate::catalog::view::CatalogView;
@@ -265,9 +266,7 @@ pub async fn get(
         .find_order(*id)
         .await?
         .filter(|o| o.customer_id == auth.customer_id)
-        .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
-        })?;
+        .ok_or(GetOrderError::NotFound(*id))?;
     Ok(HttpResponse::Ok().json(order_dto(&order, &settings)))
 }
 
@@ -298,17 +297,9 @@ pub async fn cancel(
         .orders()
         .cancel_order(*id, auth.customer_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
-        })?;
+        .ok_or(CancelOrderError::NotFound(*id))?;
     if !cancelled && order.status != OrderStatus::Cancelled {
-        return Err(ApiError::conflict(
-            ErrorCode::OrderNotCancellable,
-            format!(
-                "the order is {} and can no longer be cancelled",
-                order.status.as_str()
-            ),
-        ));
+        return Err(CancelOrderError::NotCancellable(order.status).into());
     }
     if cancelled {
         tracing::info!(order_id = %order.id, "order cancelled");

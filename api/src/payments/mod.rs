@@ -3,6 +3,7 @@
 //! flagged orders; `fulfilment` turns a payment into the service, its
 //! modules, the panel user and the activation email.
 
+pub mod errors;
 pub mod fulfilment;
 pub mod routes;
 

@@ -3,6 +3,7 @@
 //! payment and fulfilment.
 
 use super::TAG;
+use super::errors::{ClearReviewError, RegisterPaymentError, RetryFulfilmentError, WebhookError};
 use super::fulfilment::{self, Context, RetryOutcome};
 use crate::auth::OperatorAuth;
 use crate::catalog::view::CatalogView;
@@ -88,8 +89,8 @@ fn verify_signature(
     body: &[u8],
     settings: &OrderSettings,
     now: i64,
-) -> Result<(), ApiError> {
-    let invalid = |detail: &str| ApiError::unauthorized(ErrorCode::InvalidSignature, detail);
+) -> Result<(), WebhookError> {
+    let invalid = WebhookError::BadSignature;
     let header = header.ok_or_else(|| invalid("no Payment-Signature header"))?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -214,12 +215,7 @@ pub async fn webhook(
         .orders()
         .find_order_by_number(event.order_number.trim())
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::OrderNotFound,
-                format!("no order {}", event.order_number),
-            )
-        })?;
+        .ok_or_else(|| WebhookError::UnknownOrder(event.order_number.clone()))?;
     let ack = |outcome: &str| {
         HttpResponse::Ok().json(WebhookAck {
             outcome: outcome.to_owned(),
@@ -394,7 +390,7 @@ pub async fn register(
     idempotency::run_once(&db, &scope, &key, &fingerprint, || async {
         let order = db.orders().find_order(order_id)
             .await?
-            .ok_or_else(|| ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {order_id}")))?;
+            .ok_or(RegisterPaymentError::OrderNotFound(order_id))?;
         let amount_cents = parse_cents(&request.amount).unwrap_or_default();
         let paid_at = request
             .paid_on
@@ -429,15 +425,13 @@ pub async fn register(
             | PaymentOutcome::FulfilmentFailed(order) => {
                 Ok((StatusCode::OK, backoffice_order_dto(&order, &settings)))
             }
-            PaymentOutcome::AlreadyPaid(_) | PaymentOutcome::DuplicateEvent => Err(ApiError::conflict(
-                ErrorCode::OrderAlreadyPaid,
-                "the order has already been paid",
-            )),
-            PaymentOutcome::NotPayable(order) => Err(ApiError::conflict(
-                ErrorCode::OrderNotPayable,
-                format!("the order is {}", order.status.as_str()),
-            )),
-            PaymentOutcome::NotFound => Err(ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {order_id}"))),
+            PaymentOutcome::AlreadyPaid(_) | PaymentOutcome::DuplicateEvent => {
+                Err(RegisterPaymentError::AlreadyPaid.into())
+            }
+            PaymentOutcome::NotPayable(order) => {
+                Err(RegisterPaymentError::NotPayable(order.status).into())
+            }
+            PaymentOutcome::NotFound => Err(RegisterPaymentError::OrderNotFound(order_id).into()),
         }
     })
     .await
@@ -536,9 +530,11 @@ pub async fn retry_fulfilment(
     outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let order = db.orders().find_order(*id).await?.ok_or_else(|| {
-        ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
-    })?;
+    let order = db
+        .orders()
+        .find_order(*id)
+        .await?
+        .ok_or(RetryFulfilmentError::OrderNotFound(*id))?;
     let fulfiller = Fulfiller {
         db: &db,
         view: &view,
@@ -555,13 +551,9 @@ pub async fn retry_fulfilment(
         RetryOutcome::Failed(order) => {
             Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
         }
-        RetryOutcome::NotRetryable(order) => Err(ApiError::conflict(
-            ErrorCode::OrderNotRetryable,
-            format!(
-                "the order is {}: only a paid, unfulfilled order is retried",
-                order.status.as_str()
-            ),
-        )),
+        RetryOutcome::NotRetryable(order) => {
+            Err(RetryFulfilmentError::NotRetryable(order.status).into())
+        }
     }
 }
 
@@ -589,9 +581,11 @@ pub async fn clear_review(
     settings: web::Data<OrderSettings>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let order = db.orders().clear_review(*id).await?.ok_or_else(|| {
-        ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {}", *id))
-    })?;
+    let order = db
+        .orders()
+        .clear_review(*id)
+        .await?
+        .ok_or(ClearReviewError::OrderNotFound(*id))?;
     tracing::info!(operator_id = %auth.operator_id, order_id = %order.id, "review flag cleared by an operator");
     Ok(HttpResponse::Ok().json(backoffice_order_dto(&order, &settings)))
 }
