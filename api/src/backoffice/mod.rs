@@ -2,6 +2,7 @@
 //! reissue; `operators` makes operator accounts (`attiva operator create`).
 //! The flagged-orders operations live with the payments.
 
+pub mod errors;
 pub mod operators;
 pub mod routes;
 

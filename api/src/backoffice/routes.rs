@@ -1,11 +1,11 @@
 //! The back office: operator login and operator-only actions.
 
 use super::TAG;
+use super::errors::ReissueError;
 use crate::auth::session::{TokenResponse, UsernameLoginRequest, session};
 use crate::auth::{OperatorAuth, PasswordLogin, Tokens};
 use crate::config::settings::OrderSettings;
 use crate::config::state::Lifetimes;
-use crate::http::codes::ErrorCode;
 use crate::http::json::Json;
 use crate::http::problem::{ApiError, Problem};
 use crate::jobs::outbox::OutboxHandle;
@@ -107,9 +107,11 @@ pub async fn reissue_credentials(
     outbox: web::Data<OutboxHandle>,
     auth: OperatorAuth,
 ) -> Result<HttpResponse, ApiError> {
-    let service = db.services().find_service(*id).await?.ok_or_else(|| {
-        ApiError::not_found(ErrorCode::ServiceNotFound, format!("no service {}", *id))
-    })?;
+    let service = db
+        .services()
+        .find_service(*id)
+        .await?
+        .ok_or(ReissueError::ServiceNotFound(*id))?;
     let issued = issue_panel_credentials(&db, &service, lifetimes.temporary_password).await?;
     // The new temporary password goes to the holder, never to the operator:
     // to the address that received the activation email.

@@ -2,6 +2,7 @@
 //! checked against the eligibility rules on every read; the anonymous cart
 //! token.
 
+pub mod errors;
 pub mod routes;
 pub mod token;
 

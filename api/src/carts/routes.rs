@@ -3,6 +3,7 @@
 //! current prices and violations.
 
 use super::TAG;
+use super::errors::{CartAccessError, CartChangeRefused};
 use super::token::{CART_TOKEN, hash_token, new_token, token_opens};
 use crate::auth::extract::OptionalCustomer;
 use crate::catalog::view::CatalogView;
@@ -11,13 +12,12 @@ use crate::http::codes::ErrorCode;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::shared::pricing::{LinePriceContext, PricedLineDto, TotalsDto};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::{Buyer, CartLine, Channel, PricedCart, Violation};
 use persistence::Database;
-use persistence::cart::{Cart, CartChangeError, NewCart};
+use persistence::cart::{Cart, NewCart};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -265,24 +265,20 @@ async fn authorized_cart(
     req: &HttpRequest,
     customer: Option<Uuid>,
     id: Uuid,
-) -> Result<Cart, ApiError> {
+) -> Result<Cart, CartAccessError> {
     let token = req
         .headers()
         .get(CART_TOKEN)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
     if token.is_none() && customer.is_none() {
-        return Err(ApiError::unauthorized(
-            ErrorCode::CartTokenRequired,
-            "send the cart's token in X-Cart-Token",
-        )
-        .with_header(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("X-Cart-Token"),
-        ));
+        return Err(CartAccessError::TokenRequired);
     }
-    let not_found = || ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {id}"));
-    let cart = db.carts().find_cart(id).await?.ok_or_else(not_found)?;
+    let cart = db
+        .carts()
+        .find_cart(id)
+        .await?
+        .ok_or(CartAccessError::NotFound(id))?;
     // The token opens only carts created anonymously (a customer's own cart
     // has a token nobody was told), also after a customer claimed it at
     // checkout: anonymous carts keep their token.
@@ -290,20 +286,9 @@ async fn authorized_cart(
     match cart.customer_id {
         Some(owner) if customer == Some(owner) => Ok(cart),
         _ if token_opens_it => Ok(cart),
-        Some(_) => Err(not_found()),
-        None if token.is_none() => Err(ApiError::unauthorized(
-            ErrorCode::CartTokenRequired,
-            "this cart is anonymous: send its token in X-Cart-Token",
-        )
-        .with_header(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("X-Cart-Token"),
-        )),
-        None => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::CartTokenInvalid,
-            "the X-Cart-Token does not open this cart",
-        )),
+        Some(_) => Err(CartAccessError::NotFound(id)),
+        None if token.is_none() => Err(CartAccessError::AnonymousNeedsToken),
+        None => Err(CartAccessError::TokenInvalid),
     }
 }
 
@@ -499,29 +484,6 @@ pub fn document_catalog(api: &mut utoipa::openapi::OpenApi, view: &CatalogView) 
     }
 }
 
-fn change_error(error: CartChangeError, cart_id: Uuid) -> ApiError {
-    match error {
-        CartChangeError::CartNotFound => {
-            ApiError::not_found(ErrorCode::CartNotFound, format!("no cart {cart_id}"))
-        }
-        CartChangeError::NotOpen => {
-            ApiError::conflict(ErrorCode::CartNotOpen, "the cart has been checked out")
-        }
-        CartChangeError::Full(n) => ApiError::conflict(
-            ErrorCode::CartFull,
-            format!("a cart holds at most {n} items"),
-        ),
-        CartChangeError::LineNotFound => {
-            ApiError::not_found(ErrorCode::CartItemNotFound, "no such item in this cart")
-        }
-        CartChangeError::Busy => ApiError::conflict(
-            ErrorCode::CartBusy,
-            "the cart kept changing while the item was added; retry",
-        ),
-        CartChangeError::Store(error) => ApiError::internal(error),
-    }
-}
-
 /// Add an item to a cart.
 ///
 /// Adds a base (`fe` with `years`) or an add-on. An add-on names its base:
@@ -566,7 +528,7 @@ pub async fn add_item(
         .carts()
         .add_cart_line(cart, &line, limits.max_cart_items)
         .await
-        .map_err(|e| change_error(e, cart_id))?;
+        .map_err(|error| CartChangeRefused { cart_id, error })?;
     tracing::info!(cart_id = %cart.id, item_id = %line.id, product = %line.product_code, "cart item added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/carts/{}", cart.id)))
@@ -607,7 +569,7 @@ pub async fn remove_item(
         .carts()
         .remove_cart_line(cart.id, item_id)
         .await
-        .map_err(|e| change_error(e, cart_id))?;
+        .map_err(|error| CartChangeRefused { cart_id, error })?;
     tracing::info!(cart_id = %cart.id, %item_id, "cart item removed");
     Ok(HttpResponse::Ok().json(render(&cart, &view, None)))
 }

@@ -1,6 +1,7 @@
 //! The catalog area: the products on sale (`/v1/catalog/...`) and the
 //! catalog as every other area prices against it (`view::CatalogView`).
 
+pub mod errors;
 pub mod routes;
 pub mod view;
 

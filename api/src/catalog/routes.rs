@@ -1,8 +1,8 @@
 //! `GET /v1/catalog/products` and `GET /v1/catalog/products/{code}`.
 
 use super::TAG;
+use super::errors::ProductError;
 use super::view::{CatalogView, ProductDto, ProductListDto, Rendered};
-use crate::http::codes::ErrorCode;
 use crate::http::problem::{ApiError, Problem};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -82,9 +82,6 @@ pub async fn get_product(
 ) -> Result<HttpResponse, ApiError> {
     match view.products.get(code.as_str()) {
         Some(rendered) => Ok(respond(&req, rendered)),
-        None => Err(ApiError::not_found(
-            ErrorCode::ProductNotFound,
-            format!("no product `{}` in the catalog", code.as_str()),
-        )),
+        None => Err(ProductError::NotFound(code.into_inner()).into()),
     }
 }

@@ -1,9 +1,9 @@
 //! The add-on purchase for an owned service (customer area and panel):
 //! one line targeting the service, through the checkout's rules.
 
+use super::errors::AddonPurchaseError;
 use crate::catalog::view::CatalogView;
 use crate::config::settings::OrderSettings;
-use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use crate::orders::checkout::{OrderRequest, place_order};
 use domain::{CartLine, Channel, PaymentMethod};
@@ -31,7 +31,7 @@ pub async fn buy_addon(
     view: &CatalogView,
     settings: &OrderSettings,
     purchase: AddonPurchase<'_>,
-) -> Result<OrderRecord, ApiError> {
+) -> Result<OrderRecord, AddonPurchaseError> {
     let AddonPurchase {
         service,
         product_code,
@@ -44,12 +44,7 @@ pub async fn buy_addon(
         .catalog
         .get(product_code)
         .filter(|p| p.is_addon())
-        .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::ProductNotFound,
-                format!("no add-on `{product_code}`"),
-            )
-        })?;
+        .ok_or_else(|| AddonPurchaseError::NotAnAddon(product_code.to_owned()))?;
     let customer = db
         .customers()
         .find_customer(service.customer_id)

@@ -3,6 +3,7 @@
 
 pub mod addon;
 pub mod dto;
+pub mod errors;
 pub mod routes;
 
 use utoipa_actix_web::service_config::ServiceConfig;

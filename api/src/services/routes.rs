@@ -6,6 +6,7 @@
 use super::TAG;
 use super::addon::{AddonPurchase, buy_addon};
 use super::dto::{ServiceDto, service_dtos};
+use super::errors::ServiceAccessError;
 use crate::auth::{CustomerAuth, PanelSession};
 use crate::catalog::view::CatalogView;
 use crate::config::settings::OrderSettings;
@@ -56,17 +57,16 @@ pub async fn list(
     }))
 }
 
-async fn my_service(db: &Database, id: Uuid, customer: Uuid) -> Result<ServiceRecord, ApiError> {
+async fn my_service(
+    db: &Database,
+    id: Uuid,
+    customer: Uuid,
+) -> Result<ServiceRecord, ServiceAccessError> {
     db.services()
         .find_service(id)
         .await?
         .filter(|s| s.customer_id == customer)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::ServiceNotFound,
-                format!("no service {id} of yours"),
-            )
-        })
+        .ok_or(ServiceAccessError::NotFound(id))
 }
 
 /// Get one of my services.
