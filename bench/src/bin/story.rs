@@ -13,10 +13,16 @@
 //! concurrency. The timed run that gives stories/s and p99 talks to
 //! PostgreSQL directly, so the proxy's CPU does not count against it.
 //!
+//! The timed run is repeated (BENCH_ROUNDS, default 3) on the same server
+//! and each round is printed, then the median round: on a shared 2-core
+//! machine one round can be 20% off the next.
+//!
 //! `cargo run --release -p bench --bin story` (env: BENCH_SECONDS,
-//! BENCH_STORY_CONCURRENCY, BENCH_DB_CONNECTIONS to override the server's
-//! pool size, BENCH_PRINT_SQL=1 to print every message sent to
-//! PostgreSQL). It builds the `attiva` binary first.
+//! BENCH_ROUNDS, BENCH_STORY_CONCURRENCY, BENCH_DB_CONNECTIONS to override
+//! the server's pool size, BENCH_SERVER_ENV="NAME=value;NAME=value" for
+//! other server settings, e.g. `RUST_LOG=warn;ATTIVA_WORKERS=4`,
+//! BENCH_PRINT_SQL=1 to print every message sent to PostgreSQL). It builds
+//! the `attiva` binary first.
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -209,6 +215,13 @@ impl Server {
         if let Ok(connections) = std::env::var("BENCH_DB_CONNECTIONS") {
             command.env("ATTIVA_DB_MAX_CONNECTIONS", connections);
         }
+        // Settings asked for by name, to measure what they cost.
+        let asked = std::env::var("BENCH_SERVER_ENV").unwrap_or_default();
+        let asked: Vec<(String, String)> = asked
+            .split(';')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+            .collect();
         let child = command
             .env("ATTIVA_BIND", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
@@ -220,6 +233,7 @@ impl Server {
                 "bench-only-jwt-secret-0123456789abcdef",
             )
             .env("ATTIVA_MAIL_DIR", mail_dir)
+            .envs(asked)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())
             .spawn()
@@ -453,11 +467,17 @@ async fn timed(
     })
 }
 
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.stories.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 fn report(name: &str, outcome: &Outcome, peak_mib: f64) {
     let count = outcome.stories.len();
     println!(
-        "story {name:9} {:7.1} stories/s  p50 {:6.1} ms  p99 {:6.1} ms  errors {}  emails delivered {}/{count}  server peak memory {peak_mib:.1} MiB",
-        count as f64 / outcome.elapsed.as_secs_f64(),
+        "story {name:15} {:7.1} stories/s  p50 {:6.1} ms  p99 {:6.1} ms  errors {}  emails delivered {}/{count}  server peak memory {peak_mib:.1} MiB",
+        outcome.rate(),
         percentile(&outcome.stories, 50.0),
         percentile(&outcome.stories, 99.0),
         outcome.errors,
@@ -532,18 +552,41 @@ async fn bench_database(
     let mail_dir = dir.path().join("mail");
     let server = Server::start(direct_url, &mail_dir).await?;
     let token = customer(&reqwest::Client::new(), &server.base, seed).await?;
-    let outcome = timed(
-        &server.base,
-        &token,
-        &mail_dir,
-        seconds,
-        concurrency,
-        Arc::clone(&next),
-    )
-    .await;
+    let rounds = env_number("BENCH_ROUNDS", 3).max(1);
+    let mut outcomes = Vec::new();
+    for round in 1..=rounds {
+        let outcome = timed(
+            &server.base,
+            &token,
+            &mail_dir,
+            seconds,
+            concurrency,
+            Arc::clone(&next),
+        )
+        .await;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                server.stop();
+                return Err(error);
+            }
+        };
+        report(
+            &format!("{name} {round}/{rounds}"),
+            &outcome,
+            server.peak_mib(),
+        );
+        outcomes.push(outcome);
+    }
     let peak = server.peak_mib();
     server.stop();
-    report(name, &outcome?, peak);
+    // The median round by throughput, reported whole (its p99 with it).
+    outcomes.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    report(
+        &format!("{name} median"),
+        &outcomes[outcomes.len() / 2],
+        peak,
+    );
     let Some((url, trips)) = counted_url else {
         return Ok(());
     };
@@ -629,7 +672,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!(
-        "targets (PostgreSQL): >= 150 stories/s, p99 <= 150 ms, <= 25 round trips/story, server memory < 100 MiB"
+        "targets (PostgreSQL, the median round): >= 150 stories/s, p99 <= 150 ms, <= 25 round trips/story, server memory < 100 MiB (issue 4); >= 320 stories/s, p99 <= 100 ms (issue 9)"
     );
     Ok(())
 }
