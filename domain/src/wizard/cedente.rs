@@ -453,3 +453,444 @@ fn rea(errors: &mut Errors, input: &ReaInput) -> Option<Rea> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder_ids() -> (PartitaIva, CodiceFiscale) {
+        let piva = PartitaIva::parse("01234567897").unwrap_or_else(|e| panic!("{e}"));
+        let cf = CodiceFiscale::parse("01234567897").unwrap_or_else(|e| panic!("{e}"));
+        (piva, cf)
+    }
+
+    fn sede() -> AddressInput {
+        AddressInput {
+            indirizzo: "Via Roma".into(),
+            numero_civico: "1".into(),
+            cap: "20121".into(),
+            comune: "Milano".into(),
+            provincia: "mi".into(),
+            nazione: "it".into(),
+        }
+    }
+
+    fn azienda() -> CedentePrestatoreInput {
+        CedentePrestatoreInput {
+            tipo_attivita: "azienda".into(),
+            denominazione: Some(" Alfa S.r.l. ".into()),
+            sede: sede(),
+            ..CedentePrestatoreInput::default()
+        }
+    }
+
+    fn parse(input: &CedentePrestatoreInput) -> Result<CedentePrestatore, Vec<StepFieldError>> {
+        let (piva, cf) = holder_ids();
+        CedentePrestatore::parse(input, Some(&piva), &cf)
+    }
+
+    fn refused(input: &CedentePrestatoreInput) -> Vec<(String, StepFieldCode)> {
+        parse(input)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.pointer, e.code))
+            .collect()
+    }
+
+    fn at(pointer: &str, code: StepFieldCode) -> (String, StepFieldCode) {
+        (pointer.to_owned(), code)
+    }
+
+    #[test]
+    fn an_azienda_parses_with_the_holders_tax_ids() {
+        let cedente = parse(&azienda()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cedente.tipo_attivita, TipoAttivita::Azienda);
+        assert_eq!(
+            cedente.name,
+            HolderName::Denominazione("Alfa S.r.l.".into())
+        );
+        assert_eq!(
+            cedente.partita_iva.as_ref().map(PartitaIva::as_str),
+            Some("01234567897")
+        );
+        assert_eq!(cedente.codice_fiscale.as_str(), "01234567897");
+        assert_eq!(
+            (
+                cedente.sede.provincia.as_str(),
+                cedente.sede.nazione.as_str()
+            ),
+            ("MI", "IT")
+        );
+        assert_eq!(
+            (cedente.codice_ipa, cedente.contatti, cedente.rea),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_professional_is_named_by_nome_and_cognome_only() {
+        let input = CedentePrestatoreInput {
+            tipo_attivita: "libero_professionista".into(),
+            denominazione: None,
+            nome: Some("Mario".into()),
+            cognome: Some("Rossi".into()),
+            ..azienda()
+        };
+        let cedente = parse(&input).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            cedente.name,
+            HolderName::Persona {
+                nome: "Mario".into(),
+                cognome: "Rossi".into()
+            }
+        );
+        let ditta_with_denominazione = CedentePrestatoreInput {
+            tipo_attivita: "ditta_individuale".into(),
+            nome: None,
+            denominazione: Some("Rossi Mario".into()),
+            ..input
+        };
+        assert_eq!(
+            refused(&ditta_with_denominazione),
+            [
+                at("/denominazione", StepFieldCode::NotAllowed),
+                at("/nome", StepFieldCode::Required)
+            ]
+        );
+        let azienda_with_nome = CedentePrestatoreInput {
+            nome: Some("Mario".into()),
+            denominazione: Some("x".repeat(81)),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&azienda_with_nome),
+            [
+                at("/nome", StepFieldCode::NotAllowed),
+                at("/denominazione", StepFieldCode::TooLong)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pa_needs_its_codice_ipa_and_no_one_else_has_one() {
+        let pa = CedentePrestatoreInput {
+            tipo_attivita: "pubblica_amministrazione".into(),
+            denominazione: Some("Comune di Milano".into()),
+            ..azienda()
+        };
+        assert_eq!(refused(&pa), [at("/codice_ipa", StepFieldCode::Required)]);
+        let blank = CedentePrestatoreInput {
+            codice_ipa: Some("  ".into()),
+            ..pa.clone()
+        };
+        assert_eq!(
+            refused(&blank),
+            [at("/codice_ipa", StepFieldCode::Required)]
+        );
+        for wrong in ["ABC12", "ABC1234", "ABC-12", "ÀBC123"] {
+            let input = CedentePrestatoreInput {
+                codice_ipa: Some(wrong.into()),
+                ..pa.clone()
+            };
+            assert_eq!(
+                refused(&input),
+                [at("/codice_ipa", StepFieldCode::InvalidCodiceIpa)],
+                "{wrong}"
+            );
+        }
+        let with_code = CedentePrestatoreInput {
+            codice_ipa: Some("ufxyz1".into()),
+            ..pa
+        };
+        let cedente = parse(&with_code).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            cedente.codice_ipa.as_ref().map(CodiceIpa::as_str),
+            Some("UFXYZ1")
+        );
+        let azienda_with_code = CedentePrestatoreInput {
+            codice_ipa: Some("UFXYZ1".into()),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&azienda_with_code),
+            [at("/codice_ipa", StepFieldCode::NotAllowed)]
+        );
+    }
+
+    #[test]
+    fn the_tax_ids_may_be_sent_back_only_unchanged() {
+        let same = CedentePrestatoreInput {
+            partita_iva: Some(" 01234567897 ".into()),
+            codice_fiscale: Some("01234567897".into()),
+            ..azienda()
+        };
+        assert!(parse(&same).is_ok());
+        let changed = CedentePrestatoreInput {
+            partita_iva: Some("12345678903".into()),
+            codice_fiscale: Some("RSSMRA85T10A562S".into()),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&changed),
+            [
+                at("/partita_iva", StepFieldCode::ReadOnlyField),
+                at("/codice_fiscale", StepFieldCode::ReadOnlyField)
+            ]
+        );
+        // A holder without a Partita IVA: none may be added here.
+        let cf = CodiceFiscale::parse("RSSMRA85T10A562S").unwrap_or_else(|e| panic!("{e}"));
+        let person = CedentePrestatoreInput {
+            tipo_attivita: "ditta_individuale".into(),
+            denominazione: None,
+            nome: Some("Mario".into()),
+            cognome: Some("Rossi".into()),
+            partita_iva: Some("01234567897".into()),
+            codice_fiscale: Some("rssmra85t10a562s".into()),
+            ..azienda()
+        };
+        let errors = CedentePrestatore::parse(&person, None, &cf)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            errors
+                .iter()
+                .map(|e| (e.pointer.as_str(), e.code))
+                .collect::<Vec<_>>(),
+            [("/partita_iva", StepFieldCode::ReadOnlyField)]
+        );
+    }
+
+    #[test]
+    fn the_sede_needs_a_real_cap_provincia_and_nazione_in_italy() {
+        let wrong = CedentePrestatoreInput {
+            sede: AddressInput {
+                cap: "2012".into(),
+                provincia: "MX".into(),
+                ..sede()
+            },
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&wrong),
+            [
+                at("/sede/cap", StepFieldCode::InvalidCap),
+                at("/sede/provincia", StepFieldCode::InvalidProvincia)
+            ]
+        );
+        let unknown_country = CedentePrestatoreInput {
+            sede: AddressInput {
+                nazione: "UK".into(),
+                ..sede()
+            },
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&unknown_country),
+            [at("/sede/nazione", StepFieldCode::InvalidNazione)]
+        );
+    }
+
+    #[test]
+    fn a_foreign_sede_keeps_its_own_postcode() {
+        let foreign = CedentePrestatoreInput {
+            sede: AddressInput {
+                indirizzo: "Baker Street".into(),
+                numero_civico: "221B".into(),
+                cap: "NW1 6XE".into(),
+                comune: "London".into(),
+                provincia: String::new(),
+                nazione: "GB".into(),
+            },
+            ..azienda()
+        };
+        let cedente = parse(&foreign).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (cedente.sede.cap.as_str(), cedente.sede.provincia.as_str()),
+            ("NW1 6XE", "")
+        );
+        let long_provincia = CedentePrestatoreInput {
+            sede: AddressInput {
+                provincia: "Greater London".into(),
+                ..foreign.sede.clone()
+            },
+            ..foreign
+        };
+        assert_eq!(
+            refused(&long_provincia),
+            [at("/sede/provincia", StepFieldCode::InvalidProvincia)]
+        );
+    }
+
+    #[test]
+    fn contatti_are_optional_and_checked_when_present() {
+        let with = CedentePrestatoreInput {
+            contatti: Some(ContattiInput {
+                telefono: Some("+39 02 1234567".into()),
+                email: Some("info@alfa.it".into()),
+                pec: None,
+            }),
+            ..azienda()
+        };
+        let contatti = parse(&with)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .contatti
+            .unwrap_or_default();
+        assert_eq!(contatti.telefono.as_deref(), Some("+39 02 1234567"));
+        assert_eq!(
+            contatti.email.as_ref().map(EmailAddress::as_str),
+            Some("info@alfa.it")
+        );
+        assert_eq!(contatti.pec, None);
+        let empty = CedentePrestatoreInput {
+            contatti: Some(ContattiInput {
+                telefono: Some(" ".into()),
+                ..ContattiInput::default()
+            }),
+            ..azienda()
+        };
+        assert_eq!(parse(&empty).map(|c| c.contatti), Ok(None));
+        let wrong = CedentePrestatoreInput {
+            contatti: Some(ContattiInput {
+                telefono: Some("call me".into()),
+                email: Some("info".into()),
+                pec: Some("pec@".into()),
+            }),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&wrong),
+            [
+                at("/contatti/telefono", StepFieldCode::InvalidPhone),
+                at("/contatti/email", StepFieldCode::InvalidEmail),
+                at("/contatti/pec", StepFieldCode::InvalidEmail)
+            ]
+        );
+    }
+
+    fn rea() -> ReaInput {
+        ReaInput {
+            ufficio: "mi".into(),
+            numero_rea: "1234567".into(),
+            capitale_sociale: Some("10000.00".into()),
+            socio_unico: Some("SU".into()),
+            stato_liquidazione: "LN".into(),
+        }
+    }
+
+    #[test]
+    fn the_rea_iscrizione_is_checked_field_by_field() {
+        let with = CedentePrestatoreInput {
+            rea: Some(rea()),
+            ..azienda()
+        };
+        let parsed = parse(&with).unwrap_or_else(|e| panic!("{e:?}")).rea;
+        assert_eq!(
+            parsed,
+            Some(Rea {
+                ufficio: "MI".into(),
+                numero_rea: "1234567".into(),
+                capitale_sociale: Some(Money::from_cents(1_000_000)),
+                socio_unico: Some(SocioUnico::SocioUnico),
+                stato_liquidazione: StatoLiquidazione::NonInLiquidazione,
+            })
+        );
+        let minimal = CedentePrestatoreInput {
+            rea: Some(ReaInput {
+                capitale_sociale: None,
+                socio_unico: None,
+                stato_liquidazione: "LS".into(),
+                ..rea()
+            }),
+            ..azienda()
+        };
+        let parsed = parse(&minimal).unwrap_or_else(|e| panic!("{e:?}")).rea;
+        assert_eq!(
+            parsed.map(|r| (r.capitale_sociale, r.socio_unico, r.stato_liquidazione)),
+            Some((None, None, StatoLiquidazione::InLiquidazione))
+        );
+        let wrong = CedentePrestatoreInput {
+            rea: Some(ReaInput {
+                ufficio: "XX".into(),
+                numero_rea: String::new(),
+                capitale_sociale: Some("10.000,00".into()),
+                socio_unico: Some("SX".into()),
+                stato_liquidazione: "ln".into(),
+            }),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&wrong),
+            [
+                at("/rea/ufficio", StepFieldCode::InvalidProvincia),
+                at("/rea/numero_rea", StepFieldCode::Required),
+                at("/rea/capitale_sociale", StepFieldCode::InvalidAmount),
+                at("/rea/socio_unico", StepFieldCode::InvalidValue),
+                at("/rea/stato_liquidazione", StepFieldCode::InvalidValue)
+            ]
+        );
+    }
+
+    #[test]
+    fn every_refused_field_is_reported_together() {
+        let input = CedentePrestatoreInput {
+            tipo_attivita: "pubblica_amministrazione".into(),
+            denominazione: None,
+            codice_ipa: Some("12".into()),
+            partita_iva: Some("99999999999".into()),
+            sede: AddressInput {
+                cap: "ABCDE".into(),
+                provincia: "ZZ".into(),
+                comune: String::new(),
+                ..sede()
+            },
+            contatti: Some(ContattiInput {
+                email: Some("nope".into()),
+                ..ContattiInput::default()
+            }),
+            rea: Some(ReaInput {
+                stato_liquidazione: String::new(),
+                ..rea()
+            }),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&input),
+            [
+                at("/denominazione", StepFieldCode::Required),
+                at("/codice_ipa", StepFieldCode::InvalidCodiceIpa),
+                at("/partita_iva", StepFieldCode::ReadOnlyField),
+                at("/sede/cap", StepFieldCode::InvalidCap),
+                at("/sede/provincia", StepFieldCode::InvalidProvincia),
+                at("/sede/comune", StepFieldCode::Required),
+                at("/contatti/email", StepFieldCode::InvalidEmail),
+                at("/rea/stato_liquidazione", StepFieldCode::InvalidValue)
+            ]
+        );
+        let unknown_kind = CedentePrestatoreInput {
+            tipo_attivita: "srl".into(),
+            ..azienda()
+        };
+        assert_eq!(
+            refused(&unknown_kind),
+            [at("/tipo_attivita", StepFieldCode::InvalidValue)]
+        );
+    }
+
+    #[test]
+    fn the_closed_sets_spell_as_the_api_does() {
+        for tipo in TipoAttivita::ALL {
+            assert_eq!(TipoAttivita::parse(tipo.as_str()), Some(tipo));
+        }
+        assert_eq!(
+            TipoAttivita::ALL.map(TipoAttivita::has_denominazione),
+            [false, false, true, true]
+        );
+        assert_eq!(SocioUnico::parse("SM"), Some(SocioUnico::PiuSoci));
+        assert_eq!(
+            StatoLiquidazione::parse("LS"),
+            Some(StatoLiquidazione::InLiquidazione)
+        );
+        assert_eq!(SocioUnico::parse("su"), None);
+    }
+}
