@@ -475,6 +475,30 @@ mod tests {
         assert_eq!(SetupStatus::parse("done"), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn the_order_rule_holds_for_any_saved_steps(mask in 0u8..32, index in 0usize..5) {
+            let saved: Vec<Step> = Step::ALL
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, s)| s)
+                .collect();
+            let step = Step::ALL[index];
+            let first_missing_earlier = Step::ALL[..index].iter().copied().find(|s| !saved.contains(s));
+            proptest::prop_assert_eq!(
+                check_order(&saved, step).err().map(|e| e.missing),
+                first_missing_earlier
+            );
+            proptest::prop_assert_eq!(next_step(&saved), missing(&saved).first().copied());
+            proptest::prop_assert_eq!(check_complete(&saved).is_ok(), saved.len() == Step::ALL.len());
+            // Whatever is saved, saving next_step is always in order.
+            if let Some(next) = next_step(&saved) {
+                proptest::prop_assert_eq!(check_order(&saved, next), Ok(()));
+            }
+        }
+    }
+
     #[test]
     fn field_codes_are_snake_case_and_distinct() {
         let mut names: Vec<&str> = StepFieldCode::ALL.iter().map(|c| c.as_str()).collect();

@@ -396,3 +396,307 @@ fn avviso(errors: &mut Errors, at: &str, input: &AvvisoInput) -> Option<Avviso> 
         .zip(indirizzo)
         .map(|(canale, indirizzo)| Avviso { canale, indirizzo })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(errors: Vec<StepFieldError>) -> Vec<(String, StepFieldCode)> {
+        errors.into_iter().map(|e| (e.pointer, e.code)).collect()
+    }
+
+    fn at(pointer: &str, code: StepFieldCode) -> (String, StepFieldCode) {
+        (pointer.to_owned(), code)
+    }
+
+    #[test]
+    fn regime_fiscale_takes_rf19_and_refuses_rf03() {
+        let input = RegimeInput {
+            regime_fiscale: "RF19".into(),
+            esigibilita_iva: "scissione_pagamenti".into(),
+        };
+        let regime = Regime::parse(&input).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(regime.regime_fiscale.as_str(), "RF19");
+        assert_eq!(regime.esigibilita_iva, EsigibilitaIva::ScissionePagamenti);
+        assert_eq!(regime.esigibilita_iva.fatturapa_code(), "S");
+        let refused = RegimeInput {
+            regime_fiscale: "RF03".into(),
+            esigibilita_iva: "subito".into(),
+        };
+        assert_eq!(
+            codes(Regime::parse(&refused).err().unwrap_or_default()),
+            [
+                at("/regime_fiscale", StepFieldCode::InvalidRegimeFiscale),
+                at("/esigibilita_iva", StepFieldCode::InvalidValue)
+            ]
+        );
+    }
+
+    fn cassa(tipo: &str) -> CassaInput {
+        CassaInput {
+            tipo_cassa: tipo.into(),
+            aliquota: "4.00".into(),
+            imponibile_percentuale: "100.00".into(),
+            aliquota_iva: Some("22.00".into()),
+            natura: None,
+            ritenuta: true,
+        }
+    }
+
+    fn casse(casse: Vec<CassaInput>) -> Result<Casse, Vec<(String, StepFieldCode)>> {
+        Casse::parse(&CasseInput { casse }).map_err(codes)
+    }
+
+    #[test]
+    fn no_cassa_at_all_is_a_valid_answer() {
+        assert_eq!(casse(vec![]), Ok(Casse::default()));
+    }
+
+    #[test]
+    fn up_to_three_casse_parse_with_their_rates() {
+        let parsed = casse(vec![
+            cassa("TC22"),
+            CassaInput {
+                aliquota_iva: None,
+                natura: Some("N2.2".into()),
+                ritenuta: false,
+                ..cassa("TC04")
+            },
+            CassaInput {
+                aliquota_iva: Some("0.00".into()),
+                natura: Some("N4".into()),
+                ..cassa("TC01")
+            },
+        ])
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let first = parsed.casse[0];
+        assert_eq!(first.tipo_cassa.as_str(), "TC22");
+        assert_eq!(first.aliquota.to_string(), "4.00");
+        assert_eq!(first.imponibile_percentuale.to_string(), "100.00");
+        assert_eq!(
+            first.iva,
+            IvaCassa::Aliquota(Percentuale::parse("22.00").unwrap_or_else(|| panic!()))
+        );
+        assert!(first.ritenuta);
+        assert_eq!(
+            parsed.casse[1].iva,
+            IvaCassa::Natura(Natura::parse("N2.2").unwrap_or_else(|| panic!()))
+        );
+        assert!(!parsed.casse[1].ritenuta);
+        assert_eq!(
+            parsed.casse[2].iva,
+            IvaCassa::Natura(Natura::parse("N4").unwrap_or_else(|| panic!()))
+        );
+    }
+
+    #[test]
+    fn four_casse_are_refused() {
+        let four = vec![cassa("TC01"), cassa("TC02"), cassa("TC03"), cassa("TC04")];
+        assert_eq!(
+            casse(four),
+            Err(vec![at("/casse", StepFieldCode::TooManyCasse)])
+        );
+    }
+
+    #[test]
+    fn the_same_tipo_cassa_twice_is_refused_where_it_repeats() {
+        assert_eq!(
+            casse(vec![cassa("TC04"), cassa("TC22"), cassa("TC04")]),
+            Err(vec![at(
+                "/casse/2/tipo_cassa",
+                StepFieldCode::DuplicateTipoCassa
+            )])
+        );
+    }
+
+    #[test]
+    fn tipo_cassa_stops_at_tc22() {
+        assert_eq!(
+            casse(vec![cassa("TC23")]),
+            Err(vec![at(
+                "/casse/0/tipo_cassa",
+                StepFieldCode::InvalidTipoCassa
+            )])
+        );
+    }
+
+    #[test]
+    fn rates_need_two_decimals_and_at_most_100() {
+        for wrong in ["4.0", "100.001", "101.00", "4", "-4.00"] {
+            assert_eq!(
+                casse(vec![CassaInput {
+                    aliquota: wrong.into(),
+                    ..cassa("TC22")
+                }]),
+                Err(vec![at("/casse/0/aliquota", StepFieldCode::InvalidRate)]),
+                "{wrong}"
+            );
+        }
+        let full = casse(vec![CassaInput {
+            aliquota: "100.00".into(),
+            imponibile_percentuale: "0.00".into(),
+            aliquota_iva: Some("100.00".into()),
+            ..cassa("TC22")
+        }]);
+        assert_eq!(
+            full.map(|c| c.casse[0].aliquota.to_string()),
+            Ok("100.00".to_owned())
+        );
+        assert_eq!(
+            casse(vec![CassaInput {
+                imponibile_percentuale: "100.1".into(),
+                aliquota_iva: Some("22".into()),
+                ..cassa("TC22")
+            }]),
+            Err(vec![
+                at(
+                    "/casse/0/imponibile_percentuale",
+                    StepFieldCode::InvalidRate
+                ),
+                at("/casse/0/aliquota_iva", StepFieldCode::InvalidRate)
+            ])
+        );
+    }
+
+    #[test]
+    fn the_iva_is_a_rate_or_a_natura_never_both_never_neither() {
+        let both = CassaInput {
+            natura: Some("N1".into()),
+            ..cassa("TC22")
+        };
+        let neither = CassaInput {
+            aliquota_iva: None,
+            ..cassa("TC21")
+        };
+        let zero_alone = CassaInput {
+            aliquota_iva: Some("0.00".into()),
+            ..cassa("TC20")
+        };
+        let bare_n2 = CassaInput {
+            aliquota_iva: None,
+            natura: Some("N2".into()),
+            ..cassa("TC19")
+        };
+        assert_eq!(
+            casse(vec![both, neither, zero_alone]),
+            Err(vec![
+                at("/casse/0/natura", StepFieldCode::NotAllowed),
+                at("/casse/1/aliquota_iva", StepFieldCode::Required),
+                at("/casse/2/natura", StepFieldCode::Required)
+            ])
+        );
+        assert_eq!(
+            casse(vec![bare_n2]),
+            Err(vec![at("/casse/0/natura", StepFieldCode::InvalidNatura)])
+        );
+    }
+
+    #[test]
+    fn every_refused_cassa_field_is_reported_together() {
+        let wrong = CassaInput {
+            tipo_cassa: "TC00".into(),
+            aliquota: "4.0".into(),
+            imponibile_percentuale: "101.00".into(),
+            aliquota_iva: None,
+            natura: Some("N6".into()),
+            ritenuta: false,
+        };
+        let many = vec![cassa("TC01"), wrong, cassa("TC01"), cassa("TC02")];
+        assert_eq!(
+            casse(many),
+            Err(vec![
+                at("/casse", StepFieldCode::TooManyCasse),
+                at("/casse/1/tipo_cassa", StepFieldCode::InvalidTipoCassa),
+                at("/casse/1/aliquota", StepFieldCode::InvalidRate),
+                at(
+                    "/casse/1/imponibile_percentuale",
+                    StepFieldCode::InvalidRate
+                ),
+                at("/casse/1/natura", StepFieldCode::InvalidNatura),
+                at("/casse/2/tipo_cassa", StepFieldCode::DuplicateTipoCassa)
+            ])
+        );
+    }
+
+    #[test]
+    fn document_preferences_take_the_fatturapa_types() {
+        for (tipo, prezzi, expected) in [
+            ("TD01", "netti", Prezzi::Netti),
+            ("TD06", "lordi", Prezzi::Lordi),
+            ("TD28", "netti", Prezzi::Netti),
+            ("TD29", "netti", Prezzi::Netti),
+        ] {
+            let input = PreferenzeDocumentoInput {
+                tipo_documento: tipo.into(),
+                prezzi: prezzi.into(),
+            };
+            let parsed = PreferenzeDocumento::parse(&input).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(
+                (parsed.tipo_documento.as_str(), parsed.prezzi),
+                (tipo, expected)
+            );
+        }
+        let wrong = PreferenzeDocumentoInput {
+            tipo_documento: "TD07".into(),
+            prezzi: "ivati".into(),
+        };
+        assert_eq!(
+            codes(PreferenzeDocumento::parse(&wrong).err().unwrap_or_default()),
+            [
+                at("/tipo_documento", StepFieldCode::InvalidTipoDocumento),
+                at("/prezzi", StepFieldCode::InvalidValue)
+            ]
+        );
+    }
+
+    #[test]
+    fn avvisi_go_to_a_pec_or_an_email_address() {
+        let input = AvvisiInput {
+            notifiche_sdi: AvvisoInput {
+                canale: "pec".into(),
+                indirizzo: " alfa@pec.it ".into(),
+            },
+            fatture_ricevute: AvvisoInput {
+                canale: "email".into(),
+                indirizzo: "fatture@alfa.it".into(),
+            },
+        };
+        let avvisi = Avvisi::parse(&input).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(avvisi.notifiche_sdi.canale, Canale::Pec);
+        assert_eq!(avvisi.notifiche_sdi.indirizzo.as_str(), "alfa@pec.it");
+        assert_eq!(avvisi.fatture_ricevute.canale, Canale::Email);
+        let wrong = AvvisiInput {
+            notifiche_sdi: AvvisoInput {
+                canale: "sms".into(),
+                indirizzo: "not-an-address".into(),
+            },
+            fatture_ricevute: AvvisoInput {
+                canale: "email".into(),
+                indirizzo: " ".into(),
+            },
+        };
+        assert_eq!(
+            codes(Avvisi::parse(&wrong).err().unwrap_or_default()),
+            [
+                at("/notifiche_sdi/canale", StepFieldCode::InvalidValue),
+                at("/notifiche_sdi/indirizzo", StepFieldCode::InvalidEmail),
+                at("/fatture_ricevute/indirizzo", StepFieldCode::Required)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_closed_sets_read_back_what_they_spell() {
+        for e in EsigibilitaIva::ALL {
+            assert_eq!(EsigibilitaIva::parse(e.as_str()), Some(e));
+        }
+        for p in Prezzi::ALL {
+            assert_eq!(Prezzi::parse(p.as_str()), Some(p));
+        }
+        for c in Canale::ALL {
+            assert_eq!(Canale::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(EsigibilitaIva::Differita.fatturapa_code(), "D");
+        assert_eq!(Canale::parse("PEC"), None);
+    }
+}
