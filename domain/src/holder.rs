@@ -82,6 +82,206 @@ fn text(value: &str, max: usize) -> Option<String> {
     (!trimmed.is_empty() && trimmed.chars().count() <= max).then(|| trimmed.to_owned())
 }
 
+/// Address data as received, before any check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressInput {
+    pub indirizzo: String,
+    pub numero_civico: String,
+    pub cap: String,
+    pub comune: String,
+    pub provincia: String,
+    pub nazione: String,
+}
+
+/// How strictly an address's country and provincia are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceCheck {
+    /// Two letters each, the provincia only for Italy: the rule holders have
+    /// been stored under, so a stored holder always reads back.
+    Shape,
+    /// Codes that exist: an ISO 3166-1 country, an Italian provincia for
+    /// Italy and at most two letters elsewhere. What the FE configuration
+    /// asks of the sede that goes on every invoice.
+    Known,
+}
+
+/// The address field an [`AddressError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressField {
+    Indirizzo,
+    NumeroCivico,
+    Cap,
+    Comune,
+    Provincia,
+    Nazione,
+}
+
+impl AddressField {
+    /// The field's name in an address object (`cap`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressField::Indirizzo => "indirizzo",
+            AddressField::NumeroCivico => "numero_civico",
+            AddressField::Cap => "cap",
+            AddressField::Comune => "comune",
+            AddressField::Provincia => "provincia",
+            AddressField::Nazione => "nazione",
+        }
+    }
+
+    fn holder_pointer(self) -> &'static str {
+        match self {
+            AddressField::Indirizzo => "/address/indirizzo",
+            AddressField::NumeroCivico => "/address/numero_civico",
+            AddressField::Cap => "/address/cap",
+            AddressField::Comune => "/address/comune",
+            AddressField::Provincia => "/address/provincia",
+            AddressField::Nazione => "/address/nazione",
+        }
+    }
+}
+
+/// Why an address field is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressCode {
+    Required,
+    TooLong,
+    InvalidCap,
+    InvalidProvincia,
+    InvalidNazione,
+}
+
+impl AddressCode {
+    /// The holder's codes, as its API has always answered them.
+    fn holder_code(self) -> &'static str {
+        match self {
+            AddressCode::Required | AddressCode::TooLong => "required",
+            AddressCode::InvalidCap => "invalid_cap",
+            AddressCode::InvalidProvincia => "invalid_provincia",
+            AddressCode::InvalidNazione => "invalid_value",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressError {
+    pub field: AddressField,
+    pub code: AddressCode,
+    pub detail: String,
+}
+
+/// A telephone number as people write it: at most 20 characters of digits,
+/// spaces and `+ - / ( ) .`, at least 6 of them digits.
+pub fn is_phone(phone: &str) -> bool {
+    phone.len() <= 20
+        && phone.chars().filter(char::is_ascii_digit).count() >= 6
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-/().".contains(c))
+}
+
+impl Address {
+    /// Trims every field and upper-cases the codes; reports every invalid
+    /// field at once, in the order nazione, cap, provincia, indirizzo,
+    /// numero_civico, comune. The CAP must have 5 digits in Italy only.
+    pub fn parse(input: &AddressInput, places: PlaceCheck) -> Result<Address, Vec<AddressError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: AddressField, code: AddressCode, detail: &str| {
+            errors.push(AddressError {
+                field,
+                code,
+                detail: detail.to_owned(),
+            });
+        };
+        let letters = |code: &str| code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase());
+        let nazione = input.nazione.trim().to_ascii_uppercase();
+        let nazione_ok = match places {
+            PlaceCheck::Shape => letters(&nazione),
+            PlaceCheck::Known => crate::place::is_country(&nazione),
+        };
+        if !nazione_ok {
+            fail(
+                AddressField::Nazione,
+                AddressCode::InvalidNazione,
+                "an ISO 3166-1 alpha-2 country code, e.g. IT",
+            );
+        }
+        let italy = nazione == "IT";
+        let cap = input.cap.trim().to_owned();
+        if italy && !(cap.len() == 5 && cap.chars().all(|c| c.is_ascii_digit())) {
+            fail(
+                AddressField::Cap,
+                AddressCode::InvalidCap,
+                "an Italian CAP has 5 digits",
+            );
+        }
+        let provincia = input.provincia.trim().to_ascii_uppercase();
+        let provincia_ok = match (places, italy) {
+            (PlaceCheck::Shape, true) => letters(&provincia),
+            (PlaceCheck::Shape, false) => true,
+            (PlaceCheck::Known, true) => crate::place::is_italian_provincia(&provincia),
+            (PlaceCheck::Known, false) => provincia.is_empty() || letters(&provincia),
+        };
+        if !provincia_ok {
+            fail(
+                AddressField::Provincia,
+                AddressCode::InvalidProvincia,
+                match (places, italy) {
+                    (PlaceCheck::Shape, _) => "the provincia is 2 letters, e.g. MI",
+                    (PlaceCheck::Known, true) => "the sigla of an Italian provincia, e.g. MI",
+                    (PlaceCheck::Known, false) => "empty, or 2 letters outside Italy",
+                },
+            );
+        }
+        let mut text_field = |field: AddressField, value: &str, max: usize, detail: &str| {
+            let trimmed = value.trim();
+            if trimmed.is_empty() {
+                fail(field, AddressCode::Required, detail);
+            } else if trimmed.chars().count() > max {
+                fail(field, AddressCode::TooLong, detail);
+            }
+            trimmed.to_owned()
+        };
+        let indirizzo = text_field(
+            AddressField::Indirizzo,
+            &input.indirizzo,
+            200,
+            "1-200 characters",
+        );
+        let numero_civico = text_field(
+            AddressField::NumeroCivico,
+            &input.numero_civico,
+            20,
+            "1-20 characters",
+        );
+        let comune = text_field(AddressField::Comune, &input.comune, 100, "1-100 characters");
+        if errors.is_empty() {
+            Ok(Address {
+                indirizzo,
+                numero_civico,
+                cap,
+                comune,
+                provincia,
+                nazione,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The address as text fields again, as [`Address::parse`] reads them.
+    pub fn to_input(&self) -> AddressInput {
+        AddressInput {
+            indirizzo: self.indirizzo.clone(),
+            numero_civico: self.numero_civico.clone(),
+            cap: self.cap.clone(),
+            comune: self.comune.clone(),
+            provincia: self.provincia.clone(),
+            nazione: self.nazione.clone(),
+        }
+    }
+}
+
 impl Holder {
     /// The tax id that identifies the holder: the Partita IVA, or the
     /// Codice Fiscale when there is none.
@@ -211,63 +411,34 @@ impl Holder {
             }
             None => Some(None),
         };
-        let nazione = input.nazione.trim().to_ascii_uppercase();
-        if nazione.len() != 2 || !nazione.chars().all(|c| c.is_ascii_uppercase()) {
-            fail(
-                "/address/nazione",
-                "invalid_value",
-                "an ISO 3166-1 alpha-2 country code, e.g. IT".into(),
-            );
-        }
-        let cap = input.cap.trim().to_owned();
-        if nazione == "IT" && !(cap.len() == 5 && cap.chars().all(|c| c.is_ascii_digit())) {
-            fail(
-                "/address/cap",
-                "invalid_cap",
-                "an Italian CAP has 5 digits".into(),
-            );
-        }
-        let provincia = input.provincia.trim().to_ascii_uppercase();
-        if nazione == "IT"
-            && !(provincia.len() == 2 && provincia.chars().all(|c| c.is_ascii_uppercase()))
-        {
-            fail(
-                "/address/provincia",
-                "invalid_provincia",
-                "the provincia is 2 letters, e.g. MI".into(),
-            );
-        }
-        let indirizzo = text(&input.indirizzo, 200);
-        if indirizzo.is_none() {
-            fail("/address/indirizzo", "required", "1-200 characters".into());
-        }
-        let numero_civico = text(&input.numero_civico, 20);
-        if numero_civico.is_none() {
-            fail(
-                "/address/numero_civico",
-                "required",
-                "1-20 characters".into(),
-            );
-        }
-        let comune = text(&input.comune, 100);
-        if comune.is_none() {
-            fail("/address/comune", "required", "1-100 characters".into());
-        }
+        let address = Address::parse(
+            &AddressInput {
+                indirizzo: input.indirizzo.clone(),
+                numero_civico: input.numero_civico.clone(),
+                cap: input.cap.clone(),
+                comune: input.comune.clone(),
+                provincia: input.provincia.clone(),
+                nazione: input.nazione.clone(),
+            },
+            PlaceCheck::Shape,
+        )
+        .map_err(|address_errors| {
+            for error in address_errors {
+                fail(
+                    error.field.holder_pointer(),
+                    error.code.holder_code(),
+                    error.detail,
+                );
+            }
+        })
+        .ok();
         let phone = match input
             .phone
             .as_deref()
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            Some(phone)
-                if phone.len() <= 20
-                    && phone.chars().filter(char::is_ascii_digit).count() >= 6
-                    && phone
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || " +-/().".contains(c)) =>
-            {
-                Some(phone.to_owned())
-            }
+            Some(phone) if is_phone(phone) => Some(phone.to_owned()),
             Some(_) => {
                 fail(
                     "/phone",
@@ -278,38 +449,19 @@ impl Holder {
             }
             None => None,
         };
-        match (
-            kind,
-            name,
-            codice_fiscale,
-            partita_iva,
-            indirizzo,
-            numero_civico,
-            comune,
-        ) {
-            (
-                Some(kind),
-                Some(name),
-                Some(codice_fiscale),
-                Some(partita_iva),
-                Some(indirizzo),
-                Some(numero_civico),
-                Some(comune),
-            ) if errors.is_empty() => Ok(Holder {
-                kind,
-                name,
-                codice_fiscale,
-                partita_iva,
-                address: Address {
-                    indirizzo,
-                    numero_civico,
-                    cap,
-                    comune,
-                    provincia,
-                    nazione,
-                },
-                phone,
-            }),
+        match (kind, name, codice_fiscale, partita_iva, address) {
+            (Some(kind), Some(name), Some(codice_fiscale), Some(partita_iva), Some(address))
+                if errors.is_empty() =>
+            {
+                Ok(Holder {
+                    kind,
+                    name,
+                    codice_fiscale,
+                    partita_iva,
+                    address,
+                    phone,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -378,6 +530,57 @@ mod tests {
         assert_eq!(
             pointers,
             vec!["/denominazione", "/partita_iva", "/address/cap"]
+        );
+    }
+
+    #[test]
+    fn a_holder_reads_places_by_their_shape_and_the_known_check_by_the_lists() {
+        let input = AddressInput {
+            indirizzo: " Via Roma ".into(),
+            numero_civico: "1".into(),
+            cap: "20121".into(),
+            comune: "Milano".into(),
+            provincia: "zz".into(),
+            nazione: "it".into(),
+        };
+        let shape = Address::parse(&input, PlaceCheck::Shape).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (shape.indirizzo.as_str(), shape.provincia.as_str()),
+            ("Via Roma", "ZZ")
+        );
+        let fields = |input: &AddressInput| -> Vec<(AddressField, AddressCode)> {
+            Address::parse(input, PlaceCheck::Known)
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| (e.field, e.code))
+                .collect()
+        };
+        assert_eq!(
+            fields(&input),
+            [(AddressField::Provincia, AddressCode::InvalidProvincia)]
+        );
+        let unknown_country = AddressInput {
+            nazione: "QX".into(),
+            ..input.clone()
+        };
+        assert!(Address::parse(&unknown_country, PlaceCheck::Shape).is_ok());
+        assert_eq!(
+            fields(&unknown_country),
+            [(AddressField::Nazione, AddressCode::InvalidNazione)]
+        );
+        let too_long = AddressInput {
+            comune: "x".repeat(101),
+            numero_civico: " ".into(),
+            provincia: "MI".into(),
+            ..input
+        };
+        assert_eq!(
+            fields(&too_long),
+            [
+                (AddressField::NumeroCivico, AddressCode::Required),
+                (AddressField::Comune, AddressCode::TooLong)
+            ]
         );
     }
 

@@ -1,6 +1,6 @@
 //! Attiva's business rules: catalog, eligibility, pricing, the states of
-//! carts and orders with their transitions, the payment decision, and the
-//! value types they speak in. Pure: no I/O, no web or database crate, no other
+//! carts and orders with their transitions, the payment decision, the FE
+//! configuration wizard, and the value types they speak in. Pure: no I/O, no web or database crate, no other
 //! crate of this workspace.
 
 pub mod audience;
@@ -8,19 +8,23 @@ pub mod cart;
 pub mod catalog;
 pub mod credentials;
 pub mod eligibility;
+pub mod email;
 pub mod holder;
 pub mod money;
 pub mod order;
 pub mod password;
 pub mod payment;
+pub mod place;
 pub mod pricing;
 pub mod service;
 pub mod tax_id;
+pub mod wizard;
 
 pub use audience::Audience;
 pub use cart::{CartLine, CartNotOpen, CartStatus, Channel};
 pub use catalog::{Bounds, Catalog, CatalogError, Category, Product, ProductCode, ProductPrices};
 pub use eligibility::{Buyer, Violation, ViolationCode, check};
+pub use email::{EmailAddress, EmailError};
 pub use holder::{Holder, HolderFieldError, HolderInput, HolderKind};
 pub use money::Money;
 pub use order::{OrderStatus, OrderTransition, TransitionError};
@@ -32,3 +36,7 @@ pub use service::{
     module_progress,
 };
 pub use tax_id::{CodiceFiscale, CodiceFiscaleError, PartitaIva, PartitaIvaError};
+pub use wizard::{
+    SetupIncomplete, SetupStatus, Step, StepData, StepFieldCode, StepFieldError, StepOutOfOrder,
+    check_complete, check_order, next_step,
+};
