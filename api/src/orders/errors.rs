@@ -45,6 +45,8 @@ impl From<CancelOrderError> for ApiError {
     }
 }
 
-fn order_not_found(id: Uuid) -> ApiError {
+/// No such order (or one the caller may not see: the same answer), for
+/// every area that reads orders by id.
+pub fn order_not_found(id: Uuid) -> ApiError {
     ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {id}"))
 }

@@ -3,6 +3,7 @@
 
 use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
+use crate::orders::errors::order_not_found;
 use domain::OrderStatus;
 use uuid::Uuid;
 
@@ -90,8 +91,4 @@ impl From<ClearReviewError> for ApiError {
             ClearReviewError::OrderNotFound(id) => order_not_found(id),
         }
     }
-}
-
-fn order_not_found(id: Uuid) -> ApiError {
-    ApiError::not_found(ErrorCode::OrderNotFound, format!("no order {id}"))
 }

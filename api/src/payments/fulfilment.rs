@@ -35,10 +35,6 @@ pub struct Context<'a> {
     pub temporary_password_ttl: Duration,
 }
 
-fn holder_name(order: &OrderRecord) -> String {
-    order.holder.display_name()
-}
-
 fn product_name(view: &CatalogView, code: &str) -> String {
     view.catalog
         .get(code)
@@ -71,7 +67,7 @@ fn plan(ctx: &Context<'_>, order: &OrderRecord, paid_at: DateTime<Utc>) -> Fulfi
             fulfilment.modules.push((service_id, code.clone(), true));
         }
         let email = activation_email(&ActivationEmail {
-            holder_name: holder_name(order),
+            holder_name: order.holder.display_name(),
             order_number: order.number.clone(),
             username: credentials.username.clone(),
             temporary_password: credentials.temporary_password,
@@ -124,7 +120,7 @@ fn plan(ctx: &Context<'_>, order: &OrderRecord, paid_at: DateTime<Utc>) -> Fulfi
     }
     if base.is_none() && !confirmed_items.is_empty() {
         let email = payment_confirmation_email(&PaymentConfirmationEmail {
-            holder_name: holder_name(order),
+            holder_name: order.holder.display_name(),
             order_number: order.number.clone(),
             total: cents_text(order.total_cents),
             items: confirmed_items,
