@@ -52,12 +52,19 @@ impl WriteBatch {
         self
     }
 
+    /// An update with a `RETURNING` clause: `run` returns its rows (none
+    /// when its condition matched nothing).
+    pub(crate) fn update_returning(&mut self, statement: UpdateStatement) -> &mut Self {
+        self.returning = Some(self.writes.len());
+        self.update(statement)
+    }
+
     pub(crate) fn delete(&mut self, statement: DeleteStatement) -> &mut Self {
         self.writes.push(statement.into());
         self
     }
 
-    /// Runs the writes; the rows of the `insert_returning` one, if any.
+    /// Runs the writes; the rows of the `…_returning` one, if any.
     pub(crate) async fn run<C: ConnectionTrait>(
         self,
         conn: &C,

@@ -850,9 +850,24 @@ impl Orders<'_> {
         let service_id = fulfilment.new_service.as_ref().map(|s| s.service_id);
         let pay = OrderTransition::Pay;
         let tx = self.db.begin_write().await?;
-        // The decision `PaidInFull` as a condition: still unpaid, and the
-        // amount is the total.
-        let moved = order::Entity::update_many()
+        // One statement on PostgreSQL: the event, everything the plan
+        // creates, and the order's move with the decision `PaidInFull` as
+        // its condition (still unpaid, and the amount is the total). The
+        // move comes last, so SQLite, running them one by one, has the
+        // parents first.
+        let mut batch = WriteBatch::new();
+        if let Some(event_id) = &input.event_id {
+            // A repeated id fails the statement (unique): the careful path
+            // tells it for a duplicate.
+            batch.insert(event_insert(
+                event_id,
+                &order.number,
+                input.event_type.as_str(),
+                "fulfilled",
+            ));
+        }
+        let receipt = fulfilment_writes(&mut batch, order, Some(input), fulfilment, now);
+        let mut move_order = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(pay.after().as_str()))
             .col_expr(order::Column::PaidAt, Expr::value(paid_at))
             .col_expr(order::Column::FulfilledAt, Expr::value(now))
@@ -863,28 +878,20 @@ impl Orders<'_> {
             .filter(order::Column::Id.eq(id.clone()))
             .filter(order::Column::Status.eq(pay.before().as_str()))
             .filter(order::Column::TotalCents.eq(input.amount_cents))
-            .exec(&tx)
-            .await?;
-        if moved.rows_affected == 0 {
-            return Ok(None);
+            .into_query();
+        move_order.returning_col(order::Column::Id);
+        batch.update_returning(move_order);
+        match batch.run(&tx, self.db.backend()).await {
+            // Moved: the plan held.
+            Ok(moved) if !moved.is_empty() => {}
+            // The order moved meanwhile (or the amount is not its total):
+            // dropping the transaction undoes the rest.
+            Ok(_) => return Ok(None),
+            // A repeated event, or the holder's panel username is taken
+            // (another FE paid meanwhile): the careful path decides.
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(error) => return Err(error),
         }
-        if let Some(event_id) = &input.event_id {
-            let event_type = input.event_type.as_str();
-            if !record_event(&tx, event_id, &order.number, event_type, "fulfilled").await? {
-                // Seen before: the transaction is dropped, nothing changes.
-                return Ok(Some(PaymentOutcome::DuplicateEvent));
-            }
-        }
-        let receipt =
-            match write_fulfilment(&tx, self.db.backend(), order, Some(input), fulfilment, now)
-                .await
-            {
-                Ok(receipt) => receipt,
-                // The holder's panel username is taken (another FE paid
-                // meanwhile): the careful path flags the order.
-                Err(StoreError::Conflict(_)) => return Ok(None),
-                Err(error) => return Err(error),
-            };
         tx.commit().await?;
         let mut payments = order.payments.clone();
         payments.extend(receipt);
@@ -1168,10 +1175,23 @@ async fn write_fulfilment(
     fulfilment: &Fulfilment,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<PaymentReceiptRecord>> {
-    let id = order.id.to_string();
-    // None of these writes reads another's: one batch (one statement on
-    // PostgreSQL).
     let mut batch = WriteBatch::new();
+    let receipt = fulfilment_writes(&mut batch, order, input, fulfilment, now);
+    batch.run(tx, backend).await?;
+    Ok(receipt)
+}
+
+/// Adds to `batch` what paying `order` with `input` (if any) and carrying
+/// out `fulfilment` writes; none of these writes reads another's. The
+/// receipt they record, if any.
+fn fulfilment_writes(
+    batch: &mut WriteBatch,
+    order: &OrderRecord,
+    input: Option<&PaymentInput>,
+    fulfilment: &Fulfilment,
+    now: DateTime<Utc>,
+) -> Option<PaymentReceiptRecord> {
+    let id = order.id.to_string();
     let mut receipt = None;
     if let Some(input) = input {
         batch.insert(payment_insert(&id, input, now));
@@ -1253,8 +1273,7 @@ async fn write_fulfilment(
     for email in &fulfilment.emails {
         batch.insert(email_insert(email));
     }
-    batch.run(tx, backend).await?;
-    Ok(receipt)
+    receipt
 }
 
 /// The payment that paid the order (one per order).
@@ -1285,21 +1304,32 @@ async fn record_event<C: ConnectionTrait>(
     event_type: &str,
     outcome: &str,
 ) -> StoreResult<bool> {
-    let inserted = payment_event::Entity::insert(payment_event::ActiveModel {
+    let inserted = conn
+        .execute(&event_insert(event_id, order_number, event_type, outcome))
+        .await
+        .map_err(StoreError::from);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// The row of a provider event received now.
+fn event_insert(
+    event_id: &str,
+    order_number: &str,
+    event_type: &str,
+    outcome: &str,
+) -> sea_orm::sea_query::InsertStatement {
+    payment_event::Entity::insert(payment_event::ActiveModel {
         event_id: Set(event_id.to_owned()),
         order_number: Set(order_number.to_owned()),
         event_type: Set(event_type.to_owned()),
         outcome: Set(outcome.to_owned()),
         received_at: Set(Utc::now()),
     })
-    .exec_without_returning(conn)
-    .await
-    .map_err(StoreError::from);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(StoreError::Conflict(_)) => Ok(false),
-        Err(error) => Err(error),
-    }
+    .into_query()
 }
 
 /// Records the provider event of `input`, if it has one, with `outcome`;
