@@ -5,7 +5,7 @@ use std::fmt;
 
 /// A plausible email address: at most 254 characters, no spaces or control
 /// characters, exactly one `@` with 1-64 characters before it and a domain
-/// with an inner dot after it. The same rule as the api's `email_error`,
+/// with an inner dot after it. The api's `email_error` asks this rule,
 /// so an address is judged alike wherever it is typed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
