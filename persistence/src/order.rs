@@ -305,18 +305,37 @@ async fn load_order_where<C: ConnectionTrait>(
     conn: &C,
     condition: impl sea_orm::sea_query::IntoCondition,
 ) -> StoreResult<Option<OrderRecord>> {
-    let Some((row, lines)) = order::Entity::find()
+    // The order, its lines and its receipts in one round trip: each row is
+    // a (line, receipt) pair, so each line comes once per receipt; both
+    // are few (a cart's lines, a payment or two).
+    let rows = order::Entity::find()
         .filter(condition)
-        .find_with_related(order_line::Entity)
+        .find_also_related(order_line::Entity)
+        .find_also_related(payment_receipt::Entity)
         .order_by_asc(order_line::Column::Position)
+        .order_by_asc(payment_receipt::Column::ReceivedAt)
+        .order_by_asc(payment_receipt::Column::Id)
         .all(conn)
-        .await?
-        .into_iter()
-        .next()
-    else {
+        .await?;
+    let Some(row) = rows.first().map(|(row, _, _)| row.clone()) else {
         return Ok(None);
     };
-    let receipts = receipts_of(conn, vec![row.id.clone()]).await?;
+    let mut lines: Vec<order_line::Model> = Vec::new();
+    let mut receipts: Vec<payment_receipt::Model> = Vec::new();
+    for (_, line, receipt) in rows {
+        if let Some(line) = line
+            && !lines.iter().any(|seen| seen.id == line.id)
+        {
+            lines.push(line);
+        }
+        if let Some(receipt) = receipt
+            && !receipts.iter().any(|seen| seen.id == receipt.id)
+        {
+            receipts.push(receipt);
+        }
+    }
+    // Rows come by line, then receipt: the receipts in their own order.
+    receipts.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
     to_order(row, lines, receipts).map(Some)
 }
 

@@ -35,11 +35,19 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::order_line::Entity")]
     Lines,
+    #[sea_orm(has_many = "super::payment_receipt::Entity")]
+    Receipts,
 }
 
 impl Related<super::order_line::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Lines.def()
+    }
+}
+
+impl Related<super::payment_receipt::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Receipts.def()
     }
 }
 
