@@ -6,9 +6,11 @@
 pub mod audience;
 pub mod cart;
 pub mod catalog;
+pub mod contact;
 pub mod credentials;
 pub mod eligibility;
 pub mod email;
+pub mod fields;
 pub mod holder;
 pub mod money;
 pub mod order;

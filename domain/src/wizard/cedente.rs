@@ -3,7 +3,8 @@
 
 use super::{Errors, StepFieldCode, StepFieldError};
 use crate::email::EmailAddress;
-use crate::holder::{Address, AddressCode, AddressInput, HolderName, PlaceCheck, is_phone};
+use crate::fields::present;
+use crate::holder::{Address, AddressInput, HolderName, PlaceCheck, is_phone};
 use crate::money::Money;
 use crate::place::is_italian_provincia;
 use crate::tax_id::{CodiceFiscale, PartitaIva};
@@ -219,26 +220,7 @@ impl CedentePrestatore {
             input.codice_fiscale.as_deref(),
             Some(holder_codice_fiscale.as_str()),
         );
-        let sede = match Address::parse(&input.sede, PlaceCheck::Known) {
-            Ok(sede) => Some(sede),
-            Err(address_errors) => {
-                for error in address_errors {
-                    let code = match error.code {
-                        AddressCode::Required => StepFieldCode::Required,
-                        AddressCode::TooLong => StepFieldCode::TooLong,
-                        AddressCode::InvalidCap => StepFieldCode::InvalidCap,
-                        AddressCode::InvalidProvincia => StepFieldCode::InvalidProvincia,
-                        AddressCode::InvalidNazione => StepFieldCode::InvalidNazione,
-                    };
-                    errors.add(
-                        format!("/sede/{}", error.field.as_str()),
-                        code,
-                        error.detail,
-                    );
-                }
-                None
-            }
-        };
+        let sede = errors.address("/sede", &input.sede, PlaceCheck::Known);
         let contatti = input
             .contatti
             .as_ref()
@@ -355,14 +337,7 @@ fn read_only(errors: &mut Errors, pointer: &str, sent: Option<&str>, holder: Opt
 
 /// `None` when all the contatti are empty (or refused).
 fn contatti(errors: &mut Errors, input: &ContattiInput) -> Option<Contatti> {
-    let present = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let telefono = present(&input.telefono);
+    let telefono = present(input.telefono.as_deref());
     if telefono.as_deref().is_some_and(|t| !is_phone(t)) {
         errors.add(
             "/contatti/telefono",
@@ -370,19 +345,10 @@ fn contatti(errors: &mut Errors, input: &ContattiInput) -> Option<Contatti> {
             "digits, spaces and + - / ( ) ., at least 6 digits, at most 20 characters",
         );
     }
-    let mut email = |pointer: &str, value: Option<String>| {
-        value.and_then(|v| match EmailAddress::parse(&v) {
-            Ok(email) => Some(email),
-            Err(error) => {
-                errors.add(pointer, StepFieldCode::InvalidEmail, error.to_string());
-                None
-            }
-        })
-    };
     let contatti = Contatti {
         telefono,
-        email: email("/contatti/email", present(&input.email)),
-        pec: email("/contatti/pec", present(&input.pec)),
+        email: errors.email("/contatti/email", input.email.as_deref()),
+        pec: errors.email("/contatti/pec", input.pec.as_deref()),
     };
     (contatti != Contatti::default()).then_some(contatti)
 }

@@ -20,6 +20,10 @@ pub use steps::{
 
 use std::fmt;
 
+// The wizard's field errors are the domain's one kind (`crate::fields`).
+use crate::fields::Errors;
+pub use crate::fields::{FieldCode as StepFieldCode, FieldError as StepFieldError};
+
 /// The wizard's steps, in the order they must first be saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Step {
@@ -154,166 +158,6 @@ pub fn status(saved: &[Step], completed: bool) -> SetupStatus {
         SetupStatus::NotStarted
     } else {
         SetupStatus::InProgress
-    }
-}
-
-/// Stable machine codes of a refused field; the API shows them as spelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StepFieldCode {
-    /// Missing or blank.
-    Required,
-    /// Longer than the field allows.
-    TooLong,
-    /// Not one of the field's closed set of values.
-    InvalidValue,
-    /// A field that does not belong with the others sent (a denominazione
-    /// for a ditta individuale, a natura beside a non-zero rate).
-    NotAllowed,
-    /// Partita IVA or Codice Fiscale differing from the order's holder.
-    ReadOnlyField,
-    InvalidCodiceIpa,
-    InvalidCap,
-    InvalidProvincia,
-    InvalidNazione,
-    InvalidPhone,
-    InvalidEmail,
-    /// Not a money amount (the capitale sociale).
-    InvalidAmount,
-    InvalidRegimeFiscale,
-    InvalidTipoCassa,
-    /// Not a percentage from "0.00" to "100.00" with two decimals.
-    InvalidRate,
-    InvalidNatura,
-    InvalidTipoDocumento,
-    /// More than [`MAX_CASSE`] casse.
-    TooManyCasse,
-    /// The same tipo_cassa in two entries.
-    DuplicateTipoCassa,
-}
-
-impl StepFieldCode {
-    pub const ALL: [StepFieldCode; 19] = [
-        StepFieldCode::Required,
-        StepFieldCode::TooLong,
-        StepFieldCode::InvalidValue,
-        StepFieldCode::NotAllowed,
-        StepFieldCode::ReadOnlyField,
-        StepFieldCode::InvalidCodiceIpa,
-        StepFieldCode::InvalidCap,
-        StepFieldCode::InvalidProvincia,
-        StepFieldCode::InvalidNazione,
-        StepFieldCode::InvalidPhone,
-        StepFieldCode::InvalidEmail,
-        StepFieldCode::InvalidAmount,
-        StepFieldCode::InvalidRegimeFiscale,
-        StepFieldCode::InvalidTipoCassa,
-        StepFieldCode::InvalidRate,
-        StepFieldCode::InvalidNatura,
-        StepFieldCode::InvalidTipoDocumento,
-        StepFieldCode::TooManyCasse,
-        StepFieldCode::DuplicateTipoCassa,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepFieldCode::Required => "required",
-            StepFieldCode::TooLong => "too_long",
-            StepFieldCode::InvalidValue => "invalid_value",
-            StepFieldCode::NotAllowed => "not_allowed",
-            StepFieldCode::ReadOnlyField => "read_only_field",
-            StepFieldCode::InvalidCodiceIpa => "invalid_codice_ipa",
-            StepFieldCode::InvalidCap => "invalid_cap",
-            StepFieldCode::InvalidProvincia => "invalid_provincia",
-            StepFieldCode::InvalidNazione => "invalid_nazione",
-            StepFieldCode::InvalidPhone => "invalid_phone",
-            StepFieldCode::InvalidEmail => "invalid_email",
-            StepFieldCode::InvalidAmount => "invalid_amount",
-            StepFieldCode::InvalidRegimeFiscale => "invalid_regime_fiscale",
-            StepFieldCode::InvalidTipoCassa => "invalid_tipo_cassa",
-            StepFieldCode::InvalidRate => "invalid_rate",
-            StepFieldCode::InvalidNatura => "invalid_natura",
-            StepFieldCode::InvalidTipoDocumento => "invalid_tipo_documento",
-            StepFieldCode::TooManyCasse => "too_many_casse",
-            StepFieldCode::DuplicateTipoCassa => "duplicate_tipo_cassa",
-        }
-    }
-}
-
-impl fmt::Display for StepFieldCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One refused field of a step's body: a JSON pointer relative to the body
-/// (`/sede/cap`, `/casse/1/tipo_cassa`), its code and a sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepFieldError {
-    pub pointer: String,
-    pub code: StepFieldCode,
-    pub detail: String,
-}
-
-/// Collects a body's refused fields, so every one is reported at once.
-#[derive(Debug, Default)]
-struct Errors(Vec<StepFieldError>);
-
-impl Errors {
-    fn add(&mut self, pointer: impl Into<String>, code: StepFieldCode, detail: impl Into<String>) {
-        self.0.push(StepFieldError {
-            pointer: pointer.into(),
-            code,
-            detail: detail.into(),
-        });
-    }
-
-    /// A required text field: trimmed, 1 to `max` characters.
-    fn text(&mut self, pointer: &str, value: Option<&str>, max: usize) -> Option<String> {
-        let trimmed = value.map(str::trim).unwrap_or_default();
-        if trimmed.is_empty() {
-            self.add(
-                pointer,
-                StepFieldCode::Required,
-                format!("1-{max} characters"),
-            );
-            None
-        } else if trimmed.chars().count() > max {
-            self.add(
-                pointer,
-                StepFieldCode::TooLong,
-                format!("1-{max} characters"),
-            );
-            None
-        } else {
-            Some(trimmed.to_owned())
-        }
-    }
-
-    /// One of a closed set, each spelled by `as_str`.
-    fn choice<T: Copy>(
-        &mut self,
-        pointer: &str,
-        value: &str,
-        all: &[T],
-        as_str: fn(T) -> &'static str,
-    ) -> Option<T> {
-        let found = all.iter().copied().find(|v| as_str(*v) == value);
-        if found.is_none() {
-            let names: Vec<&str> = all.iter().map(|v| as_str(*v)).collect();
-            self.add(
-                pointer,
-                StepFieldCode::InvalidValue,
-                format!("one of {}", names.join(", ")),
-            );
-        }
-        found
-    }
-
-    fn finish<T>(self, value: Option<T>) -> Result<T, Vec<StepFieldError>> {
-        match value {
-            Some(value) if self.0.is_empty() => Ok(value),
-            _ => Err(self.0),
-        }
     }
 }
 
