@@ -17,6 +17,7 @@ pub mod shared;
 pub mod backoffice;
 pub mod carts;
 pub mod catalog;
+pub mod contacts;
 pub mod customers;
 pub mod health;
 pub mod orders;

@@ -3,6 +3,7 @@
 
 mod batch;
 pub mod cart;
+pub mod contact;
 mod database;
 mod entity;
 mod holder;

@@ -3,6 +3,7 @@
 pub mod addon_claim;
 pub mod cart;
 pub mod cart_item;
+pub mod contact;
 pub mod counter;
 pub mod customer;
 pub mod idempotency_key;

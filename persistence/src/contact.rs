@@ -1,0 +1,323 @@
+//! The contacts (anagrafiche) of a service: `db.contacts()`. Every query
+//! names the service, so a contact of another service is not there.
+
+use crate::entity::contact;
+use crate::service::parse_id;
+use crate::{Database, StoreError, StoreResult, read_as, to_micros};
+use chrono::{DateTime, Utc};
+use domain::contact::{Contact, ContactKind, ContactRole, IdFiscaleIva};
+use domain::email::EmailAddress;
+use domain::holder::{Address, HolderName};
+use domain::tax_id::CodiceFiscale;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+use uuid::Uuid;
+
+/// A stored contact: the checked data, its version (the ETag) and who
+/// changed it last, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub contact: Contact,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Uuid,
+}
+
+/// What a list asks for; every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactFilter {
+    pub role: Option<ContactRole>,
+    /// A prefix of the name key (`domain::contact::name_key`).
+    pub name_prefix: Option<String>,
+    /// A Partita IVA's code (any country).
+    pub partita_iva: Option<String>,
+    pub codice_fiscale: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// What became of a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactChange {
+    Changed(ContactRecord),
+    /// No such contact in this service.
+    NotFound,
+    /// The contact changed since the version the change was based on.
+    VersionDiffers(ContactRecord),
+}
+
+/// The contacts of the store: `db.contacts()`.
+#[derive(Clone, Copy)]
+pub struct Contacts<'a> {
+    db: &'a Database,
+}
+
+impl Database {
+    pub fn contacts(&self) -> Contacts<'_> {
+        Contacts { db: self }
+    }
+}
+
+fn columns(row: &mut contact::ActiveModel, contact: &Contact) {
+    let (denominazione, nome, cognome) = match &contact.name {
+        HolderName::Denominazione(d) => (Some(d.clone()), None, None),
+        HolderName::Persona { nome, cognome } => (None, Some(nome.clone()), Some(cognome.clone())),
+    };
+    row.role = Set(contact.role.as_str().to_owned());
+    row.kind = Set(contact.kind.as_str().to_owned());
+    row.denominazione = Set(denominazione);
+    row.nome = Set(nome);
+    row.cognome = Set(cognome);
+    row.name_key = Set(contact.name_key());
+    row.piva_paese = Set(contact.partita_iva.as_ref().map(|p| p.paese.clone()));
+    row.piva_codice = Set(contact.partita_iva.as_ref().map(|p| p.codice.clone()));
+    row.codice_fiscale = Set(contact
+        .codice_fiscale
+        .as_ref()
+        .map(|cf| cf.as_str().to_owned()));
+    row.indirizzo = Set(contact.sede.indirizzo.clone());
+    row.numero_civico = Set(contact.sede.numero_civico.clone());
+    row.cap = Set(contact.sede.cap.clone());
+    row.comune = Set(contact.sede.comune.clone());
+    row.provincia = Set(contact.sede.provincia.clone());
+    row.nazione = Set(contact.sede.nazione.clone());
+    row.email = Set(contact.email.as_ref().map(|e| e.as_str().to_owned()));
+    row.pec = Set(contact.pec.as_ref().map(|e| e.as_str().to_owned()));
+    row.codice_destinatario = Set(contact.codice_destinatario.clone());
+}
+
+fn corrupt(row: &contact::Model, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("contact {}: unreadable {what}", row.id))
+}
+
+fn to_record(row: contact::Model) -> StoreResult<ContactRecord> {
+    let name = match (&row.denominazione, &row.nome, &row.cognome) {
+        (Some(d), None, None) => HolderName::Denominazione(d.clone()),
+        (None, Some(nome), Some(cognome)) => HolderName::Persona {
+            nome: nome.clone(),
+            cognome: cognome.clone(),
+        },
+        _ => return Err(corrupt(&row, "name")),
+    };
+    let partita_iva = match (&row.piva_paese, &row.piva_codice) {
+        (Some(paese), Some(codice)) => Some(IdFiscaleIva {
+            paese: paese.clone(),
+            codice: codice.clone(),
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt(&row, "partita_iva")),
+    };
+    let codice_fiscale = match &row.codice_fiscale {
+        Some(cf) => Some(CodiceFiscale::parse(cf).map_err(|_| corrupt(&row, "codice_fiscale"))?),
+        None => None,
+    };
+    let email = |value: &Option<String>, what: &str| match value {
+        Some(text) => EmailAddress::parse(text)
+            .map(Some)
+            .map_err(|_| corrupt(&row, what)),
+        None => Ok(None),
+    };
+    let contact = Contact {
+        role: read_as(&row.role, "contact role", ContactRole::parse)?,
+        kind: read_as(&row.kind, "contact kind", ContactKind::parse)?,
+        name,
+        partita_iva,
+        codice_fiscale,
+        sede: Address {
+            indirizzo: row.indirizzo.clone(),
+            numero_civico: row.numero_civico.clone(),
+            cap: row.cap.clone(),
+            comune: row.comune.clone(),
+            provincia: row.provincia.clone(),
+            nazione: row.nazione.clone(),
+        },
+        email: email(&row.email, "email")?,
+        pec: email(&row.pec, "pec")?,
+        codice_destinatario: row.codice_destinatario.clone(),
+    };
+    Ok(ContactRecord {
+        id: parse_id(&row.id)?,
+        service_id: parse_id(&row.service_id)?,
+        contact,
+        version: row.version,
+        created_at: row.created_at,
+        created_by: parse_id(&row.created_by)?,
+        updated_at: row.updated_at,
+        updated_by: parse_id(&row.updated_by)?,
+    })
+}
+
+/// The end of a prefix's range of name keys: every key that starts with
+/// `prefix` is at least `prefix` and less than this.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+impl Contacts<'_> {
+    /// Stores a new contact of `service`, made by panel user `by`.
+    pub async fn insert_contact(
+        &self,
+        service: Uuid,
+        contact: &Contact,
+        by: Uuid,
+    ) -> StoreResult<ContactRecord> {
+        let now = to_micros(Utc::now());
+        let id = Uuid::new_v4();
+        let mut row = contact::ActiveModel {
+            id: Set(id.to_string()),
+            service_id: Set(service.to_string()),
+            version: Set(1),
+            created_at: Set(now),
+            created_by: Set(by.to_string()),
+            updated_at: Set(now),
+            updated_by: Set(by.to_string()),
+            ..Default::default()
+        };
+        columns(&mut row, contact);
+        contact::Entity::insert(row)
+            .exec_without_returning(self.db.conn())
+            .await?;
+        Ok(ContactRecord {
+            id,
+            service_id: service,
+            contact: contact.clone(),
+            version: 1,
+            created_at: now,
+            created_by: by,
+            updated_at: now,
+            updated_by: by,
+        })
+    }
+
+    pub async fn find_contact(
+        &self,
+        service: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<ContactRecord>> {
+        contact::Entity::find()
+            .filter(contact::Column::ServiceId.eq(service.to_string()))
+            .filter(contact::Column::Id.eq(id.to_string()))
+            .one(self.db.conn())
+            .await?
+            .map(to_record)
+            .transpose()
+    }
+
+    /// A page of the service's contacts, newest first, after the cursor's
+    /// (created_at, id): a contact added meanwhile comes before the cursor,
+    /// so later pages neither repeat nor skip one.
+    pub async fn list_contacts(
+        &self,
+        service: Uuid,
+        filter: &ContactFilter,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> StoreResult<Vec<ContactRecord>> {
+        let mut select =
+            contact::Entity::find().filter(contact::Column::ServiceId.eq(service.to_string()));
+        if let Some(role) = filter.role {
+            select = select.filter(contact::Column::Role.eq(role.as_str()));
+        }
+        if let Some(prefix) = &filter.name_prefix {
+            select = select
+                .filter(contact::Column::NameKey.gte(prefix.as_str()))
+                .filter(contact::Column::NameKey.lt(prefix_end(prefix)));
+        }
+        if let Some(codice) = &filter.partita_iva {
+            select = select.filter(contact::Column::PivaCodice.eq(codice.as_str()));
+        }
+        if let Some(cf) = &filter.codice_fiscale {
+            select = select.filter(contact::Column::CodiceFiscale.eq(cf.as_str()));
+        }
+        if let Some(since) = filter.updated_since {
+            select = select.filter(contact::Column::UpdatedAt.gte(since));
+        }
+        if let Some((created_at, id)) = after {
+            select = select.filter(
+                Condition::any()
+                    .add(contact::Column::CreatedAt.lt(created_at))
+                    .add(
+                        Condition::all()
+                            .add(contact::Column::CreatedAt.eq(created_at))
+                            .add(contact::Column::Id.lt(id.to_string())),
+                    ),
+            );
+        }
+        select
+            .order_by_desc(contact::Column::CreatedAt)
+            .order_by_desc(contact::Column::Id)
+            .limit(limit)
+            .all(self.db.conn())
+            .await?
+            .into_iter()
+            .map(to_record)
+            .collect()
+    }
+
+    /// Replaces the contact's data, if it is still at `expected` (when
+    /// given): one conditional update, so of two changes based on the same
+    /// version only one is made.
+    pub async fn update_contact(
+        &self,
+        service: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        contact: &Contact,
+        by: Uuid,
+    ) -> StoreResult<ContactChange> {
+        let now = to_micros(Utc::now());
+        let mut row = contact::ActiveModel {
+            id: NotSet,
+            service_id: NotSet,
+            version: NotSet,
+            created_at: NotSet,
+            created_by: NotSet,
+            updated_at: Set(now),
+            updated_by: Set(by.to_string()),
+            ..Default::default()
+        };
+        columns(&mut row, contact);
+        let mut update = contact::Entity::update_many()
+            .set(row)
+            .col_expr(
+                contact::Column::Version,
+                Expr::col(contact::Column::Version).add(1),
+            )
+            .filter(contact::Column::ServiceId.eq(service.to_string()))
+            .filter(contact::Column::Id.eq(id.to_string()));
+        if let Some(version) = expected {
+            update = update.filter(contact::Column::Version.eq(version));
+        }
+        // The row as this update left it (RETURNING, on both databases).
+        if let Some(row) = update
+            .exec_with_returning(self.db.conn())
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Ok(ContactChange::Changed(to_record(row)?));
+        }
+        Ok(match self.find_contact(service, id).await? {
+            None => ContactChange::NotFound,
+            Some(record) => ContactChange::VersionDiffers(record),
+        })
+    }
+
+    /// Deletes the contact; false when it is not there. A contact that
+    /// invoices point to is refused by their foreign key
+    /// (`StoreError::Conflict`).
+    pub async fn delete_contact(&self, service: Uuid, id: Uuid) -> StoreResult<bool> {
+        let deleted = contact::Entity::delete_many()
+            .filter(contact::Column::ServiceId.eq(service.to_string()))
+            .filter(contact::Column::Id.eq(id.to_string()))
+            .exec(self.db.conn())
+            .await?;
+        Ok(deleted.rows_affected == 1)
+    }
+}
