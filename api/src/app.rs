@@ -14,7 +14,9 @@ use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::jobs::outbox::{self, OutboxHandle};
 use crate::jobs::runner::Running;
 use crate::mail::Mailer;
-use crate::{backoffice, carts, catalog, customers, health, orders, panel, payments, services};
+use crate::{
+    backoffice, carts, catalog, customers, health, orders, panel, payments, services, setup,
+};
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
@@ -44,6 +46,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
         (name = "customers", description = "Customer-area accounts"),
         (name = "auth", description = "Logins, refresh-token rotation, logout"),
         (name = "panel", description = "The FE panel: credentials, password change, service status"),
+        (name = "setup", description = "The FE configuration wizard of the panel: its steps, saved one at a time in order, and its completion, which activates the service"),
         (name = "backoffice", description = "Operators: login and back-office actions"),
         (name = "orders", description = "Checkout and the customer's orders"),
         (name = "payments", description = "Payment confirmation by the provider"),
@@ -98,6 +101,7 @@ fn operations(config: &mut ServiceConfig) {
         .configure(carts::configure)
         .configure(customers::configure)
         .configure(panel::configure)
+        .configure(setup::configure)
         .configure(backoffice::configure)
         .configure(orders::configure)
         .configure(payments::configure)
