@@ -68,3 +68,45 @@ pub async fn panel_service(
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::codes::ErrorCode;
+    use actix_web::http::StatusCode;
+
+    fn service(status: ServiceStatus) -> ServiceRecord {
+        ServiceRecord {
+            id: uuid::Uuid::new_v4(),
+            customer_id: uuid::Uuid::new_v4(),
+            product_code: "fe".into(),
+            status,
+            holder_tax_id: "01234567897".into(),
+            codice_destinatario: "KRRH6B9".into(),
+            expires_on: chrono::NaiveDate::MIN,
+            created_at: chrono::Utc::now(),
+            matching_completed_at: None,
+        }
+    }
+
+    #[test]
+    fn only_a_service_awaiting_configuration_is_refused_with_setup_required() {
+        let refused = require_configured(&service(ServiceStatus::AwaitingConfiguration)).err();
+        assert_eq!(
+            refused.as_ref().map(|e| (e.status(), e.code())),
+            Some((StatusCode::FORBIDDEN, ErrorCode::SetupRequired))
+        );
+        assert!(
+            refused.is_some_and(|e| e.problem().detail.contains("/v1/panel/setup")),
+            "the detail says where to go"
+        );
+        for status in [
+            ServiceStatus::Active,
+            ServiceStatus::Expired,
+            ServiceStatus::Suspended,
+            ServiceStatus::Cancelled,
+        ] {
+            assert!(require_configured(&service(status)).is_ok(), "{status:?}");
+        }
+    }
+}
