@@ -18,7 +18,9 @@ pub struct ModuleDto {
     #[schema(example = "Incassi e pagamenti")]
     pub name: String,
     /// `available`, `pending_payment`, `purchased`, `matching_required`,
-    /// `wizard_pending`, `configuring`, `active`.
+    /// `wizard_pending`, `configuring`, `active`. A module bought for an FE
+    /// that awaits its configuration is `purchased`, with no action, until
+    /// the FE wizard is completed.
     #[schema(example = "matching_required")]
     pub state: String,
     /// What the front-end may offer: `purchase`, `run_matching`,

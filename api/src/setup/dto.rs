@@ -141,8 +141,17 @@ pub struct CedentePrestatoreBody {
     pub rea: Option<ReaDto>,
 }
 
+// The lengths are checked with the step's rules (`StepBody::lengths`), so
+// that every refused field is reported at once.
 impl Validate for CedentePrestatoreBody {
     fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+impl CedentePrestatoreBody {
+    /// The schema's lengths, on the text as sent.
+    pub fn lengths(&self) -> Vec<FieldError> {
         let s = &self.sede;
         let mut fields = vec![
             ("/denominazione", self.denominazione.as_deref(), 0, 80),
@@ -389,6 +398,13 @@ pub struct AvvisiBody {
 
 impl Validate for AvvisiBody {
     fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+impl AvvisiBody {
+    /// The schema's lengths, on the text as sent.
+    pub fn lengths(&self) -> Vec<FieldError> {
         length_errors([
             (
                 "/notifiche_sdi/indirizzo",
@@ -436,6 +452,20 @@ pub enum StepBody {
     CassaPrevidenziale(CassaPrevidenzialeBody),
     PreferenzeDocumento(PreferenzeDocumentoBody),
     Avvisi(AvvisiBody),
+}
+
+impl StepBody {
+    /// The schema's length limits the body breaks (the domain trims the
+    /// text, so a schema-invalid length could otherwise pass).
+    pub fn lengths(&self) -> Vec<FieldError> {
+        match self {
+            StepBody::CedentePrestatore(body) => body.lengths(),
+            StepBody::Avvisi(body) => body.lengths(),
+            StepBody::RegimeFiscale(_)
+            | StepBody::CassaPrevidenziale(_)
+            | StepBody::PreferenzeDocumento(_) => Vec::new(),
+        }
+    }
 }
 
 /// `todo` (not saved yet) or `saved`.

@@ -14,8 +14,9 @@ pub enum SaveStepError {
     UnknownStep,
     /// An earlier step is not saved yet.
     OutOfOrder(StepOutOfOrder),
-    /// The body breaks the step's rules: every refused field.
-    Invalid(Vec<StepFieldError>),
+    /// The body breaks the schema's lengths or the step's rules: every
+    /// refused field.
+    Invalid(Vec<FieldError>),
 }
 
 /// A step's position in the wizard's `steps` (`/steps/0` is the first),
@@ -52,7 +53,7 @@ impl From<SaveStepError> for ApiError {
                     ),
                 ])
             }
-            SaveStepError::Invalid(errors) => ApiError::validation(field_errors(errors)),
+            SaveStepError::Invalid(errors) => ApiError::validation(errors),
         }
     }
 }

@@ -5,11 +5,11 @@ use super::TAG;
 use super::dto::{
     ReadOnlyTaxIds, SetupDto, SetupStatusDto, StepBody, StepDto, StepName, StepStateDto,
 };
-use super::errors::{CompleteError, SaveStepError};
+use super::errors::{CompleteError, SaveStepError, field_errors};
 use super::gate::panel_service;
 use crate::auth::PanelSession;
 use crate::http::json::{RawJson, parse_bytes};
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::{ApiError, FieldError, Problem};
 use actix_web::{HttpResponse, get, post, put, web};
 use domain::ServiceStatus;
 use domain::tax_id::{CodiceFiscale, PartitaIva};
@@ -83,9 +83,10 @@ fn read_stored(record: &SetupStepRecord) -> Result<StepBody, ApiError> {
     })
 }
 
-/// The domain's rules for the body: every refused field at once.
-fn check(body: &StepBody, holder: &HolderIds) -> Result<(), Vec<StepFieldError>> {
-    match body {
+/// The schema's lengths and the domain's rules for the body: every refused
+/// field at once (a field too long is reported once, as the schema's).
+fn check(body: &StepBody, holder: &HolderIds) -> Result<(), Vec<FieldError>> {
+    let ruled = match body {
         StepBody::CedentePrestatore(b) => CedentePrestatore::parse(
             &b.input(),
             holder.partita_iva.as_ref(),
@@ -96,6 +97,18 @@ fn check(body: &StepBody, holder: &HolderIds) -> Result<(), Vec<StepFieldError>>
         StepBody::CassaPrevidenziale(b) => Casse::parse(&b.input()).map(drop),
         StepBody::PreferenzeDocumento(b) => PreferenzeDocumento::parse(&b.input()).map(drop),
         StepBody::Avvisi(b) => Avvisi::parse(&b.input()).map(drop),
+    };
+    let mut errors = body.lengths();
+    let domain: Vec<StepFieldError> = ruled.err().unwrap_or_default();
+    let fresh: Vec<FieldError> = field_errors(domain)
+        .into_iter()
+        .filter(|e| !errors.iter().any(|l| l.pointer == e.pointer))
+        .collect();
+    errors.extend(fresh);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
     }
 }
 

@@ -69,6 +69,19 @@ both_databases!(
     |app| async move {
         let fe = app.customer_with_fe("01234567897").await;
         let (_, credentials) = app.activation_mail(&fe.customer.activation_email()).await;
+        // The temporary password's token opens only the password change.
+        let restricted = app
+            .panel_login(&credentials.username, &credentials.temporary_password)
+            .await;
+        let restricted = restricted.body["access_token"].as_str().unwrap_or_default();
+        for reply in [
+            app.get_as("/v1/panel/setup", restricted).await,
+            app.save_step(restricted, "cedente_prestatore", &cedente_prestatore())
+                .await,
+            app.complete_setup(restricted).await,
+        ] {
+            problem(&reply, 403, "password_change_required");
+        }
         let panel = app.first_panel_login(&credentials).await;
 
         // Before the wizard: the service awaits it, I&P waits for it.
@@ -245,6 +258,18 @@ both_databases!(
                 ("/denominazione", "not_allowed"),
                 ("/cognome", "required"),
                 ("/sede/nazione", "invalid_nazione"),
+            ])
+        );
+        // A length the schema refuses is reported with the step's rules.
+        let mut long = cedente_prestatore();
+        long["denominazione"] = json!("A".repeat(81));
+        long["sede"]["cap"] = json!("201");
+        let reply = app.save_step(&panel, "cedente_prestatore", &long).await;
+        assert_eq!(
+            field_errors(&reply),
+            pairs(&[
+                ("/denominazione", "invalid_length"),
+                ("/sede/cap", "invalid_cap"),
             ])
         );
         // The shape: an unknown field, an unknown tipo_attivita.
