@@ -16,6 +16,7 @@ use crate::jobs::runner::Running;
 use crate::mail::Mailer;
 use crate::{
     backoffice, carts, catalog, contacts, customers, health, orders, panel, payments, services,
+    setup,
 };
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
@@ -46,6 +47,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
         (name = "customers", description = "Customer-area accounts"),
         (name = "auth", description = "Logins, refresh-token rotation, logout"),
         (name = "panel", description = "The FE panel: credentials, password change, service status"),
+        (name = "setup", description = "The FE configuration wizard of the panel: its steps, saved one at a time in order, and its completion, which activates the service"),
         (name = "contacts", description = "The panel service's contacts (anagrafiche): customers and suppliers"),
         (name = "backoffice", description = "Operators: login and back-office actions"),
         (name = "orders", description = "Checkout and the customer's orders"),
@@ -101,6 +103,7 @@ fn operations(config: &mut ServiceConfig) {
         .configure(carts::configure)
         .configure(customers::configure)
         .configure(panel::configure)
+        .configure(setup::configure)
         .configure(contacts::configure)
         .configure(backoffice::configure)
         .configure(orders::configure)

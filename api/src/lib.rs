@@ -4,7 +4,7 @@
 //! resource map, each with its handlers (`routes.rs`, with their OpenAPI
 //! annotations), its DTOs and its use cases, registered by `app.rs` with
 //! one line: `catalog`, `carts`, `customers`, `panel`, `backoffice`,
-//! `orders`, `payments`, `services`, `health`.
+//! `orders`, `payments`, `services`, `setup`, `health`.
 
 pub mod app;
 pub mod auth;
@@ -24,6 +24,7 @@ pub mod orders;
 pub mod panel;
 pub mod payments;
 pub mod services;
+pub mod setup;
 
 pub use app::{Application, openapi, openapi_json};
 pub use config::Settings;

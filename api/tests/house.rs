@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const AREAS: [&str; 9] = [
+const AREAS: [&str; 10] = [
     "backoffice",
     "carts",
     "catalog",
@@ -15,6 +15,7 @@ const AREAS: [&str; 9] = [
     "panel",
     "payments",
     "services",
+    "setup",
 ];
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {

@@ -10,6 +10,7 @@ mod m0005_order_numbers;
 mod m0006_login_attempts;
 mod m0007_payment_receipts;
 mod m0008_jobs;
+mod m0009_setup;
 mod m0010_contacts;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_login_attempts::Migration),
             Box::new(m0007_payment_receipts::Migration),
             Box::new(m0008_jobs::Migration),
+            Box::new(m0009_setup::Migration),
             Box::new(m0010_contacts::Migration),
         ]
     }

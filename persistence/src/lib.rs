@@ -14,6 +14,7 @@ mod lease;
 pub mod order;
 pub mod outbox;
 pub mod service;
+pub mod setup;
 pub mod throttle;
 
 pub use database::{Backend, Database, DatabaseSettings};

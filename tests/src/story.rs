@@ -191,6 +191,65 @@ pub fn line_after(body: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no line {label:?} in:\n{body}"))
 }
 
+/// The FE wizard's steps, in order.
+pub const SETUP_STEPS: [&str; 5] = [
+    "cedente_prestatore",
+    "regime_fiscale",
+    "cassa_previdenziale",
+    "preferenze_documento",
+    "avvisi",
+];
+
+/// A valid `cedente_prestatore` body: an azienda in Milano with contatti
+/// and REA (the tax ids are left out: they are the holder's).
+pub fn cedente_prestatore() -> Value {
+    json!({
+        "tipo_attivita": "azienda",
+        "denominazione": "Alfa S.r.l.",
+        "sede": address(),
+        "contatti": {"telefono": "+39 02 1234567", "email": "amministrazione@alfa.example", "pec": "alfa@pec.example"},
+        "rea": {"ufficio": "MI", "numero_rea": "MI-1234567", "capitale_sociale": "10000.00", "socio_unico": "SM", "stato_liquidazione": "LN"}
+    })
+}
+
+/// A valid `regime_fiscale` body: ordinario, IVA immediata.
+pub fn regime_fiscale() -> Value {
+    json!({"regime_fiscale": "RF01", "esigibilita_iva": "immediata"})
+}
+
+/// A valid `cassa_previdenziale` body: one cassa (INPS gestione separata).
+pub fn cassa_previdenziale() -> Value {
+    json!({"casse": [{
+        "tipo_cassa": "TC22", "aliquota": "4.00", "imponibile_percentuale": "100.00",
+        "aliquota_iva": "22.00", "ritenuta": false
+    }]})
+}
+
+/// A valid `preferenze_documento` body: fattura, prices without IVA.
+pub fn preferenze_documento() -> Value {
+    json!({"tipo_documento": "TD01", "prezzi": "netti"})
+}
+
+/// A valid `avvisi` body: SdI notifications by PEC, received invoices by email.
+pub fn avvisi() -> Value {
+    json!({
+        "notifiche_sdi": {"canale": "pec", "indirizzo": "alfa@pec.example"},
+        "fatture_ricevute": {"canale": "email", "indirizzo": "amministrazione@alfa.example"}
+    })
+}
+
+/// A valid body for each step of [`SETUP_STEPS`].
+pub fn setup_body(step: &str) -> Value {
+    match step {
+        "cedente_prestatore" => cedente_prestatore(),
+        "regime_fiscale" => regime_fiscale(),
+        "cassa_previdenziale" => cassa_previdenziale(),
+        "preferenze_documento" => preferenze_documento(),
+        "avvisi" => avvisi(),
+        other => panic!("no step {other}"),
+    }
+}
+
 impl TestApp {
     // --- requests with a token ---
 
@@ -577,5 +636,50 @@ impl TestApp {
         let reply = self.get_as("/v1/panel/status", panel).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         reply.body
+    }
+
+    // --- the FE configuration wizard ---
+
+    /// A PUT of a JSON body with a bearer token.
+    pub async fn put_as(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            self.request(Method::PUT, path)
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/panel/setup`; asserts 200 and returns the wizard.
+    pub async fn setup(&self, panel: &str) -> Value {
+        let reply = self.get_as("/v1/panel/setup", panel).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body
+    }
+
+    /// `PUT /v1/panel/setup/steps/{step}`.
+    pub async fn save_step(&self, panel: &str, step: &str, body: &Value) -> Reply {
+        self.put_as(&format!("/v1/panel/setup/steps/{step}"), panel, body)
+            .await
+    }
+
+    /// `POST /v1/panel/setup/complete`.
+    pub async fn complete_setup(&self, panel: &str) -> Reply {
+        self.post_as("/v1/panel/setup/complete", panel, &json!({}))
+            .await
+    }
+
+    /// The whole FE wizard: every step saved with its valid body, then
+    /// completed; asserts the service is active and returns the wizard.
+    pub async fn configure_fe(&self, panel: &str) -> Value {
+        for step in SETUP_STEPS {
+            let saved = self.save_step(panel, step, &setup_body(step)).await;
+            assert_eq!(saved.status, StatusCode::OK, "{step}: {}", saved.text);
+        }
+        let done = self.complete_setup(panel).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+        assert_eq!(done.body["status"], "completed", "{}", done.text);
+        assert_eq!(done.body["service_status"], "active", "{}", done.text);
+        done.body
     }
 }

@@ -1,12 +1,10 @@
-//! How the contacts' operations fail, and the gate they all pass: the
-//! service's FE configuration must be complete.
+//! How the contacts' operations fail. Each takes
+//! `setup::gate::ConfiguredPanel`: 403 `setup_required` until the FE
+//! configuration is complete.
 
-use crate::auth::PanelSession;
 use crate::http::codes::ErrorCode;
 use crate::http::problem::ApiError;
 use actix_web::http::StatusCode;
-use domain::ServiceStatus;
-use persistence::Database;
 use uuid::Uuid;
 
 #[derive(Debug)]
@@ -43,24 +41,5 @@ impl From<ContactError> for ApiError {
                 format!("invoices point to contact {id}; it cannot be deleted"),
             ),
         }
-    }
-}
-
-/// The panel user's service, once its FE configuration is complete;
-/// before, 403 `setup_required`.
-pub async fn active_service(db: &Database, auth: &PanelSession) -> Result<Uuid, ApiError> {
-    let service = db
-        .services()
-        .find_service(auth.user.service_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("panel user without service")))?;
-    if service.status == ServiceStatus::Active {
-        Ok(service.id)
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::SetupRequired,
-            "complete the FE configuration first (GET /v1/panel/setup)",
-        ))
     }
 }

@@ -3,9 +3,9 @@
 
 use super::TAG;
 use super::dto::{ContactBody, ContactDto, ContactKindDto, ContactRoleDto, PartitaIvaDto, etag};
-use super::errors::{ContactError, active_service};
-use crate::auth::PanelSession;
+use super::errors::ContactError;
 use crate::http::codes::ErrorCode;
+use crate::setup::gate::ConfiguredPanel;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::http::query::{Query, QueryParams};
@@ -237,7 +237,7 @@ fn if_match(req: &HttpRequest) -> Result<Option<Vec<i64>>, ApiError> {
 pub async fn list(
     query: Query<ContactListQuery>,
     db: web::Data<Database>,
-    auth: PanelSession,
+    panel: ConfiguredPanel,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageQuery {
         limit: query.limit,
@@ -246,7 +246,7 @@ pub async fn list(
     let limit = page.limit()?;
     let after = page.after()?;
     let filter = query.filter()?;
-    let service = active_service(&db, &auth).await?;
+    let service = panel.service.id;
     let contacts = db
         .contacts()
         .list_contacts(service, &filter, after, limit)
@@ -286,14 +286,14 @@ pub async fn list(
 #[post("/v1/panel/contacts")]
 pub async fn create(
     db: web::Data<Database>,
-    auth: PanelSession,
+    panel: ConfiguredPanel,
     body: Json<ContactBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let service = active_service(&db, &auth).await?;
+    let service = panel.service.id;
     let contact = body.0.parse().map_err(ApiError::validation)?;
     let record = db
         .contacts()
-        .insert_contact(service, &contact, auth.user.id)
+        .insert_contact(service, &contact, panel.user.id)
         .await?;
     tracing::info!(contact_id = %record.id, service_id = %service, "contact added");
     let mut response = HttpResponse::Created();
@@ -322,9 +322,9 @@ pub async fn create(
 pub async fn get(
     id: web::Path<Uuid>,
     db: web::Data<Database>,
-    auth: PanelSession,
+    panel: ConfiguredPanel,
 ) -> Result<HttpResponse, ApiError> {
-    let service = active_service(&db, &auth).await?;
+    let service = panel.service.id;
     let record = db
         .contacts()
         .find_contact(service, *id)
@@ -367,12 +367,12 @@ pub async fn update(
     req: HttpRequest,
     id: web::Path<Uuid>,
     db: web::Data<Database>,
-    auth: PanelSession,
+    panel: ConfiguredPanel,
     body: Json<ContactPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let wanted = if_match(&req)?;
-    let service = active_service(&db, &auth).await?;
+    let service = panel.service.id;
     for _ in 0..PATCH_ATTEMPTS {
         let current = db
             .contacts()
@@ -395,7 +395,7 @@ pub async fn update(
         .map_err(ApiError::validation)?;
         match db
             .contacts()
-            .update_contact(service, id, Some(current.version), &contact, auth.user.id)
+            .update_contact(service, id, Some(current.version), &contact, panel.user.id)
             .await?
         {
             ContactChange::Changed(record) => {
@@ -434,9 +434,9 @@ pub async fn update(
 pub async fn remove(
     id: web::Path<Uuid>,
     db: web::Data<Database>,
-    auth: PanelSession,
+    panel: ConfiguredPanel,
 ) -> Result<HttpResponse, ApiError> {
-    let service = active_service(&db, &auth).await?;
+    let service = panel.service.id;
     match db.contacts().delete_contact(service, *id).await {
         Ok(true) => {
             tracing::info!(contact_id = %id, "contact deleted");

@@ -85,12 +85,17 @@ error_codes! {
     ProductNotFound => "product_not_found",
     QuantityOutOfBounds => "quantity_out_of_bounds",
     RefreshTokenReused => "refresh_token_reused",
+    // A read-only field sent with another value (the wizard's tax ids;
+    // the domain's `StepFieldCode::ReadOnlyField` decides it).
+    ReadOnlyField => "read_only_field",
     RequestTimeout => "request_timeout",
     Required => "required",
     RouteNotFound => "route_not_found",
     ServiceNotFound => "service_not_found",
     ServiceUnavailable => "service_unavailable",
+    SetupIncomplete => "setup_incomplete",
     SetupRequired => "setup_required",
+    StepOutOfOrder => "step_out_of_order",
     TemporaryPasswordExpired => "temporary_password_expired",
     TermsNotAccepted => "terms_not_accepted",
     TooLong => "too_long",

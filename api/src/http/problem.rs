@@ -171,6 +171,13 @@ impl ApiError {
         error
     }
 
+    /// Names the fields (or parts) a problem other than a 422 is about:
+    /// the steps a 409 of the FE wizard names.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.0.errors = errors;
+        self
+    }
+
     pub fn with_violations(mut self, violations: Vec<ProblemViolation>) -> Self {
         self.0.violations = violations;
         self

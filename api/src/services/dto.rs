@@ -4,7 +4,7 @@ use crate::catalog::view::CatalogView;
 use crate::http::problem::ApiError;
 use crate::orders::checkout::owned_services;
 use chrono::{NaiveDate, Utc};
-use domain::module_progress;
+use domain::{ModuleAction, ModuleProgress, ModuleState, ServiceStatus, module_progress};
 use persistence::Database;
 use persistence::service::ServiceRecord;
 use serde::Serialize;
@@ -18,7 +18,9 @@ pub struct ModuleDto {
     #[schema(example = "Incassi e pagamenti")]
     pub name: String,
     /// `available`, `pending_payment`, `purchased`, `matching_required`,
-    /// `wizard_pending`, `configuring`, `active`.
+    /// `wizard_pending`, `configuring`, `active`. A module bought for an FE
+    /// that awaits its configuration is `purchased`, with no action, until
+    /// the FE wizard is completed.
     #[schema(example = "matching_required")]
     pub state: String,
     /// What the front-end may offer: `purchase`, `run_matching`,
@@ -94,11 +96,14 @@ pub async fn service_dtos(
                                 m.service_id == record.id && m.product_code == product.code.as_str()
                             })
                             .map(|m| (m.state, m.bought_with_base));
-                        let (progress, actions) = module_progress(
-                            installed,
-                            owned.has_pending(product.code.as_str()),
-                            usable,
-                            matching_completed,
+                        let (progress, actions) = before_configuration(
+                            record.status,
+                            module_progress(
+                                installed,
+                                owned.has_pending(product.code.as_str()),
+                                usable,
+                                matching_completed,
+                            ),
                         );
                         ModuleDto {
                             code: product.code.to_string(),
@@ -111,4 +116,23 @@ pub async fn service_dtos(
             }
         })
         .collect())
+}
+
+/// A module bought for an FE that awaits its configuration stays
+/// `purchased`, with nothing to do: its matching procedure and its wizard
+/// wait for the FE wizard to be completed (issue 10). A module not bought
+/// may still be (`purchase`): the add-on purchase stays open.
+fn before_configuration(
+    status: ServiceStatus,
+    (progress, actions): (ModuleProgress, Vec<ModuleAction>),
+) -> (ModuleProgress, Vec<ModuleAction>) {
+    match progress {
+        ModuleProgress::Installed(
+            ModuleState::Purchased | ModuleState::MatchingRequired | ModuleState::WizardPending,
+        ) if status == ServiceStatus::AwaitingConfiguration => (
+            ModuleProgress::Installed(ModuleState::Purchased),
+            Vec::new(),
+        ),
+        _ => (progress, actions),
+    }
 }

@@ -20,3 +20,4 @@ pub mod payment_event;
 pub mod payment_receipt;
 pub mod refresh_token;
 pub mod service;
+pub mod setup_step;

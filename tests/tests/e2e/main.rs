@@ -13,3 +13,4 @@ mod operations;
 mod outbox;
 mod panel;
 mod purchase;
+mod setup;

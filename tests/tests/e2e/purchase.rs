@@ -367,8 +367,8 @@ both_databases!(
         assert_eq!(fe["expires_on"], expiry.to_string());
         assert_eq!(fe["codice_destinatario"], CODICE_DESTINATARIO);
         assert_eq!(fe["holder_tax_id"], "01234567897");
-        // Bought with FE: straight to its wizard, no matching procedure.
-        assert_modules(fe, "wizard_pending", &["start_wizard"]);
+        // Bought with FE: no matching procedure; its wizard waits for the FE's (issue 10).
+        assert_modules(fe, "purchased", &[]);
         for other in ["documenti", "woocommerce", "spazio-1gb"] {
             assert_module(fe, other, "available", &["purchase"]);
         }
@@ -427,7 +427,7 @@ both_databases!(
         assert_eq!(status["expires_on"], expiry.to_string());
         assert_eq!(status["codice_destinatario"], CODICE_DESTINATARIO);
         assert_eq!(status["username"], "fe-01234567897");
-        assert_modules(&status, "wizard_pending", &["start_wizard"]);
+        assert_modules(&status, "purchased", &[]);
         // The temporary password is spent.
         let again = app
             .panel_login(&credentials.username, &credentials.temporary_password)
@@ -521,7 +521,7 @@ both_databases!(
             years_after(paid_on, 2).to_string(),
             "{fe}"
         );
-        assert_modules(&fe, "wizard_pending", &["start_wizard"]);
+        assert_modules(&fe, "purchased", &[]);
 
         // The same registration again is the same answer, replayed.
         let replay = app.register_payment(&operator, &order, &key, &body).await;
@@ -1621,7 +1621,7 @@ both_databases!(
         app.pay_by_card(&order).await;
         let view = app.service(&fe.customer, &fe.service_id).await;
         assert_eq!(view["expires_on"], fe.expires_on.to_string());
-        assert_module(&view, "documenti", "matching_required", &["run_matching"]);
+        assert_module(&view, "documenti", "purchased", &[]);
     }
 );
 
@@ -1831,17 +1831,18 @@ async fn existing_customer_buys_incassi_pagamenti(
     assert_eq!(paid["status"], "fulfilled", "{paid}");
     assert_eq!(paid["lines"], order["lines"]);
 
-    // The module needs "Abbina anagrafiche e fatture" first; the FE ends
+    // The module waits for the FE to be configured (then "Abbina
+    // anagrafiche e fatture" first: tests/tests/e2e/setup.rs); the FE ends
     // with it, a year from today.
     let after = app.service(customer, &fe.service_id).await;
     assert_eq!(after["expires_on"], full_year.to_string(), "{after}");
     assert_eq!(after["status"], "awaiting_configuration");
-    assert_modules(&after, "matching_required", &["run_matching"]);
+    assert_modules(&after, "purchased", &[]);
     assert_eq!(app.services(customer).await.len(), 1, "no new service");
     if let Some(panel) = &panel {
         let status = app.panel_status(panel).await;
         assert_eq!(status["expires_on"], full_year.to_string(), "{status}");
-        assert_modules(&status, "matching_required", &["run_matching"]);
+        assert_modules(&status, "purchased", &[]);
     }
 
     // The payment confirmation leads to the matching procedure.
@@ -2361,8 +2362,8 @@ both_databases!(
         assert_module(
             &app.service(&fe.customer, &fe.service_id).await,
             "documenti",
-            "matching_required",
-            &["run_matching"],
+            "purchased",
+            &[],
         );
         let twice = app.post_as(&retry_path, &operator, &json!({})).await;
         problem(&twice, 409, "order_not_retryable");
