@@ -1,10 +1,10 @@
 //! The contacts (anagrafiche) of a service: its customers and suppliers.
 //! Duplicates are allowed (the matching procedure merges them), so no
-//! unique key but the id. Lists read them by service, in creation order
-//! (the cursor), filtered by role or by a prefix of the name: each has its
-//! index. `name_key` is the name in lower case, compared byte by byte on
-//! both databases (PostgreSQL's `C` collation, SQLite's default), so a
-//! prefix is a range of the index. `version` grows at every change (the
+//! unique key but the id. Lists read them by service in the order of
+//! their name (`name_key`, then id: the cursor), all or by role, whole or
+//! from a prefix of the name: each is a range of an index, read in order.
+//! `name_key` is the name in lower case, compared byte by byte on both
+//! databases (PostgreSQL's `C` collation, SQLite's default). `version` grows at every change (the
 //! ETag); `updated_by` is the panel user who made the last one.
 
 use sea_orm_migration::prelude::*;
@@ -94,23 +94,19 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let indexes: [(&str, &[Contacts]); 5] = [
+        let indexes: [(&str, &[Contacts]); 4] = [
             (
-                "ix_contacts_service_created",
-                &[Contacts::ServiceId, Contacts::CreatedAt, Contacts::Id],
+                "ix_contacts_service_name",
+                &[Contacts::ServiceId, Contacts::NameKey, Contacts::Id],
             ),
             (
-                "ix_contacts_service_role_created",
+                "ix_contacts_service_role_name",
                 &[
                     Contacts::ServiceId,
                     Contacts::Role,
-                    Contacts::CreatedAt,
+                    Contacts::NameKey,
                     Contacts::Id,
                 ],
-            ),
-            (
-                "ix_contacts_service_name",
-                &[Contacts::ServiceId, Contacts::NameKey],
             ),
             (
                 "ix_contacts_service_piva",

@@ -682,4 +682,14 @@ impl TestApp {
         assert_eq!(done.body["service_status"], "active", "{}", done.text);
         done.body
     }
+
+    /// Case 1 up to an active service: an FE bought and paid by the holder
+    /// `partita_iva`, the first panel login, the whole wizard; returns the
+    /// panel access token.
+    pub async fn configured_panel(&self, partita_iva: &str) -> String {
+        let fe = self.customer_with_fe(partita_iva).await;
+        let panel = self.panel_of(&fe).await;
+        self.configure_fe(&panel).await;
+        panel
+    }
 }

@@ -5,12 +5,12 @@ use super::TAG;
 use super::dto::{ContactBody, ContactDto, ContactKindDto, ContactRoleDto, PartitaIvaDto, etag};
 use super::errors::ContactError;
 use crate::http::codes::ErrorCode;
-use crate::setup::gate::ConfiguredPanel;
 use crate::http::json::{Json, Validate};
 use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::http::query::{Query, QueryParams};
+use crate::setup::gate::ConfiguredPanel;
 use crate::shared::holder::AddressDto;
-use crate::shared::pagination::{PageQuery, cursor};
+use crate::shared::pagination::PageQuery;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -44,10 +44,12 @@ pub struct ContactListQuery {
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page. It names a position in the
+    /// list's order (the name key in hex and the id of the last contact
+    /// seen), so any value of this pattern is a valid cursor.
     #[param(
-        max_length = 60,
-        pattern = r"^[0-9]{1,16}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+        max_length = 1900,
+        pattern = r"^([0-9a-f]{2}){0,900}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
     )]
     pub cursor: Option<String>,
 }
@@ -63,6 +65,25 @@ impl QueryParams for ContactListQuery {
 }
 
 impl ContactListQuery {
+    /// The position after which the page starts: (name key, id).
+    fn after(&self) -> Result<Option<(String, Uuid)>, ApiError> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        let bad = || {
+            ApiError::field(
+                "/cursor",
+                ErrorCode::InvalidCursor,
+                "not a cursor this API returned",
+            )
+        };
+        let (key, id) = cursor.rsplit_once('_').ok_or_else(bad)?;
+        let bytes = hex::decode(key).map_err(|_| bad())?;
+        // Any text is a position in the byte order of the keys.
+        let key = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Some((key, Uuid::parse_str(id).map_err(|_| bad())?)))
+    }
+
     fn filter(&self) -> Result<ContactFilter, ApiError> {
         let text = |pointer: &str, value: &Option<String>, max: usize| match value
             .as_deref()
@@ -181,6 +202,11 @@ impl ContactPatch {
     }
 }
 
+/// The cursor after `record`: its place in the list's order.
+fn cursor(record: &ContactRecord) -> String {
+    format!("{}_{}", hex::encode(record.contact.name_key()), record.id)
+}
+
 fn with_etag(mut response: actix_web::HttpResponseBuilder, record: &ContactRecord) -> HttpResponse {
     if let Ok(value) = HeaderValue::from_str(&etag(record.version)) {
         response.insert_header((header::ETAG, value));
@@ -219,8 +245,9 @@ fn if_match(req: &HttpRequest) -> Result<Option<Vec<i64>>, ApiError> {
 
 /// List contacts.
 ///
-/// The service's contacts, newest first, filtered; a page after the
-/// cursor neither repeats nor skips a contact when others are added.
+/// The service's contacts in the order of their name (the denominazione,
+/// or cognome and nome; case aside), filtered; a page after the cursor
+/// neither repeats nor skips a contact when others are added.
 #[utoipa::path(
     operation_id = "listContacts",
     tag = TAG,
@@ -239,20 +266,20 @@ pub async fn list(
     db: web::Data<Database>,
     panel: ConfiguredPanel,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageQuery {
+    let limit = PageQuery {
         limit: query.limit,
-        cursor: query.cursor.clone(),
-    };
-    let limit = page.limit()?;
-    let after = page.after()?;
+        cursor: None,
+    }
+    .limit()?;
+    let after = query.after()?;
     let filter = query.filter()?;
     let service = panel.service.id;
     let contacts = db
         .contacts()
-        .list_contacts(service, &filter, after, limit)
+        .list_contacts(service, &filter, after.as_ref(), limit)
         .await?;
     let next_cursor = (contacts.len() as u64 == limit)
-        .then(|| contacts.last().map(|c| cursor(c.created_at, c.id)))
+        .then(|| contacts.last().map(cursor))
         .flatten();
     Ok(HttpResponse::Ok().json(ContactPage {
         items: contacts.iter().map(ContactDto::of).collect(),

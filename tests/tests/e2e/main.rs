@@ -4,6 +4,7 @@
 mod carts;
 mod catalog;
 mod compose;
+mod contacts;
 mod docs;
 mod errors;
 mod harness;
