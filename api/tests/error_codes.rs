@@ -1,10 +1,12 @@
 //! The error codes the OpenAPI document names are the ones the handlers
 //! answer with: every `code` a 4xx/5xx description quotes is an
-//! `ErrorCode` (or an eligibility violation, the domain's own codes), so a
-//! renamed code cannot leave the document behind.
+//! `ErrorCode` (or a code the domain decides: an eligibility violation, a
+//! refused field of a contact or a wizard step), so a renamed code cannot
+//! leave the document behind.
 
 use api::http::codes::ErrorCode;
 use domain::ViolationCode;
+use domain::fields::FieldCode;
 
 /// Backquoted snake_case words of the descriptions that are not codes but
 /// the problem document's own members.
@@ -48,7 +50,8 @@ fn every_code_an_error_response_names_is_an_error_code() {
                     }
                     named += 1;
                     let known = ErrorCode::parse(word).is_some()
-                        || ViolationCode::ALL.iter().any(|v| v.as_str() == word);
+                        || ViolationCode::ALL.iter().any(|v| v.as_str() == word)
+                        || FieldCode::ALL.iter().any(|f| f.as_str() == word);
                     if !known {
                         unknown.push(format!("{method} {path} {status}: `{word}`"));
                     }

@@ -199,6 +199,32 @@ def panel_session(api: Api, username: str, temporary: str) -> str:
     return login["access_token"]
 
 
+ADDRESS = {"indirizzo": "Via Roma", "numero_civico": "1", "cap": "20121",
+           "comune": "Milano", "provincia": "MI", "nazione": "IT"}
+# A valid body per step of the FE configuration wizard, in order.
+SETUP_STEPS = [
+    ("cedente_prestatore", {"tipo_attivita": "azienda", "denominazione": "Contract S.r.l.", "sede": ADDRESS}),
+    ("regime_fiscale", {"regime_fiscale": "RF01", "esigibilita_iva": "immediata"}),
+    ("cassa_previdenziale", {"casse": []}),
+    ("preferenze_documento", {"tipo_documento": "TD01", "prezzi": "netti"}),
+    ("avvisi", {"notifiche_sdi": {"canale": "pec", "indirizzo": "contract@pec.example"},
+                "fatture_ricevute": {"canale": "email", "indirizzo": "contract@example.com"}}),
+]
+
+
+def configure_fe(api: Api, panel_token: str) -> None:
+    """The whole wizard, so the panel's operations past its gate open."""
+    for step, body in SETUP_STEPS:
+        api.call("PUT", f"/v1/panel/setup/steps/{step}", body, token=panel_token, expect=200)
+    api.call("POST", "/v1/panel/setup/complete", token=panel_token, expect=200)
+
+
+def contact(api: Api, panel_token: str, denominazione: str) -> str:
+    body = {"role": "cliente", "kind": "persona_giuridica", "denominazione": denominazione,
+            "partita_iva": {"paese": "IT", "codice": partita_iva("0555555555")}, "sede": ADDRESS}
+    return api.call("POST", "/v1/panel/contacts", body, token=panel_token, expect=201)["id"]
+
+
 def toml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
@@ -217,6 +243,10 @@ def main() -> None:
     pay(api, bought)
     service_id = fulfilled_service(api, customer_token, bought)
     panel_token = panel_session(api, *activation_credentials(mail_dir_path, "contract-panel@example.com"))
+    configure_fe(api, panel_token)
+    # A contact to read and change, and one to delete.
+    kept_contact = contact(api, panel_token, "Cliente S.r.l.")
+    deleted_contact = contact(api, panel_token, "Da Cancellare S.r.l.")
 
     # Two unpaid orders of the same customer, for another holder: one the
     # customer may cancel, one the operator registers payments on.
@@ -263,6 +293,9 @@ def main() -> None:
         "reissueCredentials": {"path.id": reissuable},
         "backofficeRetryFulfilment": {"path.id": flagged["id"]},
         "backofficeClearReview": {"path.id": flagged["id"]},
+        "getContact": {"path.id": kept_contact},
+        "updateContact": {"path.id": kept_contact},
+        "deleteContact": {"path.id": deleted_contact},
     }
     cart_token = {"X-Cart-Token": anonymous[1]}
 

@@ -234,15 +234,33 @@ impl ContactBody {
     }
 }
 
-/// A stored contact.
+/// A stored contact: the fields of [`ContactBody`], as stored (trimmed,
+/// codes in upper case), and its bookkeeping.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ContactDto {
     pub id: Uuid,
     /// The denominazione, or cognome and nome.
     #[schema(example = "Rossi Forniture S.r.l.")]
     pub display_name: String,
-    #[serde(flatten)]
-    pub data: ContactBody,
+    pub role: ContactRoleDto,
+    pub kind: ContactKindDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denominazione: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cognome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partita_iva: Option<PartitaIvaDto>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codice_fiscale: Option<String>,
+    pub sede: AddressDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pec: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codice_destinatario: Option<String>,
     /// Grows at every change; the `ETag` is this number in quotes.
     #[schema(example = 1)]
     pub version: i64,
@@ -254,10 +272,21 @@ pub struct ContactDto {
 
 impl ContactDto {
     pub fn of(record: &ContactRecord) -> Self {
+        let body = ContactBody::of(&record.contact);
         ContactDto {
             id: record.id,
             display_name: record.contact.display_name(),
-            data: ContactBody::of(&record.contact),
+            role: body.role,
+            kind: body.kind,
+            denominazione: body.denominazione,
+            nome: body.nome,
+            cognome: body.cognome,
+            partita_iva: body.partita_iva,
+            codice_fiscale: body.codice_fiscale,
+            sede: body.sede,
+            email: body.email,
+            pec: body.pec,
+            codice_destinatario: body.codice_destinatario,
             version: record.version,
             created_at: record.created_at,
             updated_at: record.updated_at,

@@ -406,12 +406,8 @@ pub async fn update(
             .find_contact(service, id)
             .await?
             .ok_or(ContactError::NotFound(id))?;
-        if wanted
-            .as_ref()
-            .is_some_and(|versions| !versions.contains(&current.version))
-        {
-            return Err(ContactError::VersionDiffers(current.version).into());
-        }
+        // The change is checked first: a refused one is 422 whatever the
+        // version it names.
         let merged = body.0.merged(&ContactBody::of(&current.contact));
         let errors = merged.validate();
         let contact = if errors.is_empty() {
@@ -420,6 +416,12 @@ pub async fn update(
             Err(errors)
         }
         .map_err(ApiError::validation)?;
+        if wanted
+            .as_ref()
+            .is_some_and(|versions| !versions.contains(&current.version))
+        {
+            return Err(ContactError::VersionDiffers(current.version).into());
+        }
         match db
             .contacts()
             .update_contact(service, id, Some(current.version), &contact, panel.user.id)
