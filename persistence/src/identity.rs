@@ -357,6 +357,27 @@ impl PanelUsers<'_> {
             .transpose()
     }
 
+    /// The panel user and its service, in one query.
+    pub async fn find_panel_user_with_service(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Option<(PanelUserRecord, crate::service::ServiceRecord)>> {
+        let Some((user, service)) = panel_user::Entity::find_by_id(id.to_string())
+            .find_also_related(crate::entity::service::Entity)
+            .one(self.db.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let service = service.ok_or_else(|| {
+            StoreError::Corrupt(format!("panel user {} without its service", user.id))
+        })?;
+        Ok(Some((
+            to_panel_user(user)?,
+            crate::service::to_record(service)?,
+        )))
+    }
+
     pub async fn find_panel_user_by_service(
         &self,
         service_id: Uuid,

@@ -16,6 +16,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use domain::Audience;
 use persistence::Database;
 use persistence::identity::PanelUserRecord;
+use persistence::service::ServiceRecord;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use uuid::Uuid;
@@ -135,17 +136,52 @@ impl FromRequest for OperatorAuth {
 /// issued for its current credentials.
 async fn panel_user(db: web::Data<Database>, claims: Claims) -> Result<PanelUserRecord, ApiError> {
     let id = subject(&claims)?;
-    let user =
-        db.panel_users().find_panel_user(id).await?.ok_or_else(|| {
-            unauthorized(ErrorCode::InvalidToken, "the panel user no longer exists")
-        })?;
-    if claims.ver != Some(user.credentials_version) {
-        return Err(unauthorized(
+    let user = db
+        .panel_users()
+        .find_panel_user(id)
+        .await?
+        .ok_or_else(panel_user_gone)?;
+    current_credentials(&user, &claims)?;
+    Ok(user)
+}
+
+fn panel_user_gone() -> ApiError {
+    unauthorized(ErrorCode::InvalidToken, "the panel user no longer exists")
+}
+
+/// The token was issued for the user's current credentials.
+fn current_credentials(user: &PanelUserRecord, claims: &Claims) -> Result<(), ApiError> {
+    if claims.ver == Some(user.credentials_version) {
+        Ok(())
+    } else {
+        Err(unauthorized(
             ErrorCode::InvalidToken,
             "the credentials changed since this token was issued; log in again",
-        ));
+        ))
     }
-    Ok(user)
+}
+
+/// What [`PanelSession`] checks, with the user's service read in the same
+/// query: for the operations that need the service (`setup::gate`).
+pub async fn panel_session_and_service(
+    req: &HttpRequest,
+) -> Result<(PanelUserRecord, ServiceRecord), ApiError> {
+    let claims = claims(req, Audience::Panel)?;
+    let db = database(req)?;
+    if claims.typ != TokenKind::Access {
+        return Err(password_change_required());
+    }
+    let id = subject(&claims)?;
+    let (user, service) = db
+        .panel_users()
+        .find_panel_user_with_service(id)
+        .await?
+        .ok_or_else(panel_user_gone)?;
+    current_credentials(&user, &claims)?;
+    if user.must_change_password {
+        return Err(password_change_required());
+    }
+    Ok((user, service))
 }
 
 type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;

@@ -9,10 +9,10 @@
 //! [`require_configured`] on a service it already has.
 
 use super::errors::setup_required;
-use crate::auth::PanelSession;
+use crate::auth::extract::panel_session_and_service;
 use crate::http::problem::ApiError;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use domain::ServiceStatus;
 use persistence::Database;
 use persistence::identity::PanelUserRecord;
@@ -43,15 +43,11 @@ impl FromRequest for ConfiguredPanel {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let session = PanelSession::from_request(req, payload);
-        let db = req.app_data::<web::Data<Database>>().cloned();
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
         Box::pin(async move {
-            let user = session.await?.user;
-            let db = db.ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("database missing from app data"))
-            })?;
-            let service = panel_service(&db, &user).await?;
+            // The user and its service in one query.
+            let (user, service) = panel_session_and_service(&req).await?;
             require_configured(&service)?;
             Ok(ConfiguredPanel { user, service })
         })
