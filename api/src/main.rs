@@ -6,6 +6,12 @@
 //!   the password is read from `ATTIVA_OPERATOR_PASSWORD` or, when unset,
 //!   from the first line of standard input.
 
+/// mimalloc rather than the system's allocator: a request allocates and
+/// frees many small values (rows, JSON), and glibc's arenas spent a fifth
+/// of the server's CPU and took locks doing it (bench --bin contacts).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use api::config::telemetry;
 use api::{Application, Settings};
 use std::process::ExitCode;

@@ -14,6 +14,11 @@ mod diag;
 mod host;
 mod load;
 
+/// The allocator of the `attiva` binary, so the server hosted here runs as
+/// it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use api::Settings;
 use load::{Measured, Plan, Source};

@@ -10,6 +10,15 @@
 //! (2 workers); the contacts are stored below HTTP, in chunks, before the
 //! measured runs.
 
+/// The allocator of the `attiva` binary, so the server hosted here runs as
+/// it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "../client.rs"]
+#[allow(dead_code)]
+mod client;
+
 use api::Application;
 use api::config::settings::Settings;
 use domain::contact::{Contact, ContactKind, ContactRole, IdFiscaleIva};
@@ -94,11 +103,11 @@ struct Run {
     errors: usize,
 }
 
-/// `concurrency` clients in a closed loop for `seconds`, each asking for
-/// the paths in turn.
+/// `concurrency` clients in a closed loop for `seconds`, each on its own
+/// keep-alive connection (the benchmarks' minimal client, `src/client.rs`)
+/// asking for the paths in turn.
 async fn measure(
-    client: &reqwest::Client,
-    base: &str,
+    address: std::net::SocketAddr,
     token: &str,
     paths: &[String],
     concurrency: usize,
@@ -106,29 +115,39 @@ async fn measure(
 ) -> Run {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
+    let requests: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|path| {
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n"
+            )
+            .into_bytes()
+        })
+        .collect();
     let tasks: Vec<_> = (0..concurrency)
         .map(|worker| {
-            let client = client.clone();
-            let token = token.to_owned();
-            let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
+            let requests = requests.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0;
+                let Ok(mut connection) = client::Connection::open(address).await else {
+                    return (latencies, 1);
+                };
                 let mut next = worker;
                 while Instant::now() < deadline {
-                    let url = &urls[next % urls.len()];
+                    let request = &requests[next % requests.len()];
                     next += concurrency;
                     let sent = Instant::now();
-                    let ok = match client.get(url).bearer_auth(&token).send().await {
-                        Ok(response) if response.status().as_u16() == 200 => {
-                            response.bytes().await.is_ok()
+                    match connection.send(request).await {
+                        Ok(response) if response.status == 200 => latencies.push(sent.elapsed()),
+                        Ok(_) => errors += 1,
+                        Err(_) => {
+                            errors += 1;
+                            match client::Connection::open(address).await {
+                                Ok(fresh) => connection = fresh,
+                                Err(_) => break,
+                            }
                         }
-                        _ => false,
-                    };
-                    if ok {
-                        latencies.push(sent.elapsed());
-                    } else {
-                        errors += 1;
                     }
                 }
                 (latencies, errors)
@@ -174,7 +193,8 @@ async fn bench_database(label: &str, url: &str) -> anyhow::Result<()> {
             .map(|(_, v)| (*v).to_owned())
     })?;
     let app = Application::build(&settings).await?;
-    let base = format!("http://{}", app.address());
+    let address = app.address();
+    let base = format!("http://{address}");
     let handle = app.handle();
     let server = tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -298,7 +318,7 @@ async fn bench_database(label: &str, url: &str) -> anyhow::Result<()> {
         .map(|r| format!("/v1/panel/contacts?limit=50&role={r}"))
         .collect();
     // Warm-up: the caches and the connections.
-    measure(&client, &base, &token, &by_name, concurrency, 1).await;
+    measure(address, &token, &by_name, concurrency, 1).await;
     for (what, paths, filter) in [
         (
             "q (name prefix)",
@@ -317,7 +337,7 @@ async fn bench_database(label: &str, url: &str) -> anyhow::Result<()> {
             },
         ),
     ] {
-        let run = measure(&client, &base, &token, paths, concurrency, seconds).await;
+        let run = measure(address, &token, paths, concurrency, seconds).await;
         println!(
             "contacts {label} by {what:<16} concurrency {concurrency}  {:>8.1} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
             run.rate, run.p50, run.p99, run.errors
