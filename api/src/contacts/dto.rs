@@ -6,7 +6,7 @@ use crate::http::problem::FieldError;
 use crate::shared::holder::AddressDto;
 use chrono::{DateTime, Utc};
 use domain::contact::{Contact, ContactInput, ContactKind, ContactRole, IdFiscaleIvaInput};
-use domain::holder::{AddressInput, HolderName};
+use domain::holder::HolderName;
 use persistence::contact::ContactRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -173,14 +173,7 @@ impl ContactBody {
                 codice: p.codice.clone(),
             }),
             codice_fiscale: self.codice_fiscale.clone(),
-            sede: AddressInput {
-                indirizzo: self.sede.indirizzo.clone(),
-                numero_civico: self.sede.numero_civico.clone(),
-                cap: self.sede.cap.clone(),
-                comune: self.sede.comune.clone(),
-                provincia: self.sede.provincia.clone(),
-                nazione: self.sede.nazione.clone(),
-            },
+            sede: self.sede.input(),
             email: self.email.clone(),
             pec: self.pec.clone(),
             codice_destinatario: self.codice_destinatario.clone(),
@@ -189,12 +182,8 @@ impl ContactBody {
 
     /// Every refused field at once, at its pointer in the body.
     pub fn parse(&self) -> Result<Contact, Vec<FieldError>> {
-        Contact::parse(&self.input()).map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| FieldError::decided(e.pointer, e.code.as_str(), e.detail))
-                .collect()
-        })
+        Contact::parse(&self.input())
+            .map_err(|errors| errors.into_iter().map(FieldError::from).collect())
     }
 
     /// The body that would store `contact` as it is.
@@ -219,14 +208,7 @@ impl ContactBody {
                 .codice_fiscale
                 .as_ref()
                 .map(|cf| cf.as_str().to_owned()),
-            sede: AddressDto {
-                indirizzo: contact.sede.indirizzo.clone(),
-                numero_civico: contact.sede.numero_civico.clone(),
-                cap: contact.sede.cap.clone(),
-                comune: contact.sede.comune.clone(),
-                provincia: contact.sede.provincia.clone(),
-                nazione: contact.sede.nazione.clone(),
-            },
+            sede: AddressDto::of(&contact.sede),
             email: contact.email.as_ref().map(|e| e.as_str().to_owned()),
             pec: contact.pec.as_ref().map(|e| e.as_str().to_owned()),
             codice_destinatario: contact.codice_destinatario.clone(),

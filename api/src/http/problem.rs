@@ -25,6 +25,14 @@ pub struct FieldError {
     pub detail: String,
 }
 
+/// A refused field the domain decided (a contact's, a wizard step's): its
+/// pointer, its code as the domain spells it, its sentence.
+impl From<domain::fields::FieldError> for FieldError {
+    fn from(error: domain::fields::FieldError) -> Self {
+        FieldError::decided(error.pointer, error.code.as_str(), error.detail)
+    }
+}
+
 impl FieldError {
     pub fn new(pointer: impl Into<String>, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::decided(pointer, code.as_str(), detail)

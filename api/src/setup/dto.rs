@@ -9,7 +9,6 @@ use crate::http::json::Validate;
 use crate::http::problem::FieldError;
 use crate::shared::holder::AddressDto;
 use chrono::{DateTime, Utc};
-use domain::holder::AddressInput;
 use domain::wizard::{
     AvvisiInput, AvvisoInput, CassaInput, CasseInput, CedentePrestatoreInput, ContattiInput,
     PreferenzeDocumentoInput, ReaInput, RegimeInput,
@@ -196,14 +195,7 @@ impl CedentePrestatoreBody {
             codice_ipa: self.codice_ipa.clone(),
             partita_iva: self.partita_iva.clone(),
             codice_fiscale: self.codice_fiscale.clone(),
-            sede: AddressInput {
-                indirizzo: self.sede.indirizzo.clone(),
-                numero_civico: self.sede.numero_civico.clone(),
-                cap: self.sede.cap.clone(),
-                comune: self.sede.comune.clone(),
-                provincia: self.sede.provincia.clone(),
-                nazione: self.sede.nazione.clone(),
-            },
+            sede: self.sede.input(),
             contatti: self.contatti.as_ref().map(|c| ContattiInput {
                 telefono: c.telefono.clone(),
                 email: c.email.clone(),

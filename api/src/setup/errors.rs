@@ -28,10 +28,7 @@ fn step_pointer(step: Step) -> String {
 
 /// The domain's field errors as the 422's, pointing into the request body.
 pub fn field_errors(errors: Vec<StepFieldError>) -> Vec<FieldError> {
-    errors
-        .into_iter()
-        .map(|e| FieldError::decided(e.pointer, e.code.as_str(), e.detail))
-        .collect()
+    errors.into_iter().map(FieldError::from).collect()
 }
 
 impl From<SaveStepError> for ApiError {

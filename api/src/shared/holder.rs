@@ -3,6 +3,7 @@
 
 use crate::http::codes::ErrorCode;
 use crate::http::problem::FieldError;
+use domain::holder::{Address, AddressInput};
 use domain::{Holder, HolderInput};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,6 +33,32 @@ pub struct AddressDto {
     /// ISO 3166-1 alpha-2.
     #[schema(example = "IT", min_length = 2, max_length = 2)]
     pub nazione: String,
+}
+
+impl AddressDto {
+    /// The address as the domain reads it.
+    pub fn input(&self) -> AddressInput {
+        AddressInput {
+            indirizzo: self.indirizzo.clone(),
+            numero_civico: self.numero_civico.clone(),
+            cap: self.cap.clone(),
+            comune: self.comune.clone(),
+            provincia: self.provincia.clone(),
+            nazione: self.nazione.clone(),
+        }
+    }
+
+    /// A checked address as the API shows it.
+    pub fn of(address: &Address) -> Self {
+        AddressDto {
+            indirizzo: address.indirizzo.clone(),
+            numero_civico: address.numero_civico.clone(),
+            cap: address.cap.clone(),
+            comune: address.comune.clone(),
+            provincia: address.provincia.clone(),
+            nazione: address.nazione.clone(),
+        }
+    }
 }
 
 /// The holder ("intestatario") of the services: the same object sign-up
@@ -110,14 +137,7 @@ impl HolderDto {
             cognome,
             codice_fiscale: holder.codice_fiscale.to_string(),
             partita_iva: holder.partita_iva.as_ref().map(ToString::to_string),
-            address: AddressDto {
-                indirizzo: holder.address.indirizzo.clone(),
-                numero_civico: holder.address.numero_civico.clone(),
-                cap: holder.address.cap.clone(),
-                comune: holder.address.comune.clone(),
-                provincia: holder.address.provincia.clone(),
-                nazione: holder.address.nazione.clone(),
-            },
+            address: AddressDto::of(&holder.address),
             phone: holder.phone.clone(),
         }
     }
