@@ -27,6 +27,7 @@ pub use cart::{CartLine, CartNotOpen, CartStatus, Channel};
 pub use catalog::{Bounds, Catalog, CatalogError, Category, Product, ProductCode, ProductPrices};
 pub use eligibility::{Buyer, Violation, ViolationCode, check};
 pub use email::{EmailAddress, EmailError};
+pub use fields::{FieldCode, FieldError};
 pub use holder::{Holder, HolderFieldError, HolderInput, HolderKind};
 pub use money::Money;
 pub use order::{OrderStatus, OrderTransition, TransitionError};
@@ -39,6 +40,6 @@ pub use service::{
 };
 pub use tax_id::{CodiceFiscale, CodiceFiscaleError, PartitaIva, PartitaIvaError};
 pub use wizard::{
-    SetupIncomplete, SetupStatus, Step, StepData, StepFieldCode, StepFieldError, StepOutOfOrder,
-    check_complete, check_order, next_step,
+    SetupIncomplete, SetupStatus, Step, StepData, StepOutOfOrder, check_complete, check_order,
+    next_step,
 };

@@ -86,7 +86,7 @@ error_codes! {
     QuantityOutOfBounds => "quantity_out_of_bounds",
     RefreshTokenReused => "refresh_token_reused",
     // A read-only field sent with another value (the wizard's tax ids;
-    // the domain's `StepFieldCode::ReadOnlyField` decides it).
+    // the domain's `FieldCode::ReadOnlyField` decides it).
     ReadOnlyField => "read_only_field",
     RequestTimeout => "request_timeout",
     Required => "required",

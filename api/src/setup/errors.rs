@@ -5,7 +5,7 @@ use crate::http::codes::ErrorCode;
 use crate::http::problem::{ApiError, FieldError};
 use actix_web::http::StatusCode;
 use domain::ServiceStatus;
-use domain::wizard::{SetupIncomplete, Step, StepFieldError, StepOutOfOrder};
+use domain::wizard::{SetupIncomplete, Step, StepOutOfOrder};
 
 /// `PUT /v1/panel/setup/steps/{step}` refused.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ fn step_pointer(step: Step) -> String {
 }
 
 /// The domain's field errors as the 422's, pointing into the request body.
-pub fn field_errors(errors: Vec<StepFieldError>) -> Vec<FieldError> {
+pub fn field_errors(errors: Vec<domain::FieldError>) -> Vec<FieldError> {
     errors.into_iter().map(FieldError::from).collect()
 }
 

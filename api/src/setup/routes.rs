@@ -15,7 +15,6 @@ use domain::ServiceStatus;
 use domain::tax_id::{CodiceFiscale, PartitaIva};
 use domain::wizard::{
     self, Avvisi, Casse, CedentePrestatore, PreferenzeDocumento, Regime, SetupStatus, Step,
-    StepFieldError,
 };
 use persistence::Database;
 use persistence::service::ServiceRecord;
@@ -99,7 +98,7 @@ fn check(body: &StepBody, holder: &HolderIds) -> Result<(), Vec<FieldError>> {
         StepBody::Avvisi(b) => Avvisi::parse(&b.input()).map(drop),
     };
     let mut errors = body.lengths();
-    let domain: Vec<StepFieldError> = ruled.err().unwrap_or_default();
+    let domain: Vec<domain::FieldError> = ruled.err().unwrap_or_default();
     let fresh: Vec<FieldError> = field_errors(domain)
         .into_iter()
         .filter(|e| !errors.iter().any(|l| l.pointer == e.pointer))

@@ -1,7 +1,7 @@
 //! Step 1, `cedente_prestatore`: who issues the invoices. The tax ids are
 //! the order holder's, shown and kept read-only.
 
-use super::{Errors, StepFieldCode, StepFieldError};
+use super::{Errors, FieldCode, FieldError};
 use crate::email::EmailAddress;
 use crate::fields::present;
 use crate::holder::{Address, AddressInput, HolderName, PlaceCheck, is_phone};
@@ -198,7 +198,7 @@ impl CedentePrestatore {
         input: &CedentePrestatoreInput,
         holder_partita_iva: Option<&PartitaIva>,
         holder_codice_fiscale: &CodiceFiscale,
-    ) -> Result<CedentePrestatore, Vec<StepFieldError>> {
+    ) -> Result<CedentePrestatore, Vec<FieldError>> {
         let mut errors = Errors::default();
         let tipo = errors.choice(
             "/tipo_attivita",
@@ -255,7 +255,7 @@ fn name(
 ) -> Option<HolderName> {
     let mut not_allowed = |pointer: &str, present: bool, detail: &str| {
         if present {
-            errors.add(pointer, StepFieldCode::NotAllowed, detail);
+            errors.add(pointer, FieldCode::NotAllowed, detail);
         }
     };
     if tipo.has_denominazione() {
@@ -295,7 +295,7 @@ fn codice_ipa(
                 None => {
                     errors.add(
                         "/codice_ipa",
-                        StepFieldCode::InvalidCodiceIpa,
+                        FieldCode::InvalidCodiceIpa,
                         "the Codice IPA has 6 letters or digits",
                     );
                     None
@@ -305,7 +305,7 @@ fn codice_ipa(
         (TipoAttivita::PubblicaAmministrazione, _) => {
             errors.add(
                 "/codice_ipa",
-                StepFieldCode::Required,
+                FieldCode::Required,
                 "a pubblica amministrazione needs its Codice IPA",
             );
             None
@@ -313,7 +313,7 @@ fn codice_ipa(
         (_, Some(_)) => {
             errors.add(
                 "/codice_ipa",
-                StepFieldCode::NotAllowed,
+                FieldCode::NotAllowed,
                 "only a pubblica amministrazione has a Codice IPA",
             );
             None
@@ -329,7 +329,7 @@ fn read_only(errors: &mut Errors, pointer: &str, sent: Option<&str>, holder: Opt
     {
         errors.add(
             pointer,
-            StepFieldCode::ReadOnlyField,
+            FieldCode::ReadOnlyField,
             "the tax ids are the order holder's and cannot be changed here",
         );
     }
@@ -341,7 +341,7 @@ fn contatti(errors: &mut Errors, input: &ContattiInput) -> Option<Contatti> {
     if telefono.as_deref().is_some_and(|t| !is_phone(t)) {
         errors.add(
             "/contatti/telefono",
-            StepFieldCode::InvalidPhone,
+            FieldCode::InvalidPhone,
             "digits, spaces and + - / ( ) ., at least 6 digits, at most 20 characters",
         );
     }
@@ -360,7 +360,7 @@ fn rea(errors: &mut Errors, input: &ReaInput) -> Option<Rea> {
     if !ufficio_ok {
         errors.add(
             "/rea/ufficio",
-            StepFieldCode::InvalidProvincia,
+            FieldCode::InvalidProvincia,
             "the sigla of the provincia of the Camera di Commercio, e.g. MI",
         );
     }
@@ -371,7 +371,7 @@ fn rea(errors: &mut Errors, input: &ReaInput) -> Option<Rea> {
             Err(error) => {
                 errors.add(
                     "/rea/capitale_sociale",
-                    StepFieldCode::InvalidAmount,
+                    FieldCode::InvalidAmount,
                     error.to_string(),
                 );
                 None
@@ -450,12 +450,12 @@ mod tests {
         }
     }
 
-    fn parse(input: &CedentePrestatoreInput) -> Result<CedentePrestatore, Vec<StepFieldError>> {
+    fn parse(input: &CedentePrestatoreInput) -> Result<CedentePrestatore, Vec<FieldError>> {
         let (piva, cf) = holder_ids();
         CedentePrestatore::parse(input, Some(&piva), &cf)
     }
 
-    fn refused(input: &CedentePrestatoreInput) -> Vec<(String, StepFieldCode)> {
+    fn refused(input: &CedentePrestatoreInput) -> Vec<(String, FieldCode)> {
         parse(input)
             .err()
             .unwrap_or_default()
@@ -464,7 +464,7 @@ mod tests {
             .collect()
     }
 
-    fn at(pointer: &str, code: StepFieldCode) -> (String, StepFieldCode) {
+    fn at(pointer: &str, code: FieldCode) -> (String, FieldCode) {
         (pointer.to_owned(), code)
     }
 
@@ -520,8 +520,8 @@ mod tests {
         assert_eq!(
             refused(&ditta_with_denominazione),
             [
-                at("/denominazione", StepFieldCode::NotAllowed),
-                at("/nome", StepFieldCode::Required)
+                at("/denominazione", FieldCode::NotAllowed),
+                at("/nome", FieldCode::Required)
             ]
         );
         let azienda_with_nome = CedentePrestatoreInput {
@@ -532,8 +532,8 @@ mod tests {
         assert_eq!(
             refused(&azienda_with_nome),
             [
-                at("/nome", StepFieldCode::NotAllowed),
-                at("/denominazione", StepFieldCode::TooLong)
+                at("/nome", FieldCode::NotAllowed),
+                at("/denominazione", FieldCode::TooLong)
             ]
         );
     }
@@ -545,15 +545,12 @@ mod tests {
             denominazione: Some("Comune di Milano".into()),
             ..azienda()
         };
-        assert_eq!(refused(&pa), [at("/codice_ipa", StepFieldCode::Required)]);
+        assert_eq!(refused(&pa), [at("/codice_ipa", FieldCode::Required)]);
         let blank = CedentePrestatoreInput {
             codice_ipa: Some("  ".into()),
             ..pa.clone()
         };
-        assert_eq!(
-            refused(&blank),
-            [at("/codice_ipa", StepFieldCode::Required)]
-        );
+        assert_eq!(refused(&blank), [at("/codice_ipa", FieldCode::Required)]);
         for wrong in ["ABC12", "ABC1234", "ABC-12", "ÀBC123"] {
             let input = CedentePrestatoreInput {
                 codice_ipa: Some(wrong.into()),
@@ -561,7 +558,7 @@ mod tests {
             };
             assert_eq!(
                 refused(&input),
-                [at("/codice_ipa", StepFieldCode::InvalidCodiceIpa)],
+                [at("/codice_ipa", FieldCode::InvalidCodiceIpa)],
                 "{wrong}"
             );
         }
@@ -580,7 +577,7 @@ mod tests {
         };
         assert_eq!(
             refused(&azienda_with_code),
-            [at("/codice_ipa", StepFieldCode::NotAllowed)]
+            [at("/codice_ipa", FieldCode::NotAllowed)]
         );
     }
 
@@ -600,8 +597,8 @@ mod tests {
         assert_eq!(
             refused(&changed),
             [
-                at("/partita_iva", StepFieldCode::ReadOnlyField),
-                at("/codice_fiscale", StepFieldCode::ReadOnlyField)
+                at("/partita_iva", FieldCode::ReadOnlyField),
+                at("/codice_fiscale", FieldCode::ReadOnlyField)
             ]
         );
         // A holder without a Partita IVA: none may be added here.
@@ -623,7 +620,7 @@ mod tests {
                 .iter()
                 .map(|e| (e.pointer.as_str(), e.code))
                 .collect::<Vec<_>>(),
-            [("/partita_iva", StepFieldCode::ReadOnlyField)]
+            [("/partita_iva", FieldCode::ReadOnlyField)]
         );
     }
 
@@ -640,8 +637,8 @@ mod tests {
         assert_eq!(
             refused(&wrong),
             [
-                at("/sede/cap", StepFieldCode::InvalidCap),
-                at("/sede/provincia", StepFieldCode::InvalidProvincia)
+                at("/sede/cap", FieldCode::InvalidCap),
+                at("/sede/provincia", FieldCode::InvalidProvincia)
             ]
         );
         let unknown_country = CedentePrestatoreInput {
@@ -653,7 +650,7 @@ mod tests {
         };
         assert_eq!(
             refused(&unknown_country),
-            [at("/sede/nazione", StepFieldCode::InvalidNazione)]
+            [at("/sede/nazione", FieldCode::InvalidNazione)]
         );
     }
 
@@ -684,7 +681,7 @@ mod tests {
         };
         assert_eq!(
             refused(&long_provincia),
-            [at("/sede/provincia", StepFieldCode::InvalidProvincia)]
+            [at("/sede/provincia", FieldCode::InvalidProvincia)]
         );
     }
 
@@ -727,9 +724,9 @@ mod tests {
         assert_eq!(
             refused(&wrong),
             [
-                at("/contatti/telefono", StepFieldCode::InvalidPhone),
-                at("/contatti/email", StepFieldCode::InvalidEmail),
-                at("/contatti/pec", StepFieldCode::InvalidEmail)
+                at("/contatti/telefono", FieldCode::InvalidPhone),
+                at("/contatti/email", FieldCode::InvalidEmail),
+                at("/contatti/pec", FieldCode::InvalidEmail)
             ]
         );
     }
@@ -788,11 +785,11 @@ mod tests {
         assert_eq!(
             refused(&wrong),
             [
-                at("/rea/ufficio", StepFieldCode::InvalidProvincia),
-                at("/rea/numero_rea", StepFieldCode::Required),
-                at("/rea/capitale_sociale", StepFieldCode::InvalidAmount),
-                at("/rea/socio_unico", StepFieldCode::InvalidValue),
-                at("/rea/stato_liquidazione", StepFieldCode::InvalidValue)
+                at("/rea/ufficio", FieldCode::InvalidProvincia),
+                at("/rea/numero_rea", FieldCode::Required),
+                at("/rea/capitale_sociale", FieldCode::InvalidAmount),
+                at("/rea/socio_unico", FieldCode::InvalidValue),
+                at("/rea/stato_liquidazione", FieldCode::InvalidValue)
             ]
         );
     }
@@ -823,14 +820,14 @@ mod tests {
         assert_eq!(
             refused(&input),
             [
-                at("/denominazione", StepFieldCode::Required),
-                at("/codice_ipa", StepFieldCode::InvalidCodiceIpa),
-                at("/partita_iva", StepFieldCode::ReadOnlyField),
-                at("/sede/cap", StepFieldCode::InvalidCap),
-                at("/sede/provincia", StepFieldCode::InvalidProvincia),
-                at("/sede/comune", StepFieldCode::Required),
-                at("/contatti/email", StepFieldCode::InvalidEmail),
-                at("/rea/stato_liquidazione", StepFieldCode::InvalidValue)
+                at("/denominazione", FieldCode::Required),
+                at("/codice_ipa", FieldCode::InvalidCodiceIpa),
+                at("/partita_iva", FieldCode::ReadOnlyField),
+                at("/sede/cap", FieldCode::InvalidCap),
+                at("/sede/provincia", FieldCode::InvalidProvincia),
+                at("/sede/comune", FieldCode::Required),
+                at("/contatti/email", FieldCode::InvalidEmail),
+                at("/rea/stato_liquidazione", FieldCode::InvalidValue)
             ]
         );
         let unknown_kind = CedentePrestatoreInput {
@@ -839,7 +836,7 @@ mod tests {
         };
         assert_eq!(
             refused(&unknown_kind),
-            [at("/tipo_attivita", StepFieldCode::InvalidValue)]
+            [at("/tipo_attivita", FieldCode::InvalidValue)]
         );
     }
 

@@ -22,7 +22,7 @@ use std::fmt;
 
 // The wizard's field errors are the domain's one kind (`crate::fields`).
 use crate::fields::Errors;
-pub use crate::fields::{FieldCode as StepFieldCode, FieldError as StepFieldError};
+use crate::fields::{FieldCode, FieldError};
 
 /// The wizard's steps, in the order they must first be saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn field_codes_are_snake_case_and_distinct() {
-        let mut names: Vec<&str> = StepFieldCode::ALL.iter().map(|c| c.as_str()).collect();
+        let mut names: Vec<&str> = FieldCode::ALL.iter().map(|c| c.as_str()).collect();
         assert!(
             names
                 .iter()
@@ -353,7 +353,7 @@ mod tests {
         );
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), StepFieldCode::ALL.len());
-        assert_eq!(StepFieldCode::ReadOnlyField.to_string(), "read_only_field");
+        assert_eq!(names.len(), FieldCode::ALL.len());
+        assert_eq!(FieldCode::ReadOnlyField.to_string(), "read_only_field");
     }
 }

@@ -2,7 +2,7 @@
 //! preferences and where notices go.
 
 use super::codes::{Natura, Percentuale, RegimeFiscale, TipoCassa, TipoDocumento};
-use super::{Errors, StepFieldCode, StepFieldError};
+use super::{Errors, FieldCode, FieldError};
 use crate::email::EmailAddress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +56,13 @@ pub struct Regime {
 }
 
 impl Regime {
-    pub fn parse(input: &RegimeInput) -> Result<Regime, Vec<StepFieldError>> {
+    pub fn parse(input: &RegimeInput) -> Result<Regime, Vec<FieldError>> {
         let mut errors = Errors::default();
         let regime_fiscale = RegimeFiscale::parse(&input.regime_fiscale);
         if regime_fiscale.is_none() {
             errors.add(
                 "/regime_fiscale",
-                StepFieldCode::InvalidRegimeFiscale,
+                FieldCode::InvalidRegimeFiscale,
                 "RF01 to RF19 (there is no RF03)",
             );
         }
@@ -134,12 +134,12 @@ pub struct Casse {
 const RATE_DETAIL: &str = "a percentage from 0.00 to 100.00 with two decimals, e.g. 4.00";
 
 impl Casse {
-    pub fn parse(input: &CasseInput) -> Result<Casse, Vec<StepFieldError>> {
+    pub fn parse(input: &CasseInput) -> Result<Casse, Vec<FieldError>> {
         let mut errors = Errors::default();
         if input.casse.len() > MAX_CASSE {
             errors.add(
                 "/casse",
-                StepFieldCode::TooManyCasse,
+                FieldCode::TooManyCasse,
                 format!("at most {MAX_CASSE} casse"),
             );
         }
@@ -151,12 +151,12 @@ impl Casse {
             match tipo_cassa {
                 None => errors.add(
                     at("tipo_cassa"),
-                    StepFieldCode::InvalidTipoCassa,
+                    FieldCode::InvalidTipoCassa,
                     "TC01 to TC22",
                 ),
                 Some(tipo) if seen.contains(&tipo) => errors.add(
                     at("tipo_cassa"),
-                    StepFieldCode::DuplicateTipoCassa,
+                    FieldCode::DuplicateTipoCassa,
                     format!("{tipo} is already in an earlier entry"),
                 ),
                 Some(tipo) => seen.push(tipo),
@@ -164,7 +164,7 @@ impl Casse {
             let mut rate = |field: &str, text: &str| {
                 let rate = Percentuale::parse(text);
                 if rate.is_none() {
-                    errors.add(at(field), StepFieldCode::InvalidRate, RATE_DETAIL);
+                    errors.add(at(field), FieldCode::InvalidRate, RATE_DETAIL);
                 }
                 rate
             };
@@ -196,7 +196,7 @@ fn iva(errors: &mut Errors, index: usize, cassa: &CassaInput) -> Option<IvaCassa
         Some(text) => match Percentuale::parse(text) {
             Some(rate) => Some(Some(rate)),
             None => {
-                errors.add(at("aliquota_iva"), StepFieldCode::InvalidRate, RATE_DETAIL);
+                errors.add(at("aliquota_iva"), FieldCode::InvalidRate, RATE_DETAIL);
                 None
             }
         },
@@ -208,7 +208,7 @@ fn iva(errors: &mut Errors, index: usize, cassa: &CassaInput) -> Option<IvaCassa
             None => {
                 errors.add(
                     at("natura"),
-                    StepFieldCode::InvalidNatura,
+                    FieldCode::InvalidNatura,
                     "N1, N2.1, N2.2, N3.1-N3.6, N4, N5, N6.1-N6.9 or N7",
                 );
                 None
@@ -221,7 +221,7 @@ fn iva(errors: &mut Errors, index: usize, cassa: &CassaInput) -> Option<IvaCassa
         (Some(_), None) => {
             errors.add(
                 at("natura"),
-                StepFieldCode::Required,
+                FieldCode::Required,
                 "a 0.00 IVA rate needs the natura saying why",
             );
             None
@@ -229,7 +229,7 @@ fn iva(errors: &mut Errors, index: usize, cassa: &CassaInput) -> Option<IvaCassa
         (Some(rate), Some(_)) if !rate.is_zero() => {
             errors.add(
                 at("natura"),
-                StepFieldCode::NotAllowed,
+                FieldCode::NotAllowed,
                 "a natura goes with no IVA rate (or 0.00) only",
             );
             None
@@ -238,7 +238,7 @@ fn iva(errors: &mut Errors, index: usize, cassa: &CassaInput) -> Option<IvaCassa
         (None, None) => {
             errors.add(
                 at("aliquota_iva"),
-                StepFieldCode::Required,
+                FieldCode::Required,
                 "an IVA rate, or a natura when there is none",
             );
             None
@@ -284,15 +284,13 @@ pub struct PreferenzeDocumento {
 }
 
 impl PreferenzeDocumento {
-    pub fn parse(
-        input: &PreferenzeDocumentoInput,
-    ) -> Result<PreferenzeDocumento, Vec<StepFieldError>> {
+    pub fn parse(input: &PreferenzeDocumentoInput) -> Result<PreferenzeDocumento, Vec<FieldError>> {
         let mut errors = Errors::default();
         let tipo_documento = TipoDocumento::parse(&input.tipo_documento);
         if tipo_documento.is_none() {
             errors.add(
                 "/tipo_documento",
-                StepFieldCode::InvalidTipoDocumento,
+                FieldCode::InvalidTipoDocumento,
                 "a FatturaPA TipoDocumento: TD01-TD06 or TD16-TD29",
             );
         }
@@ -358,7 +356,7 @@ pub struct Avvisi {
 }
 
 impl Avvisi {
-    pub fn parse(input: &AvvisiInput) -> Result<Avvisi, Vec<StepFieldError>> {
+    pub fn parse(input: &AvvisiInput) -> Result<Avvisi, Vec<FieldError>> {
         let mut errors = Errors::default();
         let notifiche_sdi = avviso(&mut errors, "/notifiche_sdi", &input.notifiche_sdi);
         let fatture_ricevute = avviso(&mut errors, "/fatture_ricevute", &input.fatture_ricevute);
@@ -384,9 +382,9 @@ fn avviso(errors: &mut Errors, at: &str, input: &AvvisoInput) -> Option<Avviso> 
         Ok(address) => Some(address),
         Err(error) => {
             let code = if input.indirizzo.trim().is_empty() {
-                StepFieldCode::Required
+                FieldCode::Required
             } else {
-                StepFieldCode::InvalidEmail
+                FieldCode::InvalidEmail
             };
             errors.add(format!("{at}/indirizzo"), code, error.to_string());
             None
@@ -401,11 +399,11 @@ fn avviso(errors: &mut Errors, at: &str, input: &AvvisoInput) -> Option<Avviso> 
 mod tests {
     use super::*;
 
-    fn codes(errors: Vec<StepFieldError>) -> Vec<(String, StepFieldCode)> {
+    fn codes(errors: Vec<FieldError>) -> Vec<(String, FieldCode)> {
         errors.into_iter().map(|e| (e.pointer, e.code)).collect()
     }
 
-    fn at(pointer: &str, code: StepFieldCode) -> (String, StepFieldCode) {
+    fn at(pointer: &str, code: FieldCode) -> (String, FieldCode) {
         (pointer.to_owned(), code)
     }
 
@@ -426,8 +424,8 @@ mod tests {
         assert_eq!(
             codes(Regime::parse(&refused).err().unwrap_or_default()),
             [
-                at("/regime_fiscale", StepFieldCode::InvalidRegimeFiscale),
-                at("/esigibilita_iva", StepFieldCode::InvalidValue)
+                at("/regime_fiscale", FieldCode::InvalidRegimeFiscale),
+                at("/esigibilita_iva", FieldCode::InvalidValue)
             ]
         );
     }
@@ -443,7 +441,7 @@ mod tests {
         }
     }
 
-    fn casse(casse: Vec<CassaInput>) -> Result<Casse, Vec<(String, StepFieldCode)>> {
+    fn casse(casse: Vec<CassaInput>) -> Result<Casse, Vec<(String, FieldCode)>> {
         Casse::parse(&CasseInput { casse }).map_err(codes)
     }
 
@@ -494,7 +492,7 @@ mod tests {
         let four = vec![cassa("TC01"), cassa("TC02"), cassa("TC03"), cassa("TC04")];
         assert_eq!(
             casse(four),
-            Err(vec![at("/casse", StepFieldCode::TooManyCasse)])
+            Err(vec![at("/casse", FieldCode::TooManyCasse)])
         );
     }
 
@@ -504,7 +502,7 @@ mod tests {
             casse(vec![cassa("TC04"), cassa("TC22"), cassa("TC04")]),
             Err(vec![at(
                 "/casse/2/tipo_cassa",
-                StepFieldCode::DuplicateTipoCassa
+                FieldCode::DuplicateTipoCassa
             )])
         );
     }
@@ -513,10 +511,7 @@ mod tests {
     fn tipo_cassa_stops_at_tc22() {
         assert_eq!(
             casse(vec![cassa("TC23")]),
-            Err(vec![at(
-                "/casse/0/tipo_cassa",
-                StepFieldCode::InvalidTipoCassa
-            )])
+            Err(vec![at("/casse/0/tipo_cassa", FieldCode::InvalidTipoCassa)])
         );
     }
 
@@ -528,7 +523,7 @@ mod tests {
                     aliquota: wrong.into(),
                     ..cassa("TC22")
                 }]),
-                Err(vec![at("/casse/0/aliquota", StepFieldCode::InvalidRate)]),
+                Err(vec![at("/casse/0/aliquota", FieldCode::InvalidRate)]),
                 "{wrong}"
             );
         }
@@ -549,11 +544,8 @@ mod tests {
                 ..cassa("TC22")
             }]),
             Err(vec![
-                at(
-                    "/casse/0/imponibile_percentuale",
-                    StepFieldCode::InvalidRate
-                ),
-                at("/casse/0/aliquota_iva", StepFieldCode::InvalidRate)
+                at("/casse/0/imponibile_percentuale", FieldCode::InvalidRate),
+                at("/casse/0/aliquota_iva", FieldCode::InvalidRate)
             ])
         );
     }
@@ -580,14 +572,14 @@ mod tests {
         assert_eq!(
             casse(vec![both, neither, zero_alone]),
             Err(vec![
-                at("/casse/0/natura", StepFieldCode::NotAllowed),
-                at("/casse/1/aliquota_iva", StepFieldCode::Required),
-                at("/casse/2/natura", StepFieldCode::Required)
+                at("/casse/0/natura", FieldCode::NotAllowed),
+                at("/casse/1/aliquota_iva", FieldCode::Required),
+                at("/casse/2/natura", FieldCode::Required)
             ])
         );
         assert_eq!(
             casse(vec![bare_n2]),
-            Err(vec![at("/casse/0/natura", StepFieldCode::InvalidNatura)])
+            Err(vec![at("/casse/0/natura", FieldCode::InvalidNatura)])
         );
     }
 
@@ -605,15 +597,12 @@ mod tests {
         assert_eq!(
             casse(many),
             Err(vec![
-                at("/casse", StepFieldCode::TooManyCasse),
-                at("/casse/1/tipo_cassa", StepFieldCode::InvalidTipoCassa),
-                at("/casse/1/aliquota", StepFieldCode::InvalidRate),
-                at(
-                    "/casse/1/imponibile_percentuale",
-                    StepFieldCode::InvalidRate
-                ),
-                at("/casse/1/natura", StepFieldCode::InvalidNatura),
-                at("/casse/2/tipo_cassa", StepFieldCode::DuplicateTipoCassa)
+                at("/casse", FieldCode::TooManyCasse),
+                at("/casse/1/tipo_cassa", FieldCode::InvalidTipoCassa),
+                at("/casse/1/aliquota", FieldCode::InvalidRate),
+                at("/casse/1/imponibile_percentuale", FieldCode::InvalidRate),
+                at("/casse/1/natura", FieldCode::InvalidNatura),
+                at("/casse/2/tipo_cassa", FieldCode::DuplicateTipoCassa)
             ])
         );
     }
@@ -643,8 +632,8 @@ mod tests {
         assert_eq!(
             codes(PreferenzeDocumento::parse(&wrong).err().unwrap_or_default()),
             [
-                at("/tipo_documento", StepFieldCode::InvalidTipoDocumento),
-                at("/prezzi", StepFieldCode::InvalidValue)
+                at("/tipo_documento", FieldCode::InvalidTipoDocumento),
+                at("/prezzi", FieldCode::InvalidValue)
             ]
         );
     }
@@ -678,9 +667,9 @@ mod tests {
         assert_eq!(
             codes(Avvisi::parse(&wrong).err().unwrap_or_default()),
             [
-                at("/notifiche_sdi/canale", StepFieldCode::InvalidValue),
-                at("/notifiche_sdi/indirizzo", StepFieldCode::InvalidEmail),
-                at("/fatture_ricevute/indirizzo", StepFieldCode::Required)
+                at("/notifiche_sdi/canale", FieldCode::InvalidValue),
+                at("/notifiche_sdi/indirizzo", FieldCode::InvalidEmail),
+                at("/fatture_ricevute/indirizzo", FieldCode::Required)
             ]
         );
     }
