@@ -34,12 +34,7 @@ pub struct HolderInput {
     pub cognome: Option<String>,
     pub codice_fiscale: String,
     pub partita_iva: Option<String>,
-    pub indirizzo: String,
-    pub numero_civico: String,
-    pub cap: String,
-    pub comune: String,
-    pub provincia: String,
-    pub nazione: String,
+    pub address: AddressInput,
     pub phone: Option<String>,
 }
 
@@ -314,12 +309,7 @@ impl Holder {
             cognome,
             codice_fiscale: self.codice_fiscale.as_str().to_owned(),
             partita_iva: self.partita_iva.as_ref().map(|p| p.as_str().to_owned()),
-            indirizzo: self.address.indirizzo.clone(),
-            numero_civico: self.address.numero_civico.clone(),
-            cap: self.address.cap.clone(),
-            comune: self.address.comune.clone(),
-            provincia: self.address.provincia.clone(),
-            nazione: self.address.nazione.clone(),
+            address: self.address.to_input(),
             phone: self.phone.clone(),
         }
     }
@@ -411,27 +401,17 @@ impl Holder {
             }
             None => Some(None),
         };
-        let address = Address::parse(
-            &AddressInput {
-                indirizzo: input.indirizzo.clone(),
-                numero_civico: input.numero_civico.clone(),
-                cap: input.cap.clone(),
-                comune: input.comune.clone(),
-                provincia: input.provincia.clone(),
-                nazione: input.nazione.clone(),
-            },
-            PlaceCheck::Shape,
-        )
-        .map_err(|address_errors| {
-            for error in address_errors {
-                fail(
-                    error.field.holder_pointer(),
-                    error.code.holder_code(),
-                    error.detail,
-                );
-            }
-        })
-        .ok();
+        let address = Address::parse(&input.address, PlaceCheck::Shape)
+            .map_err(|address_errors| {
+                for error in address_errors {
+                    fail(
+                        error.field.holder_pointer(),
+                        error.code.holder_code(),
+                        error.detail,
+                    );
+                }
+            })
+            .ok();
         let phone = match input
             .phone
             .as_deref()
@@ -477,12 +457,14 @@ mod tests {
             denominazione: Some("Alfa S.r.l.".into()),
             codice_fiscale: "01234567897".into(),
             partita_iva: Some("01234567897".into()),
-            indirizzo: "Via Roma".into(),
-            numero_civico: "1".into(),
-            cap: "20121".into(),
-            comune: "Milano".into(),
-            provincia: "mi".into(),
-            nazione: "it".into(),
+            address: AddressInput {
+                indirizzo: "Via Roma".into(),
+                numero_civico: "1".into(),
+                cap: "20121".into(),
+                comune: "Milano".into(),
+                provincia: "mi".into(),
+                nazione: "it".into(),
+            },
             ..HolderInput::default()
         }
     }
@@ -515,12 +497,12 @@ mod tests {
 
     #[test]
     fn every_invalid_field_is_reported() {
-        let input = HolderInput {
+        let mut input = HolderInput {
             partita_iva: Some("01234567890".into()),
-            cap: "201".into(),
             denominazione: None,
             ..company()
         };
+        input.address.cap = "201".into();
         let pointers: Vec<&str> = Holder::parse(&input)
             .err()
             .unwrap_or_default()

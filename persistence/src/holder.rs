@@ -4,6 +4,7 @@
 //! no longer a valid one is `StoreError::Corrupt`, never a default.
 
 use crate::{StoreError, StoreResult};
+use domain::holder::AddressInput;
 use domain::{Holder, HolderInput};
 use serde::{Deserialize, Serialize};
 
@@ -51,12 +52,12 @@ pub(crate) fn to_json(holder: &Holder) -> String {
         codice_fiscale: input.codice_fiscale,
         partita_iva: input.partita_iva,
         address: AddressJson {
-            indirizzo: input.indirizzo,
-            numero_civico: input.numero_civico,
-            cap: input.cap,
-            comune: input.comune,
-            provincia: input.provincia,
-            nazione: input.nazione,
+            indirizzo: input.address.indirizzo,
+            numero_civico: input.address.numero_civico,
+            cap: input.address.cap,
+            comune: input.address.comune,
+            provincia: input.address.provincia,
+            nazione: input.address.nazione,
         },
         phone: input.phone,
     };
@@ -75,12 +76,14 @@ pub(crate) fn from_json(text: &str, whose: &str) -> StoreResult<Holder> {
             cognome: json.cognome,
             codice_fiscale: json.codice_fiscale,
             partita_iva: json.partita_iva,
-            indirizzo: json.address.indirizzo,
-            numero_civico: json.address.numero_civico,
-            cap: json.address.cap,
-            comune: json.address.comune,
-            provincia: json.address.provincia,
-            nazione: json.address.nazione,
+            address: AddressInput {
+                indirizzo: json.address.indirizzo,
+                numero_civico: json.address.numero_civico,
+                cap: json.address.cap,
+                comune: json.address.comune,
+                provincia: json.address.provincia,
+                nazione: json.address.nazione,
+            },
             phone: json.phone,
         },
         whose,

@@ -11,6 +11,7 @@ use crate::entity::{customer, operator, panel_user, refresh_token};
 use crate::service::parse_id;
 use crate::{Backend, Database, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
+use domain::holder::AddressInput;
 use domain::{Audience, Holder, HolderInput};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -156,12 +157,14 @@ fn to_customer(row: customer::Model) -> StoreResult<CustomerRecord> {
                 cognome: row.cognome,
                 codice_fiscale: row.codice_fiscale,
                 partita_iva: row.partita_iva,
-                indirizzo: row.indirizzo,
-                numero_civico: row.numero_civico,
-                cap: row.cap,
-                comune: row.comune,
-                provincia: row.provincia,
-                nazione: row.nazione,
+                address: AddressInput {
+                    indirizzo: row.indirizzo,
+                    numero_civico: row.numero_civico,
+                    cap: row.cap,
+                    comune: row.comune,
+                    provincia: row.provincia,
+                    nazione: row.nazione,
+                },
                 phone: row.phone,
             },
             &format!("customer {}", row.id),
@@ -229,12 +232,12 @@ impl Customers<'_> {
             cognome: Set(holder.cognome),
             codice_fiscale: Set(holder.codice_fiscale),
             partita_iva: Set(holder.partita_iva),
-            indirizzo: Set(holder.indirizzo),
-            numero_civico: Set(holder.numero_civico),
-            cap: Set(holder.cap),
-            comune: Set(holder.comune),
-            provincia: Set(holder.provincia),
-            nazione: Set(holder.nazione),
+            indirizzo: Set(holder.address.indirizzo),
+            numero_civico: Set(holder.address.numero_civico),
+            cap: Set(holder.address.cap),
+            comune: Set(holder.address.comune),
+            provincia: Set(holder.address.provincia),
+            nazione: Set(holder.address.nazione),
             phone: Set(holder.phone),
             created_at: Set(now),
             updated_at: Set(now),

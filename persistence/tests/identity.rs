@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use domain::Audience;
+use domain::holder::AddressInput;
 use domain::{Holder, HolderInput};
 use persistence::identity::{NewCustomer, NewRefreshToken, RotateOutcome};
 use persistence::service::NewService;
@@ -55,12 +56,14 @@ fn holder() -> Holder {
         cognome: Some("Rossi".into()),
         codice_fiscale: "RSSMRA85T10A562S".into(),
         partita_iva: None,
-        indirizzo: "Via Roma".into(),
-        numero_civico: "1".into(),
-        cap: "20121".into(),
-        comune: "Milano".into(),
-        provincia: "MI".into(),
-        nazione: "IT".into(),
+        address: AddressInput {
+            indirizzo: "Via Roma".into(),
+            numero_civico: "1".into(),
+            cap: "20121".into(),
+            comune: "Milano".into(),
+            provincia: "MI".into(),
+            nazione: "IT".into(),
+        },
         phone: Some("+39 02 1234567".into()),
     })
     .unwrap_or_else(|e| panic!("the fixture holder parses: {e:?}"))

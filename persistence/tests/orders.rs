@@ -4,6 +4,7 @@
 //! or by another version — is [`StoreError::Corrupt`], never a default.
 
 use chrono::{Duration, NaiveDate, Utc};
+use domain::holder::AddressInput;
 use domain::{Channel, OrderStatus, PaymentMethod, PaymentSource, PriceContext};
 use domain::{Holder, HolderInput};
 use persistence::cart::NewCart;
@@ -57,12 +58,14 @@ fn holder() -> Holder {
         cognome: Some("Rossi".into()),
         codice_fiscale: "RSSMRA85T10A562S".into(),
         partita_iva: None,
-        indirizzo: "Via Roma".into(),
-        numero_civico: "1".into(),
-        cap: "20121".into(),
-        comune: "Milano".into(),
-        provincia: "MI".into(),
-        nazione: "IT".into(),
+        address: AddressInput {
+            indirizzo: "Via Roma".into(),
+            numero_civico: "1".into(),
+            cap: "20121".into(),
+            comune: "Milano".into(),
+            provincia: "MI".into(),
+            nazione: "IT".into(),
+        },
         phone: None,
     })
     .unwrap_or_else(|e| panic!("the fixture holder parses: {e:?}"))

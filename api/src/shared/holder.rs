@@ -99,12 +99,7 @@ impl HolderDto {
             cognome: self.cognome.clone(),
             codice_fiscale: self.codice_fiscale.clone(),
             partita_iva: self.partita_iva.clone(),
-            indirizzo: self.address.indirizzo.clone(),
-            numero_civico: self.address.numero_civico.clone(),
-            cap: self.address.cap.clone(),
-            comune: self.address.comune.clone(),
-            provincia: self.address.provincia.clone(),
-            nazione: self.address.nazione.clone(),
+            address: self.address.input(),
             phone: self.phone.clone(),
         }
     }
