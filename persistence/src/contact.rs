@@ -330,14 +330,14 @@ impl Contacts<'_> {
         Ok(contacts.len() as u64)
     }
 
-    /// Replaces the contact's data, if it is still at `expected` (when
-    /// given): one conditional update, so of two changes based on the same
-    /// version only one is made.
+    /// Replaces the contact's data, if it is still at `expected`: one
+    /// conditional update, so of two changes based on the same version
+    /// only one is made.
     pub async fn update_contact(
         &self,
         service: Uuid,
         id: Uuid,
-        expected: Option<i64>,
+        expected: i64,
         contact: &Contact,
         by: Uuid,
     ) -> StoreResult<ContactChange> {
@@ -353,17 +353,15 @@ impl Contacts<'_> {
             ..Default::default()
         };
         columns(&mut row, contact);
-        let mut update = contact::Entity::update_many()
+        let update = contact::Entity::update_many()
             .set(row)
             .col_expr(
                 contact::Column::Version,
                 Expr::col(contact::Column::Version).add(1),
             )
             .filter(contact::Column::ServiceId.eq(service.to_string()))
-            .filter(contact::Column::Id.eq(id.to_string()));
-        if let Some(version) = expected {
-            update = update.filter(contact::Column::Version.eq(version));
-        }
+            .filter(contact::Column::Id.eq(id.to_string()))
+            .filter(contact::Column::Version.eq(expected));
         // The row as this update left it (RETURNING, on both databases).
         if let Some(row) = update
             .exec_with_returning(self.db.conn())

@@ -10,7 +10,7 @@ use crate::http::problem::{ApiError, FieldError, Problem};
 use crate::http::query::{Query, QueryParams};
 use crate::setup::gate::ConfiguredPanel;
 use crate::shared::holder::AddressDto;
-use crate::shared::pagination::PageQuery;
+use crate::shared::pagination::{self, PageQuery};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -266,11 +266,7 @@ pub async fn list(
     db: web::Data<Database>,
     panel: ConfiguredPanel,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = PageQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .limit()?;
+    let limit = pagination::limit(query.limit)?;
     let after = query.after()?;
     let filter = query.filter()?;
     let service = panel.service.id;
@@ -400,12 +396,12 @@ pub async fn update(
     let id = *id;
     let wanted = if_match(&req)?;
     let service = panel.service.id;
+    let mut current = db
+        .contacts()
+        .find_contact(service, id)
+        .await?
+        .ok_or(ContactError::NotFound(id))?;
     for _ in 0..PATCH_ATTEMPTS {
-        let current = db
-            .contacts()
-            .find_contact(service, id)
-            .await?
-            .ok_or(ContactError::NotFound(id))?;
         // The change is checked first: a refused one is 422 whatever the
         // version it names.
         let merged = body.0.merged(&ContactBody::of(&current.contact));
@@ -424,7 +420,7 @@ pub async fn update(
         }
         match db
             .contacts()
-            .update_contact(service, id, Some(current.version), &contact, panel.user.id)
+            .update_contact(service, id, current.version, &contact, panel.user.id)
             .await?
         {
             ContactChange::Changed(record) => {
@@ -432,11 +428,12 @@ pub async fn update(
                 return Ok(with_etag(HttpResponse::Ok(), &record));
             }
             ContactChange::NotFound => return Err(ContactError::NotFound(id).into()),
-            ContactChange::VersionDiffers(record) if wanted.is_some() => {
-                return Err(ContactError::VersionDiffers(record.version).into());
+            ContactChange::VersionDiffers(newer) if wanted.is_some() => {
+                return Err(ContactError::VersionDiffers(newer.version).into());
             }
-            // Changed between the read and the write: merge into the new one.
-            ContactChange::VersionDiffers(_) => {}
+            // Changed between the read and the write: merge into the
+            // newer version (the update read it back).
+            ContactChange::VersionDiffers(newer) => current = newer,
         }
     }
     Err(ContactError::KeptChanging(id).into())

@@ -37,17 +37,22 @@ impl QueryParams for PageQuery {
     }
 }
 
+/// The page size a list's `limit` asks for: 1 to 100, 20 when absent.
+pub fn limit(asked: Option<u64>) -> Result<u64, ApiError> {
+    match asked {
+        None => Ok(20),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field(
+            "/limit",
+            ErrorCode::OutOfRange,
+            "limit is 1 to 100",
+        )),
+    }
+}
+
 impl PageQuery {
     pub fn limit(&self) -> Result<u64, ApiError> {
-        match self.limit {
-            None => Ok(20),
-            Some(n) if (1..=100).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::field(
-                "/limit",
-                ErrorCode::OutOfRange,
-                "limit is 1 to 100",
-            )),
-        }
+        limit(self.limit)
     }
 
     /// The (created_at, id) the cursor encodes.

@@ -392,6 +392,14 @@ both_databases!(a_change_under_if_match_is_made_once, |app| async move {
         "the rest stays"
     );
     assert_eq!(changed.body["created_at"], created["created_at"]);
+    assert_ne!(
+        changed.body["updated_at"], created["updated_at"],
+        "when it was last changed"
+    );
+    assert_eq!(
+        changed.body["updated_by"], created["updated_by"],
+        "by the same panel user"
+    );
 
     // A change based on the old version is refused and changes nothing.
     let stale = patch(
