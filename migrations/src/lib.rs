@@ -12,6 +12,7 @@ mod m0007_payment_receipts;
 mod m0008_jobs;
 mod m0009_setup;
 mod m0010_contacts;
+mod m0011_invoices;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_jobs::Migration),
             Box::new(m0009_setup::Migration),
             Box::new(m0010_contacts::Migration),
+            Box::new(m0011_invoices::Migration),
         ]
     }
 }

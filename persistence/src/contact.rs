@@ -379,7 +379,7 @@ impl Contacts<'_> {
 
     /// Deletes the contact; false when it is not there. A contact that
     /// invoices point to is refused by their foreign key
-    /// (`StoreError::Conflict`).
+    /// (`StoreError::Referenced`).
     pub async fn delete_contact(&self, service: Uuid, id: Uuid) -> StoreResult<bool> {
         let deleted = contact::Entity::delete_many()
             .filter(contact::Column::ServiceId.eq(service.to_string()))

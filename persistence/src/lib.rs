@@ -8,6 +8,7 @@ mod database;
 mod entity;
 mod holder;
 pub mod idempotency;
+pub mod invoice;
 pub mod identity;
 pub mod jobs;
 mod lease;
@@ -25,6 +26,11 @@ pub enum StoreError {
     /// A unique constraint refused the write: another writer got there first.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A foreign key refused the write: other rows point to the one it
+    /// deletes (a contact that invoices point to), or it points to a row
+    /// that is not there.
+    #[error("still referenced: {0}")]
+    Referenced(String),
     /// Data in the database that the code cannot read back (a bug or a
     /// manual edit); never the client's fault.
     #[error("corrupt row: {0}")]
@@ -38,6 +44,9 @@ impl From<sea_orm::DbErr> for StoreError {
         match error.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
                 StoreError::Conflict(detail)
+            }
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(detail)) => {
+                StoreError::Referenced(detail)
             }
             _ => StoreError::Db(error),
         }

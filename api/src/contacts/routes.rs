@@ -441,8 +441,7 @@ pub async fn update(
 
 /// Delete a contact.
 ///
-/// A contact that invoices point to cannot be deleted (`contact_in_use`,
-/// once invoices are imported).
+/// A contact that invoices point to cannot be deleted (`contact_in_use`).
 #[utoipa::path(
     operation_id = "deleteContact",
     tag = TAG,
@@ -469,7 +468,7 @@ pub async fn remove(
             Ok(HttpResponse::NoContent().finish())
         }
         Ok(false) => Err(ContactError::NotFound(*id).into()),
-        Err(persistence::StoreError::Conflict(_)) => Err(ContactError::InUse(*id).into()),
+        Err(persistence::StoreError::Referenced(_)) => Err(ContactError::InUse(*id).into()),
         Err(error) => Err(error.into()),
     }
 }
