@@ -10,6 +10,7 @@ pub mod contact;
 pub mod credentials;
 pub mod eligibility;
 pub mod email;
+pub mod fatturapa;
 pub mod fields;
 pub mod holder;
 pub mod money;
