@@ -15,8 +15,8 @@ use crate::jobs::outbox::{self, OutboxHandle};
 use crate::jobs::runner::Running;
 use crate::mail::Mailer;
 use crate::{
-    backoffice, carts, catalog, contacts, customers, health, orders, panel, payments, services,
-    setup,
+    backoffice, carts, catalog, contacts, customers, health, invoices, orders, panel, payments,
+    services, setup,
 };
 use actix_router::ResourceDef;
 use actix_web::dev::{Server, ServerHandle};
@@ -49,6 +49,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
         (name = "panel", description = "The FE panel: credentials, password change, service status"),
         (name = "setup", description = "The FE configuration wizard of the panel: its steps, saved one at a time in order, and its completion, which activates the service"),
         (name = "contacts", description = "The panel service's contacts (anagrafiche): customers and suppliers"),
+        (name = "invoices", description = "The panel service's FatturaPA invoices: import (XML, signed .p7m, zip), list, read, download"),
         (name = "backoffice", description = "Operators: login and back-office actions"),
         (name = "orders", description = "Checkout and the customer's orders"),
         (name = "payments", description = "Payment confirmation by the provider"),
@@ -105,6 +106,7 @@ fn operations(config: &mut ServiceConfig) {
         .configure(panel::configure)
         .configure(setup::configure)
         .configure(contacts::configure)
+        .configure(invoices::configure)
         .configure(backoffice::configure)
         .configure(orders::configure)
         .configure(payments::configure)
@@ -278,6 +280,7 @@ struct Shared {
     lifetimes: web::Data<Lifetimes>,
     outbox: web::Data<OutboxHandle>,
     orders: web::Data<crate::config::settings::OrderSettings>,
+    imports: web::Data<crate::config::settings::ImportSettings>,
 }
 
 /// A running server: its address, a handle to stop it, and its database.
@@ -352,6 +355,7 @@ impl Application {
             }),
             outbox: web::Data::new(outbox.clone()),
             orders: web::Data::new(settings.orders.clone()),
+            imports: web::Data::new(settings.imports),
         };
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {} (ATTIVA_BIND)", settings.bind))?;
@@ -374,6 +378,7 @@ impl Application {
                 .app_data(shared.lifetimes)
                 .app_data(shared.outbox)
                 .app_data(shared.orders)
+                .app_data(shared.imports)
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .configure(operations)

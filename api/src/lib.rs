@@ -4,7 +4,8 @@
 //! resource map, each with its handlers (`routes.rs`, with their OpenAPI
 //! annotations), its DTOs and its use cases, registered by `app.rs` with
 //! one line: `catalog`, `carts`, `customers`, `panel`, `backoffice`,
-//! `orders`, `payments`, `services`, `setup`, `health`.
+//! `orders`, `payments`, `services`, `setup`, `contacts`, `invoices`,
+//! `health`.
 
 pub mod app;
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod contacts;
 pub mod customers;
 pub mod health;
+pub mod invoices;
 pub mod orders;
 pub mod panel;
 pub mod payments;

@@ -48,6 +48,29 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub orders: OrderSettings,
+    pub imports: ImportSettings,
+}
+
+/// Invoice imports (`POST /v1/panel/invoices/import`): the limits of a zip
+/// (one invoice file is limited by the SdI's 5 MB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSettings {
+    /// The largest zip accepted, as sent.
+    pub max_zip_bytes: u64,
+    /// The most entries a zip may list.
+    pub max_zip_entries: u64,
+    /// The most a zip's entries may declare uncompressed, all together.
+    pub max_uncompressed_bytes: u64,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings {
+            max_zip_bytes: 100 * 1024 * 1024,
+            max_zip_entries: 20_000,
+            max_uncompressed_bytes: 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// Orders, payments and fulfilment.
@@ -266,6 +289,21 @@ impl Settings {
             name: "ATTIVA_CODICE_DESTINATARIO",
             default: "KRRH6B9",
             meaning: "the provider's 7-character code for receiving invoices, shown on services",
+        },
+        Variable {
+            name: "ATTIVA_IMPORT_MAX_ZIP_BYTES",
+            default: "104857600",
+            meaning: "largest zip of invoices an import accepts (100 MiB); a larger one gets 413 `zip_too_large`",
+        },
+        Variable {
+            name: "ATTIVA_IMPORT_MAX_ZIP_ENTRIES",
+            default: "20000",
+            meaning: "most entries a zip of invoices may list; more get 413 `zip_too_large`, before anything is inflated",
+        },
+        Variable {
+            name: "ATTIVA_IMPORT_MAX_UNCOMPRESSED_BYTES",
+            default: "1073741824",
+            meaning: "most a zip's entries may declare uncompressed, all together (1 GiB); more get 413 `zip_too_large`, before anything is inflated",
         },
         Variable {
             name: "SMTP_URL",
@@ -547,6 +585,11 @@ impl Settings {
             panel_url,
             codice_destinatario: codice_destinatario.to_ascii_uppercase(),
         };
+        let imports = ImportSettings {
+            max_zip_bytes: limit("ATTIVA_IMPORT_MAX_ZIP_BYTES")?,
+            max_zip_entries: limit("ATTIVA_IMPORT_MAX_ZIP_ENTRIES")?,
+            max_uncompressed_bytes: limit("ATTIVA_IMPORT_MAX_UNCOMPRESSED_BYTES")?,
+        };
         // Mail (SMTP_URL is a secret: it may hold a password).
         let (smtp_url, smtp_set) = get("SMTP_URL");
         let smtp_url = if smtp_set {
@@ -598,6 +641,7 @@ impl Settings {
             auth,
             mail,
             orders,
+            imports,
         })
     }
 }
@@ -732,6 +776,26 @@ mod tests {
                 error.starts_with("setting ATTIVA_TRUSTED_PROXIES="),
                 "{bad}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn import_limits_default_to_100_mib_20000_entries_and_1_gib_and_refuse_zero() {
+        let settings = with(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.imports, ImportSettings::default());
+        assert_eq!(settings.imports.max_zip_bytes, 104_857_600);
+        assert_eq!(settings.imports.max_zip_entries, 20_000);
+        assert_eq!(settings.imports.max_uncompressed_bytes, 1_073_741_824);
+        let low = with(&[("ATTIVA_IMPORT_MAX_UNCOMPRESSED_BYTES", "1000")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(low.imports.max_uncompressed_bytes, 1000);
+        for name in [
+            "ATTIVA_IMPORT_MAX_ZIP_BYTES",
+            "ATTIVA_IMPORT_MAX_ZIP_ENTRIES",
+            "ATTIVA_IMPORT_MAX_UNCOMPRESSED_BYTES",
+        ] {
+            assert_eq!(with(&[(name, "0")]).err().map(|e| e.name), Some(name));
+            assert_eq!(with(&[(name, "many")]).err().map(|e| e.name), Some(name));
         }
     }
 

@@ -32,6 +32,7 @@ macro_rules! error_codes {
 
 error_codes! {
     AddonAlreadyPending => "addon_already_pending",
+    AttachmentNotFound => "attachment_not_found",
     AuthenticationRequired => "authentication_required",
     CartBusy => "cart_busy",
     CartChanged => "cart_changed",
@@ -51,6 +52,10 @@ error_codes! {
     CredentialsChanged => "credentials_changed",
     Duplicate => "duplicate",
     EmailTaken => "email_taken",
+    // The import's refusals of a file (issue 11): the domain's
+    // `fatturapa::ImportCode` decides them, `invoices::errors` names them.
+    FileTooLarge => "file_too_large",
+    ForbiddenDtd => "forbidden_dtd",
     Error => "error",
     HolderRequired => "holder_required",
     IdempotencyKeyInFlight => "idempotency_key_in_flight",
@@ -62,15 +67,23 @@ error_codes! {
     InvalidCurrentPassword => "invalid_current_password",
     InvalidCursor => "invalid_cursor",
     InvalidEmail => "invalid_email",
+    InvalidField => "invalid_field",
     InvalidLength => "invalid_length",
     InvalidQuery => "invalid_query",
     InvalidRefreshToken => "invalid_refresh_token",
+    InvalidSignedFile => "invalid_signed_file",
     InvalidSignature => "invalid_signature",
     InvalidToken => "invalid_token",
     InvalidType => "invalid_type",
     InvalidValue => "invalid_value",
+    InvoiceNotForThisService => "invoice_not_for_this_service",
+    InvoiceNotFound => "invoice_not_found",
     MalformedJson => "malformed_json",
+    MalformedXml => "malformed_xml",
+    MalformedZip => "malformed_zip",
     MethodNotAllowed => "method_not_allowed",
+    MissingField => "missing_field",
+    NotFatturapa => "not_fatturapa",
     NotFound => "not_found",
     OrderAlreadyPaid => "order_already_paid",
     OrderNotCancellable => "order_not_cancellable",
@@ -105,9 +118,11 @@ error_codes! {
     UnreadableBody => "unreadable_body",
     UnsupportedCurrency => "unsupported_currency",
     UnsupportedMediaType => "unsupported_media_type",
+    UnsupportedVersion => "unsupported_version",
     ValidationFailed => "validation_failed",
     WrongAudience => "wrong_audience",
     YearsOutOfBounds => "years_out_of_bounds",
+    ZipTooLarge => "zip_too_large",
 }
 
 impl std::fmt::Display for ErrorCode {
