@@ -30,6 +30,43 @@ pub const OPERATOR_PASSWORD: &str = "a long operator password 42";
 pub const ACTIVATION_SUBJECT: &str =
     "Attivazione Fatturazione Elettronica – credenziali di accesso";
 
+/// The FatturaPA fixtures (`tests/fixtures/fatturapa/`, with their
+/// READMEs: where each file comes from and what it holds).
+pub fn fatturapa_fixture(path: &str) -> Vec<u8> {
+    let file = crate::repo_root()
+        .join("tests/fixtures/fatturapa")
+        .join(path);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+/// `bytes` with every `from` replaced by `to`, which has the same length
+/// (so a DER `.p7m` keeps its lengths); asserts `from` was there. The
+/// official samples' ids fail the check digits, so a test puts its
+/// service's Partita IVA into a copy of the file this way.
+pub fn patched(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len(), "{from} → {to} changes the length");
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut found = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+            found += 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    assert!(
+        found > 0,
+        "{} is not in the file",
+        String::from_utf8_lossy(from)
+    );
+    out
+}
+
 /// A cart: (id, token).
 pub type Cart = (String, String);
 
@@ -691,5 +728,92 @@ impl TestApp {
         let panel = self.panel_of(&fe).await;
         self.configure_fe(&panel).await;
         panel
+    }
+}
+
+/// A download read whole: status, headers, bytes.
+#[derive(Debug)]
+pub struct Download {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    // --- invoices ---
+
+    /// `POST /v1/panel/invoices/import` of `bytes` sent as `content_type`.
+    pub async fn import_invoice(&self, panel: &str, bytes: Vec<u8>, content_type: &str) -> Reply {
+        self.send(
+            self.request(Method::POST, "/v1/panel/invoices/import")
+                .bearer_auth(panel)
+                .header("content-type", content_type)
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// An import that must create invoices (201); returns the ids of the
+    /// file's invoices, in the order of its bodies.
+    pub async fn import_new(&self, panel: &str, bytes: Vec<u8>, content_type: &str) -> Vec<String> {
+        let reply = self.import_invoice(panel, bytes, content_type).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let file = &reply.body["files"][0];
+        assert_eq!(file["status"], "imported", "{}", reply.text);
+        file["invoices"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no invoices: {}", reply.text))
+            .iter()
+            .map(|i| {
+                assert_eq!(i["status"], "imported", "{}", reply.text);
+                i["id"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+
+    /// `GET /v1/panel/invoices?{query}`; asserts 200.
+    pub async fn invoices(&self, panel: &str, query: &str) -> Value {
+        let reply = self
+            .get_as(&format!("/v1/panel/invoices?{query}"), panel)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);
+        reply.body
+    }
+
+    /// `GET /v1/panel/invoices/{id}`; asserts 200.
+    pub async fn invoice(&self, panel: &str, id: &str) -> Value {
+        let reply = self
+            .get_as(&format!("/v1/panel/invoices/{id}"), panel)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{id}: {}", reply.text);
+        reply.body
+    }
+
+    /// A GET with a bearer token whose body is bytes.
+    pub async fn download(&self, path: &str, token: &str) -> Download {
+        let response = self
+            .request(Method::GET, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+            .to_vec();
+        Download {
+            status,
+            headers,
+            bytes,
+        }
     }
 }

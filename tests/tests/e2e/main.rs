@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod harness;
 mod identity;
+mod invoices;
 mod openapi;
 mod operations;
 mod outbox;
