@@ -21,8 +21,7 @@ use domain::fatturapa::{
 use domain::wizard::TipoDocumento;
 use rust_decimal::Decimal;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TryInsertResult,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -71,9 +71,11 @@ impl From<InvoiceError> for ApiError {
                     sent.map(|ct| format!(", got {ct}")).unwrap_or_default()
                 ),
             ),
-            InvoiceError::ZipTooLarge(detail) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::ZipTooLarge, detail)
-            }
+            InvoiceError::ZipTooLarge(detail) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::ZipTooLarge,
+                detail,
+            ),
             InvoiceError::MalformedZip(detail) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::MalformedZip,

@@ -21,9 +21,7 @@
 //! seller or buyer, or the whole file is refused; then it is stored in one
 //! transaction (`db.invoices().import_file`).
 
-use super::dto::{
-    FileOutcomeDto, ImportedFileDto, ImportedInvoiceDto, InvoiceOutcomeDto,
-};
+use super::dto::{FileOutcomeDto, ImportedFileDto, ImportedInvoiceDto, InvoiceOutcomeDto};
 use super::errors::{InvoiceError, code_of};
 use crate::config::settings::ImportSettings;
 use crate::http::codes::ErrorCode;
@@ -189,7 +187,10 @@ fn declared_length(req: &HttpRequest) -> Option<u64> {
 impl Importer {
     /// Stores one read file: refused whole when it did not parse or when a
     /// body is not the service's, else all its bodies in one transaction.
-    async fn store(&self, file: ReadFile) -> Result<Result<ImportedFileDto, ImportError>, ApiError> {
+    async fn store(
+        &self,
+        file: ReadFile,
+    ) -> Result<Result<ImportedFileDto, ImportError>, ApiError> {
         let invoices = match file.parsed {
             Ok(invoices) => invoices,
             Err(error) => return Ok(Err(error)),

@@ -485,7 +485,10 @@ mod tests {
             safe_file_name("IT01234567890_FPA01.xml", "x"),
             "IT01234567890_FPA01.xml"
         );
-        assert_eq!(safe_file_name("a/b/../ESEMPIO TD24.xml", "x"), "ESEMPIO_TD24.xml");
+        assert_eq!(
+            safe_file_name("a/b/../ESEMPIO TD24.xml", "x"),
+            "ESEMPIO_TD24.xml"
+        );
         assert_eq!(safe_file_name("..\\evil\"\r\n.pdf", "x"), "evil_.pdf");
         assert_eq!(safe_file_name("...", "fallback"), "fallback");
         assert_eq!(safe_file_name(&"é".repeat(300), "x").len(), 100);
