@@ -839,7 +839,7 @@ both_databases!(the_list_filters_and_pages, |app| async move {
     let contact_id = contact.body["id"].as_str().unwrap_or_default().to_owned();
     let cn = first["id"].as_str().unwrap_or_default().to_owned();
     let store = app.store().await;
-    let service = service_of(&app, &panel).await;
+    let service = service_of(app, &panel).await;
     assert!(
         store
             .invoices()
@@ -946,7 +946,7 @@ both_databases!(a_contact_invoices_point_to_is_in_use, |app| async move {
     let contact_id = contact.body["id"].as_str().unwrap_or_default().to_owned();
     // The matching procedure does not exist yet: the match is made
     // below HTTP.
-    let service = service_of(&app, &panel).await;
+    let service = service_of(app, &panel).await;
     let store = app.store().await;
     let invoice = uuid(&ids[0]);
     store
