@@ -176,6 +176,9 @@ impl RouteTable {
                 (ResourceDef::new(path.as_str()), methods)
             })
             .collect();
+        // A path without parameters first: `/v1/panel/invoices/import`
+        // is that path, not an invoice `{id}`.
+        routes.sort_by_key(|(def, _)| def.pattern().is_some_and(|p| p.contains('{')));
         routes.push((ResourceDef::new("/openapi.json"), vec![Method::GET]));
         routes.push((ResourceDef::new("/docs"), vec![Method::GET]));
         RouteTable { routes }
@@ -189,26 +192,28 @@ impl RouteTable {
     }
 }
 
+/// 405 with `Allow`: the path is documented, the method is not.
+fn method_not_allowed(req: &HttpRequest, methods: &[Method]) -> ApiError {
+    let allow = methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not allowed here; allowed: {allow}", req.method()),
+    )
+    .with_header(
+        header::ALLOW,
+        header::HeaderValue::from_str(&allow).unwrap_or(header::HeaderValue::from_static("GET")),
+    )
+}
+
 async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
     use actix_web::ResponseError;
     let error = match table.allowed(req.path()) {
-        Some(methods) => {
-            let allow = methods
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
-            ApiError::new(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::MethodNotAllowed,
-                format!("{} is not allowed here; allowed: {allow}", req.method()),
-            )
-            .with_header(
-                header::ALLOW,
-                header::HeaderValue::from_str(&allow)
-                    .unwrap_or(header::HeaderValue::from_static("GET")),
-            )
-        }
+        Some(methods) => method_not_allowed(&req, methods),
         None => ApiError::not_found(
             ErrorCode::RouteNotFound,
             format!("no resource at {}", req.path()),
@@ -221,6 +226,15 @@ async fn no_route(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRespons
 /// naming the parameter, in our words (the parser's would show internals).
 /// Every path parameter that can fail to parse is an id, a UUID.
 fn path_error(_error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    // A path of its own that a parameter's route matched too
+    // (`GET /v1/panel/invoices/import` is not the invoice `import`).
+    if let Some(methods) = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| table.allowed(req.path()))
+        .filter(|methods| !methods.contains(req.method()))
+    {
+        return method_not_allowed(req, methods).into();
+    }
     let detail = match req
         .match_info()
         .iter()

@@ -23,6 +23,7 @@ Only the standard library is used.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import hashlib
@@ -225,6 +226,70 @@ def contact(api: Api, panel_token: str, denominazione: str) -> str:
     return api.call("POST", "/v1/panel/contacts", body, token=panel_token, expect=201)["id"]
 
 
+def fattura(seller_piva: str) -> bytes:
+    """A minimal FatturaPA 1.2 invoice (FPR12) the service's holder issued,
+    with one attachment, for the invoices' id operations."""
+    allegato = base64.b64encode(b"Nota allegata alla fattura.").decode()
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<p:FatturaElettronica versione="FPR12" xmlns:p="http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.2">
+  <FatturaElettronicaHeader>
+    <DatiTrasmissione>
+      <IdTrasmittente><IdPaese>IT</IdPaese><IdCodice>{seller_piva}</IdCodice></IdTrasmittente>
+      <ProgressivoInvio>00001</ProgressivoInvio>
+      <FormatoTrasmissione>FPR12</FormatoTrasmissione>
+      <CodiceDestinatario>ABC1234</CodiceDestinatario>
+    </DatiTrasmissione>
+    <CedentePrestatore>
+      <DatiAnagrafici>
+        <IdFiscaleIVA><IdPaese>IT</IdPaese><IdCodice>{seller_piva}</IdCodice></IdFiscaleIVA>
+        <Anagrafica><Denominazione>Alfa S.r.l.</Denominazione></Anagrafica>
+        <RegimeFiscale>RF01</RegimeFiscale>
+      </DatiAnagrafici>
+      <Sede><Indirizzo>Via Roma 1</Indirizzo><CAP>20121</CAP><Comune>Milano</Comune><Provincia>MI</Provincia><Nazione>IT</Nazione></Sede>
+    </CedentePrestatore>
+    <CessionarioCommittente>
+      <DatiAnagrafici>
+        <CodiceFiscale>RSSMRA80A01H501U</CodiceFiscale>
+        <Anagrafica><Nome>Mario</Nome><Cognome>Rossi</Cognome></Anagrafica>
+      </DatiAnagrafici>
+      <Sede><Indirizzo>Via Torino 2</Indirizzo><CAP>00184</CAP><Comune>Roma</Comune><Provincia>RM</Provincia><Nazione>IT</Nazione></Sede>
+    </CessionarioCommittente>
+  </FatturaElettronicaHeader>
+  <FatturaElettronicaBody>
+    <DatiGenerali>
+      <DatiGeneraliDocumento>
+        <TipoDocumento>TD01</TipoDocumento><Divisa>EUR</Divisa><Data>2025-03-01</Data><Numero>1/2025</Numero>
+        <ImportoTotaleDocumento>122.00</ImportoTotaleDocumento>
+      </DatiGeneraliDocumento>
+    </DatiGenerali>
+    <DatiBeniServizi>
+      <DettaglioLinee>
+        <NumeroLinea>1</NumeroLinea><Descrizione>Consulenza</Descrizione>
+        <PrezzoUnitario>100.00</PrezzoUnitario><PrezzoTotale>100.00</PrezzoTotale><AliquotaIVA>22.00</AliquotaIVA>
+      </DettaglioLinee>
+      <DatiRiepilogo>
+        <AliquotaIVA>22.00</AliquotaIVA><ImponibileImporto>100.00</ImponibileImporto><Imposta>22.00</Imposta><EsigibilitaIVA>I</EsigibilitaIVA>
+      </DatiRiepilogo>
+    </DatiBeniServizi>
+    <DatiPagamento>
+      <CondizioniPagamento>TP02</CondizioniPagamento>
+      <DettaglioPagamento><ModalitaPagamento>MP05</ModalitaPagamento><ImportoPagamento>122.00</ImportoPagamento></DettaglioPagamento>
+    </DatiPagamento>
+    <Allegati>
+      <NomeAttachment>nota.txt</NomeAttachment><FormatoAttachment>TXT</FormatoAttachment>
+      <Attachment>{allegato}</Attachment>
+    </Allegati>
+  </FatturaElettronicaBody>
+</p:FatturaElettronica>
+""".encode()
+
+
+def invoice(api: Api, panel_token: str, seller_piva: str) -> str:
+    report = api.call("POST", "/v1/panel/invoices/import", token=panel_token, raw=fattura(seller_piva),
+                      headers={"Content-Type": "application/xml"}, expect=201)
+    return report["files"][0]["invoices"][0]["id"]
+
+
 def toml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
@@ -247,6 +312,9 @@ def main() -> None:
     # A contact to read and change, and one to delete.
     kept_contact = contact(api, panel_token, "Cliente S.r.l.")
     deleted_contact = contact(api, panel_token, "Da Cancellare S.r.l.")
+    # An imported invoice (the service's holder is its seller), with one
+    # attachment.
+    imported_invoice = invoice(api, panel_token, piva_a)
 
     # Two unpaid orders of the same customer, for another holder: one the
     # customer may cancel, one the operator registers payments on.
@@ -296,6 +364,11 @@ def main() -> None:
         "getContact": {"path.id": kept_contact},
         "updateContact": {"path.id": kept_contact},
         "deleteContact": {"path.id": deleted_contact},
+        "getInvoice": {"path.id": imported_invoice},
+        "getInvoiceFile": {"path.id": imported_invoice},
+        # `n` is left to schemathesis: a configured value would replace the
+        # out-of-range numbers it sends to see them refused (404).
+        "getInvoiceAttachment": {"path.id": imported_invoice},
     }
     cart_token = {"X-Cart-Token": anonymous[1]}
 

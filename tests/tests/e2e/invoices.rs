@@ -716,6 +716,10 @@ both_databases!(
             app.invoices(&panel, "").await,
             json!({"items": [], "next_cursor": null})
         );
+        // The import's path is not an invoice id.
+        let reply = app.get_as("/v1/panel/invoices/import", &panel).await;
+        problem(&reply, 405, "method_not_allowed");
+        assert_eq!(reply.header("allow"), Some("POST"));
     }
 );
 
