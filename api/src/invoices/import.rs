@@ -12,8 +12,9 @@
 //!   thread reads one entry at a time — never more than
 //!   min(its declared size, 5 MB) + 1 bytes, so an entry that lies about
 //!   its size is caught — parses it and hands it over a channel of one to
-//!   the request, which stores it: at most a few entries are in memory at
-//!   once, whatever the size of the archive.
+//!   the request, which stores a few at once, each in its own transaction,
+//!   and reports them in the archive's order: at most a few entries are in
+//!   memory at once, whatever the size of the archive.
 //!
 //! Each file is parsed by `domain::fatturapa::parse` (a `.p7m` first
 //! unwrapped by `unwrap_p7m`, its signature not verified), then every body
@@ -37,6 +38,11 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub const XML: &str = "application/xml";
+
+/// Files of one zip stored at the same time: with the entry being parsed
+/// and the one waiting in the channel, at most this many plus two files
+/// (each at most 5 MB) are in memory at once.
+const STORED_AT_ONCE: usize = 4;
 pub const P7M: &str = "application/pkcs7-mime";
 
 /// What the body holds, by its content type.
@@ -302,6 +308,33 @@ impl Importer {
             .map_err(|error| InvoiceError::Rejected(error).into())
     }
 
+    /// What one zip entry comes to: stored, or refused or skipped as read.
+    async fn settle(&self, entry: Entry) -> Result<ImportedFileDto, ApiError> {
+        Ok(match entry {
+            Entry::File(file) => {
+                let (name, signed) = (file.name.clone(), file.signed);
+                self.store(file)
+                    .await?
+                    .unwrap_or_else(|error| refused(name, signed, error))
+            }
+            Entry::Rejected {
+                name,
+                signed,
+                error,
+                code,
+            } => rejected(Some(name), signed, code, error.reason, error.path),
+            Entry::Skipped { name, reason } => ImportedFileDto {
+                name: Some(name),
+                status: FileOutcomeDto::Skipped,
+                signature_verified: None,
+                invoices: Vec::new(),
+                code: None,
+                reason: Some(reason.to_owned()),
+                path: None,
+            },
+        })
+    }
+
     /// A zip as the body: streamed to a temporary file, its directory
     /// checked against the limits, then read entry by entry.
     pub async fn import_zip(
@@ -335,34 +368,21 @@ impl Importer {
             .await
             .map_err(ApiError::internal)??;
 
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Entry>(1);
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Entry>(1);
         let reader = tokio::task::spawn_blocking(move || read_entries(archive, &sender));
-        let mut files = Vec::new();
-        while let Some(entry) = receiver.recv().await {
-            files.push(match entry {
-                Entry::File(file) => {
-                    let (name, signed) = (file.name.clone(), file.signed);
-                    self.store(file)
-                        .await?
-                        .unwrap_or_else(|error| refused(name, signed, error))
-                }
-                Entry::Rejected {
-                    name,
-                    signed,
-                    error,
-                    code,
-                } => rejected(Some(name), signed, code, error.reason, error.path),
-                Entry::Skipped { name, reason } => ImportedFileDto {
-                    name: Some(name),
-                    status: FileOutcomeDto::Skipped,
-                    signature_verified: None,
-                    invoices: Vec::new(),
-                    code: None,
-                    reason: Some(reason.to_owned()),
-                    path: None,
-                },
-            });
-        }
+        let entries = futures_util::stream::unfold(receiver, |mut receiver| async {
+            receiver.recv().await.map(|entry| (entry, receiver))
+        });
+        // A few files are stored at once, each in its own transaction (a
+        // file's round trips overlap the next one's), and answered in the
+        // archive's order.
+        let files: Vec<ImportedFileDto> = entries
+            .map(|entry| self.settle(entry))
+            .buffered(STORED_AT_ONCE)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
         reader.await.map_err(ApiError::internal)?;
         Ok(files)
     }

@@ -264,15 +264,16 @@ pub async fn import(
         .app_data::<BodyDeadline>()
         .map_or(std::time::Duration::from_secs(10), |d| d.0);
     let service = panel.service.id;
-    let order = db
-        .orders()
-        .find_order_for_service(service)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("service without its order")))?;
-    let mut tax_ids = vec![order.holder.codice_fiscale.as_str().to_owned()];
-    if let Some(piva) = &order.holder.partita_iva {
-        tax_ids.insert(0, piva.as_str().to_owned());
+    // The service's holder: the tax id the service keeps, and the Partita
+    // IVA and Codice Fiscale of the order that created it when there is one
+    // (a service stored without an order, as the benchmarks store theirs,
+    // still imports its own invoices).
+    let mut tax_ids = vec![panel.service.holder_tax_id.clone()];
+    if let Some(order) = db.orders().find_order_for_service(service).await? {
+        tax_ids.extend(order.holder.partita_iva.map(|p| p.as_str().to_owned()));
+        tax_ids.push(order.holder.codice_fiscale.as_str().to_owned());
     }
+    tax_ids.dedup();
     let importer = Importer {
         db: db.get_ref().clone(),
         service,

@@ -15,6 +15,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "../process.rs"]
+mod process;
+
 #[path = "../client.rs"]
 #[allow(dead_code)]
 mod client;
@@ -27,6 +30,7 @@ use domain::{PartitaIva, ServiceStatus};
 use persistence::contact::ContactFilter;
 use persistence::service::NewService;
 use persistence::{Database, DatabaseSettings};
+use process::{env_number, percentile};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -36,21 +40,6 @@ const SYLLABLES: [&str; 24] = [
     "ro", "ma", "li", "ve", "ca", "to", "ni", "sa", "be", "lu", "fi", "po", "gra", "ri", "de",
     "mo", "bi", "an", "co", "ter", "sil", "val", "mar", "ber",
 ];
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
-}
 
 /// A company name of three syllables: about 14,000 of them, so a
 /// two-letter prefix matches some hundreds of 100,000 contacts.

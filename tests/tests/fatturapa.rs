@@ -1,4 +1,5 @@
-//! The FatturaPA parser against real files: the agency's seven samples
+//! The FatturaPA parser (`domain::fatturapa`, pure, so no server here)
+//! against real files: the agency's seven samples
 //! (their facts from `tests/fixtures/fatturapa/official/README.md`) and
 //! every real-world file, which must yield the facts its `manifest.json`
 //! lists or be refused with the code it gives.
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 fn fixture(path: &str) -> Vec<u8> {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/fatturapa")
+        .join("fixtures/fatturapa")
         .join(path);
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
