@@ -70,18 +70,10 @@ impl ContactListQuery {
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
-        let bad = || {
-            ApiError::field(
-                "/cursor",
-                ErrorCode::InvalidCursor,
-                "not a cursor this API returned",
-            )
-        };
-        let (key, id) = cursor.rsplit_once('_').ok_or_else(bad)?;
-        let bytes = hex::decode(key).map_err(|_| bad())?;
+        let (key, id) = pagination::cursor_parts(cursor)?;
+        let bytes = hex::decode(key).map_err(|_| pagination::invalid_cursor())?;
         // Any text is a position in the byte order of the keys.
-        let key = String::from_utf8_lossy(&bytes).into_owned();
-        Ok(Some((key, Uuid::parse_str(id).map_err(|_| bad())?)))
+        Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), id)))
     }
 
     fn filter(&self) -> Result<ContactFilter, ApiError> {

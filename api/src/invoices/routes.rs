@@ -90,17 +90,13 @@ impl InvoiceListQuery {
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
-        let bad = || {
-            ApiError::field(
-                "/cursor",
-                ErrorCode::InvalidCursor,
-                "not a cursor this API returned",
-            )
-        };
-        let (days, id) = cursor.split_once('_').ok_or_else(bad)?;
-        let days: i32 = days.parse().map_err(|_| bad())?;
-        let data = NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(bad)?;
-        Ok(Some((data, Uuid::parse_str(id).map_err(|_| bad())?)))
+        let (days, id) = pagination::cursor_parts(cursor)?;
+        let data = days
+            .parse()
+            .ok()
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .ok_or_else(pagination::invalid_cursor)?;
+        Ok(Some((data, id)))
     }
 
     fn filter(&self) -> Result<InvoiceFilter, ApiError> {

@@ -60,18 +60,27 @@ impl PageQuery {
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
-        let bad = || {
-            ApiError::field(
-                "/cursor",
-                ErrorCode::InvalidCursor,
-                "not a cursor this API returned",
-            )
-        };
-        let (time, id) = cursor.split_once('_').ok_or_else(bad)?;
-        let micros: i64 = time.parse().map_err(|_| bad())?;
-        let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
-        Ok(Some((at, Uuid::parse_str(id).map_err(|_| bad())?)))
+        let (time, id) = cursor_parts(cursor)?;
+        let micros: i64 = time.parse().map_err(|_| invalid_cursor())?;
+        let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(invalid_cursor)?;
+        Ok(Some((at, id)))
     }
+}
+
+/// A cursor that is not one this API returned: 422 at `/cursor`.
+pub fn invalid_cursor() -> ApiError {
+    ApiError::field(
+        "/cursor",
+        ErrorCode::InvalidCursor,
+        "not a cursor this API returned",
+    )
+}
+
+/// Every list's cursor is `<position>_<id>`: the position in the list's
+/// order (its own encoding, with no `_`) and the id of the last item seen.
+pub fn cursor_parts(cursor: &str) -> Result<(&str, Uuid), ApiError> {
+    let (position, id) = cursor.rsplit_once('_').ok_or_else(invalid_cursor)?;
+    Ok((position, Uuid::parse_str(id).map_err(|_| invalid_cursor())?))
 }
 
 /// The cursor of a list's last item: its creation time and id.
