@@ -531,3 +531,74 @@ fn read_entries(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A zip of one deflated entry of `size` zeros whose headers (local and
+    /// central) are then rewritten to declare `declared` bytes: what a
+    /// hostile archive does to slip past a check of declared sizes.
+    fn lying_zip(size: usize, declared: u32) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file("bomb.xml", options).expect("entry");
+        writer.write_all(&vec![0u8; size]).expect("content");
+        let mut bytes = writer.finish().expect("zip").into_inner();
+        let patch = |bytes: &mut Vec<u8>, signature: &[u8; 4], offset: usize| {
+            let at = bytes
+                .windows(4)
+                .position(|w| w == signature)
+                .expect("header");
+            bytes[at + offset..at + offset + 4].copy_from_slice(&declared.to_le_bytes());
+        };
+        // Local file header: uncompressed size at 22; central directory
+        // header: at 24.
+        patch(&mut bytes, b"PK\x03\x04", 22);
+        patch(&mut bytes, b"PK\x01\x02", 24);
+        bytes
+    }
+
+    fn archive(bytes: &[u8]) -> zip::ZipArchive<std::fs::File> {
+        let mut file = tempfile::tempfile().expect("temporary file");
+        file.write_all(bytes).expect("written");
+        open_zip(file, ImportSettings::default()).expect("opens")
+    }
+
+    #[test]
+    fn an_entry_holding_more_than_it_declares_is_refused_unread() {
+        let mut archive = archive(&lying_zip(50 * 1024 * 1024, 100));
+        match read_entry(&mut archive, 0) {
+            Some(Entry::Rejected { error, code, .. }) => {
+                assert_eq!(code, ErrorCode::MalformedZip);
+                // Caught by the zip crate's own check of the declared size
+                // or by ours (we read at most declared + 1 bytes).
+                assert!(
+                    error.reason.contains("larger than its declared")
+                        || error.reason.contains("more than the 100 bytes"),
+                    "{}",
+                    error.reason
+                );
+            }
+            Some(Entry::File(file)) => panic!("read {} bytes", file.original.len()),
+            Some(Entry::Skipped { .. }) | None => panic!("not read at all"),
+        }
+    }
+
+    #[test]
+    fn an_honest_entry_is_read() {
+        let mut archive = archive(&lying_zip(100, 100));
+        match read_entry(&mut archive, 0) {
+            Some(Entry::File(file)) => {
+                assert_eq!(file.original, vec![0u8; 100]);
+                assert_eq!(
+                    file.parsed.expect_err("zeros are no invoice").code,
+                    ImportCode::MalformedXml
+                );
+            }
+            _ => panic!("not read"),
+        }
+    }
+}
