@@ -439,6 +439,22 @@ fn unreadable(name: String, signed: bool, reason: String) -> Entry {
     }
 }
 
+/// The longest entry name kept (stored with the file and shown in the
+/// report): a zip may name an entry with up to 65,535 bytes.
+const MAX_NAME_CHARS: usize = 255;
+
+/// An entry's name as it is stored and shown: control characters (NUL
+/// included, which PostgreSQL cannot store) replaced by U+FFFD, and at
+/// most [`MAX_NAME_CHARS`], the end kept (the file's own name).
+fn shown_name(raw: &str) -> String {
+    let clean: Vec<char> = raw
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    let skip = clean.len().saturating_sub(MAX_NAME_CHARS);
+    clean[skip..].iter().collect()
+}
+
 /// One entry: skipped, refused, or read and parsed.
 fn read_entry(archive: &mut zip::ZipArchive<std::fs::File>, index: usize) -> Option<Entry> {
     let listed = match archive.name_for_index(index) {
@@ -458,10 +474,12 @@ fn read_entry(archive: &mut zip::ZipArchive<std::fs::File>, index: usize) -> Opt
     if entry.is_dir() {
         return None;
     }
-    let name = entry
-        .name()
-        .map(|n| n.into_owned())
-        .unwrap_or_else(|_| String::from_utf8_lossy(entry.name_raw()).into_owned());
+    let name = shown_name(
+        &entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| String::from_utf8_lossy(entry.name_raw()).into_owned()),
+    );
     let base = name.rsplit(['/', '\\']).next().unwrap_or(&name);
     let lower = base.to_ascii_lowercase();
     let signed = if lower.ends_with(".p7m") {
@@ -585,6 +603,16 @@ mod tests {
             Some(Entry::File(file)) => panic!("read {} bytes", file.original.len()),
             Some(Entry::Skipped { .. }) | None => panic!("not read at all"),
         }
+    }
+
+    #[test]
+    fn entry_names_are_shown_without_controls_and_bounded() {
+        assert_eq!(shown_name("fatture/IT01_1.xml"), "fatture/IT01_1.xml");
+        assert_eq!(shown_name("a\0b\nc.xml"), "a\u{fffd}b\u{fffd}c.xml");
+        let long = format!("{}/IT01_1.xml", "d".repeat(70_000));
+        let shown = shown_name(&long);
+        assert_eq!(shown.chars().count(), MAX_NAME_CHARS);
+        assert!(shown.ends_with("/IT01_1.xml"));
     }
 
     #[test]

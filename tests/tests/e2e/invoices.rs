@@ -624,6 +624,37 @@ both_databases!(
 );
 
 both_databases!(
+    a_hostile_entry_name_is_stored_clean_and_bounded,
+    |app| async move {
+        let panel = app.configured_panel(PIVA).await;
+        // A NUL (PostgreSQL cannot store it) and a 60,000-byte folder.
+        let name = format!("{}/a\u{0}b/IT01234567897_FPA01.xml", "d".repeat(60_000));
+        let reply = app
+            .import_invoice(&panel, zip_of(&[(&name, &sent_by(PIVA, "FPA01"))]), ZIP)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["imported"], 1, "{}", reply.text);
+        let shown = reply.body["files"][0]["name"].as_str().unwrap_or_default();
+        assert_eq!(shown.chars().count(), 255, "{shown}");
+        assert!(
+            shown.ends_with("/a\u{fffd}b/IT01234567897_FPA01.xml"),
+            "{shown}"
+        );
+        let id = reply.body["files"][0]["invoices"][0]["id"]
+            .as_str()
+            .unwrap_or_default();
+        let file = app
+            .download(&format!("/v1/panel/invoices/{id}/file"), &panel)
+            .await;
+        assert_eq!(file.bytes, sent_by(PIVA, "FPA01"));
+        assert_eq!(
+            file.header("content-disposition"),
+            Some("attachment; filename=\"IT01234567897_FPA01.xml\"")
+        );
+    }
+);
+
+both_databases!(
     zips_over_the_limits_are_refused_before_they_are_inflated,
     [
         ("ATTIVA_IMPORT_MAX_UNCOMPRESSED_BYTES", "10485760"),
