@@ -350,6 +350,59 @@ fn the_amount_due_subtracts_ritenute_and_split_vat() {
 }
 
 #[test]
+fn text_longer_than_the_schema_allows_is_refused() {
+    let long_name = format!("<Denominazione>{}</Denominazione>", "A".repeat(81));
+    let spec = Spec {
+        seller_name: Box::leak(long_name.into_boxed_str()),
+        ..Spec::default()
+    };
+    let error = refused(&spec);
+    assert_eq!(error.code, ImportCode::InvalidField);
+    assert_eq!(
+        error.path.as_deref(),
+        Some(
+            "FatturaElettronica/FatturaElettronicaHeader/CedentePrestatore/DatiAnagrafici/Anagrafica/Denominazione"
+        )
+    );
+    assert!(
+        error.reason.contains("at most 80 characters"),
+        "{}",
+        error.reason
+    );
+    // Eighty, accented, are fine.
+    let spec = Spec {
+        seller_name: Box::leak(
+            format!("<Denominazione>{}</Denominazione>", "À".repeat(80)).into_boxed_str(),
+        ),
+        ..Spec::default()
+    };
+    assert!(spec.parse().is_ok());
+
+    let xml = Spec::default().xml().replace(
+        "<IBAN>IT60X0542811101000000123456</IBAN>",
+        &format!("<IBAN>IT60{}</IBAN>", "1".repeat(40)),
+    );
+    let error = fatturapa::parse(xml.as_bytes()).expect_err("refused");
+    assert_eq!(error.code, ImportCode::InvalidField);
+    assert!(
+        error.path.as_deref().is_some_and(|p| p.ends_with("/IBAN")),
+        "{error:?}"
+    );
+
+    let xml = Spec::default()
+        .xml()
+        .replace("RSSMRA80A01H501U", "RSSMRA80A01H501UXX");
+    let error = fatturapa::parse(xml.as_bytes()).expect_err("refused");
+    assert!(
+        error
+            .path
+            .as_deref()
+            .is_some_and(|p| p.ends_with("/CodiceFiscale")),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn another_root_or_namespace_is_not_fatturapa() {
     let xml = Spec::default()
         .xml()

@@ -171,19 +171,29 @@ impl<'a> Node<'a> {
             .collect()
     }
 
-    /// A child's text, trimmed; `None` when absent or blank.
-    fn text(&self, name: &str) -> Option<String> {
-        self.optional(name)
+    /// A child's text, trimmed; `None` when absent or blank; longer than
+    /// the schema allows ([`max_chars`]) refuses the file.
+    fn text(&self, name: &str) -> Result<Option<String>, ImportError> {
+        let Some(text) = self
+            .optional(name)
             .map(|node| node.element.text.trim().to_owned())
             .filter(|text| !text.is_empty())
+        else {
+            return Ok(None);
+        };
+        let max = max_chars(name);
+        if text.chars().count() > max {
+            return Err(self.invalid(name, &format!("at most {max} characters"), &text));
+        }
+        Ok(Some(text))
     }
 
     fn required_text(&self, name: &str) -> Result<String, ImportError> {
-        self.text(name).ok_or_else(|| self.missing(name))
+        self.text(name)?.ok_or_else(|| self.missing(name))
     }
 
     fn decimal(&self, name: &str) -> Result<Option<Decimal>, ImportError> {
-        self.text(name)
+        self.text(name)?
             .map(|text| {
                 decimal::parse(&text).ok_or_else(|| {
                     self.invalid(name, "a decimal with 2 to 8 places (e.g. 12.50)", &text)
@@ -197,7 +207,7 @@ impl<'a> Node<'a> {
     }
 
     fn date(&self, name: &str) -> Result<Option<NaiveDate>, ImportError> {
-        self.text(name)
+        self.text(name)?
             .map(|text| {
                 NaiveDate::parse_from_str(&text, "%Y-%m-%d")
                     .ok()
@@ -215,7 +225,7 @@ impl<'a> Node<'a> {
         prefix: &str,
         last: u32,
     ) -> Result<Option<String>, ImportError> {
-        self.text(name)
+        self.text(name)?
             .map(|text| {
                 let number = text
                     .strip_prefix(prefix)
@@ -238,6 +248,34 @@ impl<'a> Node<'a> {
     fn required_code(&self, name: &str, prefix: &str, last: u32) -> Result<String, ImportError> {
         self.numbered_code(name, prefix, last)?
             .ok_or_else(|| self.missing(name))
+    }
+}
+
+/// The most characters FatturaPA 1.2.2's schema lets an element hold
+/// (String60LatinType and the like). A longer value refuses the file: it
+/// would be refused by the SdI, and it must never reach an index.
+fn max_chars(name: &str) -> usize {
+    match name {
+        "IdPaese" | "Provincia" | "Nazione" | "EsigibilitaIVA" => 2,
+        "Divisa" => 3,
+        "TipoDocumento"
+        | "TipoRitenuta"
+        | "TipoCassa"
+        | "ModalitaPagamento"
+        | "CondizioniPagamento"
+        | "Natura" => 4,
+        "CAP" | "Ritenuta" => 5,
+        "NumeroCivico" => 8,
+        "FormatoAttachment" => 10,
+        "Numero" => 20,
+        // Tax ids and IBANs are bounded here as written, spaces and all,
+        // then as compacted by their own checks.
+        "CodiceFiscale" | "IdCodice" | "IBAN" => 50,
+        "Nome" | "Cognome" | "Indirizzo" | "Comune" | "NomeAttachment" => 60,
+        "Denominazione" | "IstitutoFinanziario" => 80,
+        "DescrizioneAttachment" => 100,
+        // Amounts, dates, codes: their own parsers bound them.
+        _ => 200,
     }
 }
 
@@ -276,14 +314,19 @@ fn party(anagrafici: &Node<'_>, seller: bool, holder: &Node<'_>) -> Result<Party
         None if seller => return Err(anagrafici.missing("IdFiscaleIVA")),
         None => None,
     };
-    let codice_fiscale = anagrafici.text("CodiceFiscale").map(|cf| compact(&cf));
+    let codice_fiscale = anagrafici.text("CodiceFiscale")?.map(|cf| compact(&cf));
+    if let Some(cf) = &codice_fiscale
+        && (!(11..=16).contains(&cf.len()) || !cf.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return Err(anagrafici.invalid("CodiceFiscale", "11 to 16 letters and digits", cf));
+    }
     if id_fiscale_iva.is_none() && codice_fiscale.is_none() {
         return Err(anagrafici.missing("IdFiscaleIVA"));
     }
     let anagrafica = anagrafici.required("Anagrafica")?;
-    let denominazione = anagrafica.text("Denominazione");
-    let nome = anagrafica.text("Nome");
-    let cognome = anagrafica.text("Cognome");
+    let denominazione = anagrafica.text("Denominazione")?;
+    let nome = anagrafica.text("Nome")?;
+    let cognome = anagrafica.text("Cognome")?;
     if denominazione.is_none() && (nome.is_none() || cognome.is_none()) {
         return Err(anagrafica.missing(if nome.is_some() || cognome.is_some() {
             if nome.is_none() { "Nome" } else { "Cognome" }
@@ -300,10 +343,10 @@ fn party(anagrafici: &Node<'_>, seller: bool, holder: &Node<'_>) -> Result<Party
         cognome,
         sede: Sede {
             indirizzo: sede.required_text("Indirizzo")?,
-            numero_civico: sede.text("NumeroCivico"),
+            numero_civico: sede.text("NumeroCivico")?,
             cap: sede.required_text("CAP")?,
             comune: sede.required_text("Comune")?,
-            provincia: sede.text("Provincia"),
+            provincia: sede.text("Provincia")?,
             nazione: compact(&sede.required_text("Nazione")?),
         },
     })
@@ -346,7 +389,7 @@ fn invoice(
                 tipo: node.required_code("TipoRitenuta", "RT", 6)?,
                 importo: node.required_decimal("ImportoRitenuta")?,
                 aliquota: node.required_decimal("AliquotaRitenuta")?,
-                causale: node.text("CausalePagamento"),
+                causale: node.text("CausalePagamento")?,
             })
         })
         .collect::<Result<Vec<_>, ImportError>>()?;
@@ -368,8 +411,8 @@ fn invoice(
                 importo_contributo: node.required_decimal("ImportoContributoCassa")?,
                 imponibile: node.decimal("ImponibileCassa")?,
                 aliquota_iva: node.required_decimal("AliquotaIVA")?,
-                ritenuta: node.text("Ritenuta").is_some_and(|r| r == "SI"),
-                natura: node.text("Natura"),
+                ritenuta: node.text("Ritenuta")?.is_some_and(|r| r == "SI"),
+                natura: node.text("Natura")?,
             })
         })
         .collect::<Result<Vec<_>, ImportError>>()?;
@@ -384,7 +427,7 @@ fn invoice(
     let riepilogo = riepiloghi
         .iter()
         .map(|node| {
-            let esigibilita = node.text("EsigibilitaIVA");
+            let esigibilita = node.text("EsigibilitaIVA")?;
             if let Some(value) = &esigibilita
                 && !matches!(value.as_str(), "I" | "D" | "S")
             {
@@ -392,7 +435,7 @@ fn invoice(
             }
             Ok(Riepilogo {
                 aliquota_iva: node.required_decimal("AliquotaIVA")?,
-                natura: node.text("Natura"),
+                natura: node.text("Natura")?,
                 imponibile: node.required_decimal("ImponibileImporto")?,
                 imposta: node.required_decimal("Imposta")?,
                 esigibilita,
@@ -462,7 +505,7 @@ fn dati_pagamento(node: &Node<'_>) -> Result<DatiPagamento, ImportError> {
         .iter()
         .map(|d| {
             let giorni = d
-                .text("GiorniTerminiPagamento")
+                .text("GiorniTerminiPagamento")?
                 .map(|text| {
                     text.parse::<u32>()
                         .ok()
@@ -482,8 +525,19 @@ fn dati_pagamento(node: &Node<'_>) -> Result<DatiPagamento, ImportError> {
                 giorni_termini: giorni,
                 data_riferimento_termini: d.date("DataRiferimentoTerminiPagamento")?,
                 importo: d.required_decimal("ImportoPagamento")?,
-                iban: d.text("IBAN").map(|iban| compact(&iban)),
-                istituto_finanziario: d.text("IstitutoFinanziario"),
+                iban: match d.text("IBAN")?.map(|iban| compact(&iban)) {
+                    Some(iban)
+                        if iban.len() > 34 || !iban.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+                    {
+                        return Err(d.invalid(
+                            "IBAN",
+                            "an IBAN (at most 34 letters and digits)",
+                            &iban,
+                        ));
+                    }
+                    iban => iban,
+                },
+                istituto_finanziario: d.text("IstitutoFinanziario")?,
             })
         })
         .collect::<Result<Vec<_>, ImportError>>()?;
@@ -514,8 +568,8 @@ fn allegato(node: &Node<'_>) -> Result<Allegato, ImportError> {
         .map_err(|_| node.invalid("Attachment", "base64", &encoded))?;
     Ok(Allegato {
         nome,
-        formato: node.text("FormatoAttachment"),
-        descrizione: node.text("DescrizioneAttachment"),
+        formato: node.text("FormatoAttachment")?,
+        descrizione: node.text("DescrizioneAttachment")?,
         data,
     })
 }
