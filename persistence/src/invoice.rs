@@ -568,8 +568,24 @@ impl Invoices<'_> {
         })
         .exec_without_returning(&tx)
         .await?;
-        let mut outcomes = Vec::with_capacity(invoices.len());
-        for (index, (direction, invoice)) in invoices.iter().enumerate() {
+        // The bodies are written in the order of their unique key, not the
+        // file's: two files holding the same invoices in other orders then
+        // wait for each other's rows in one order, never in a circle (a
+        // deadlock on PostgreSQL). The outcomes come back in the file's.
+        let mut order: Vec<usize> = (0..invoices.len()).collect();
+        order.sort_by_cached_key(|&index| {
+            let (direction, invoice) = &invoices[index];
+            (
+                direction.as_str(),
+                seller_key(invoice),
+                invoice.tipo_documento.as_str(),
+                invoice.numero.clone(),
+                invoice.data.year(),
+            )
+        });
+        let mut outcomes: Vec<Option<Stored>> = vec![None; invoices.len()];
+        for index in order {
+            let (direction, invoice) = &invoices[index];
             let id = Uuid::now_v7();
             let (seller_paese, seller_codice) = seller_key(invoice);
             let counterpart = invoice.counterpart(*direction);
@@ -634,7 +650,7 @@ impl Invoices<'_> {
                             "an invoice insert met a conflict but no row has its key".into(),
                         )
                     })?;
-                outcomes.push(Stored::AlreadyImported(parse_id(&existing)?));
+                outcomes[index] = Some(Stored::AlreadyImported(parse_id(&existing)?));
                 continue;
             }
             if !invoice.allegati.is_empty() {
@@ -661,8 +677,10 @@ impl Invoices<'_> {
                         .await?;
                 }
             }
-            outcomes.push(Stored::Imported(id));
+            outcomes[index] = Some(Stored::Imported(id));
         }
+        // Every index was in the order: each has its outcome.
+        let outcomes: Vec<Stored> = outcomes.into_iter().flatten().collect();
         if outcomes
             .iter()
             .any(|outcome| matches!(outcome, Stored::Imported(_)))

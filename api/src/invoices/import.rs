@@ -43,6 +43,10 @@ pub const XML: &str = "application/xml";
 /// and the one waiting in the channel, at most this many plus two files
 /// (each at most 5 MB) are in memory at once.
 const STORED_AT_ONCE: usize = 4;
+
+/// Times a file's transaction is tried when the database fails it for a
+/// passing reason (a deadlock, a lost connection).
+const STORE_ATTEMPTS: u32 = 3;
 pub const P7M: &str = "application/pkcs7-mime";
 
 /// What the body holds, by its content type.
@@ -220,20 +224,34 @@ impl Importer {
                 }
             }
         }
-        let stored = self
-            .db
-            .invoices()
-            .import_file(
-                self.service,
-                self.by,
-                NewInvoiceFile {
-                    content_type: file.content_type,
-                    file_name: file.name.as_deref(),
-                    content: &file.original,
-                },
-                &sides,
-            )
-            .await?;
+        // A transaction the database fails for a passing reason (a lost
+        // connection, a lock or serialization failure) is tried again. Two
+        // lotti holding the same invoices in other orders do not deadlock:
+        // the store writes a file's bodies in the order of their key.
+        let mut attempt = 1;
+        let stored = loop {
+            let outcome = self
+                .db
+                .invoices()
+                .import_file(
+                    self.service,
+                    self.by,
+                    NewInvoiceFile {
+                        content_type: file.content_type,
+                        file_name: file.name.as_deref(),
+                        content: &file.original,
+                    },
+                    &sides,
+                )
+                .await;
+            match outcome {
+                Err(error) if error.is_transient() && attempt < STORE_ATTEMPTS => {
+                    tracing::warn!(service_id = %self.service, attempt, error = %error, "storing an invoice file again");
+                    attempt += 1;
+                }
+                outcome => break outcome?,
+            }
+        };
         let results: Vec<ImportedInvoiceDto> = sides
             .iter()
             .zip(&stored)
