@@ -461,6 +461,7 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<Database> {
         url,
         max_connections: settings.database_max_connections,
         busy_timeout: settings.database_busy_timeout,
+        read_connections: settings.database_read_connections,
     })
     .await
     .context("connecting to the database (DATABASE_URL)")?;

@@ -81,6 +81,7 @@ async fn the_worker_never_logs_the_body_or_the_subject() {
         url: format!("sqlite://{}/outbox.db?mode=rwc", scratch.0.display()),
         max_connections: 2,
         busy_timeout: Duration::from_secs(5),
+        read_connections: 0,
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));

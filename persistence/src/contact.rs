@@ -255,7 +255,7 @@ impl Contacts<'_> {
         contact::Entity::find()
             .filter(contact::Column::ServiceId.eq(service.to_string()))
             .filter(contact::Column::Id.eq(id.to_string()))
-            .one(self.db.conn())
+            .one(self.db.reads())
             .await?
             .map(to_record)
             .transpose()
@@ -272,7 +272,7 @@ impl Contacts<'_> {
         limit: u64,
     ) -> StoreResult<Vec<ContactRecord>> {
         list_select(service, filter, after, limit)
-            .all(self.db.conn())
+            .all(self.db.reads())
             .await?
             .into_iter()
             .map(to_record)

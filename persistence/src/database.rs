@@ -31,11 +31,19 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// SQLite: how long a writer waits for the lock before giving up.
     pub busy_timeout: Duration,
+    /// SQLite: the size of a second, read-only pool for the hot reads (a
+    /// session's lookup, lists), which WAL lets run beside each other and
+    /// beside the one writer; 0 reads on the writer's pool. PostgreSQL
+    /// reads on its one pool whatever this says.
+    pub read_connections: u32,
 }
 
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
+    /// The read-only pool on SQLite, when asked for and the database is a
+    /// file.
+    reads: Option<DatabaseConnection>,
     backend: Backend,
 }
 
@@ -72,7 +80,28 @@ impl Database {
                 );
             }
         };
-        Ok(Database { conn, backend })
+        let reads = match backend {
+            Backend::Sqlite if settings.read_connections > 0 && !in_memory(&settings.url) => {
+                // Opened after the writer: the file exists and is in WAL
+                // mode (which the file keeps), so these only read.
+                let mut options = ConnectOptions::new(settings.url.clone());
+                options
+                    .max_connections(settings.read_connections)
+                    .min_connections(1)
+                    .connect_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(10) + busy)
+                    .test_before_acquire(false)
+                    .sqlx_logging(false)
+                    .map_sqlx_sqlite_opts(move |opts| opts.read_only(true).busy_timeout(busy));
+                Some(sea_orm::Database::connect(options).await?)
+            }
+            _ => None,
+        };
+        Ok(Database {
+            conn,
+            reads,
+            backend,
+        })
     }
 
     /// Applies every pending migration.
@@ -95,6 +124,14 @@ impl Database {
         &self.conn
     }
 
+    /// Where a read that needs no write of its own request runs: on
+    /// SQLite the read-only pool, so reads neither queue behind the writer
+    /// nor behind each other; on PostgreSQL the one pool. A read here sees
+    /// every transaction committed before it started.
+    pub(crate) fn reads(&self) -> &DatabaseConnection {
+        self.reads.as_ref().unwrap_or(&self.conn)
+    }
+
     /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock
     /// is taken up front, so two writers never dead-lock upgrading a read
     /// lock; the second waits (busy timeout) instead.
@@ -107,8 +144,115 @@ impl Database {
     }
 
     pub async fn close(self) {
+        if let Some(reads) = self.reads
+            && let Err(error) = reads.close().await
+        {
+            tracing::warn!(%error, "closing the read pool failed");
+        }
         if let Err(error) = self.conn.close().await {
             tracing::warn!(%error, "closing the database pool failed");
         }
+    }
+}
+
+/// An in-memory SQLite database lives in its one connection's pool: a
+/// second pool would open another, empty database.
+fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    async fn open(url: String, read_connections: u32) -> Database {
+        Database::connect(&DatabaseSettings {
+            url,
+            max_connections: 1,
+            busy_timeout: Duration::from_secs(5),
+            read_connections,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("connecting: {e}"))
+    }
+
+    async fn count(conn: &DatabaseConnection) -> i64 {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM notes",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("counting: {e}"))
+            .unwrap_or_else(|| panic!("no row"));
+        row.try_get::<i64>("", "n")
+            .unwrap_or_else(|e| panic!("reading the count: {e}"))
+    }
+
+    async fn run(conn: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+        conn.execute_unprepared(sql).await.map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn the_bundled_sqlite_plans_without_bound_values_and_keeps_no_memory_statistics() {
+        let db = open("sqlite::memory:".into(), 0).await;
+        let options: Vec<String> = db
+            .conn()
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("reading the compile options: {e}"))
+            .iter()
+            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+            .collect();
+        // Set in .cargo/config.toml (LIBSQLITE3_FLAGS).
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_reads_see_every_committed_write_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}/reads.db?mode=rwc", dir.path().display());
+        let db = open(url, 2).await;
+        run(db.conn(), "CREATE TABLE notes (text TEXT NOT NULL)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for n in 1..=3 {
+            run(db.conn(), "INSERT INTO notes (text) VALUES ('written')")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(count(db.reads()).await, n, "the read pool sees write {n}");
+        }
+        let refused = run(db.reads(), "INSERT INTO notes (text) VALUES ('read pool')").await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("readonly")),
+            "{refused:?}"
+        );
+        assert_eq!(count(db.conn()).await, 3);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_sqlite_reads_on_its_one_pool() {
+        // A second pool would open a second, empty in-memory database.
+        let db = open("sqlite::memory:".into(), 2).await;
+        run(db.conn(), "CREATE TABLE notes (text TEXT NOT NULL)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        run(db.conn(), "INSERT INTO notes (text) VALUES ('written')")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(count(db.reads()).await, 1);
+        db.close().await;
     }
 }

@@ -197,6 +197,7 @@ impl TestApp {
             url: self.database.url.clone(),
             max_connections: 2,
             busy_timeout: std::time::Duration::from_secs(5),
+            read_connections: 0,
         })
         .await
         .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))

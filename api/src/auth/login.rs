@@ -209,6 +209,7 @@ mod tests {
             url: "sqlite::memory:".into(),
             max_connections: 1,
             busy_timeout: Duration::from_secs(5),
+            read_connections: 0,
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

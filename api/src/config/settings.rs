@@ -35,6 +35,8 @@ pub struct Settings {
     pub database_url: SecretString,
     pub database_max_connections: u32,
     pub database_busy_timeout: Duration,
+    /// SQLite: the read-only pool beside the writer (0: none).
+    pub database_read_connections: u32,
     /// A catalog file that replaces the one built into the binary.
     pub catalog_path: Option<PathBuf>,
     pub workers: usize,
@@ -164,6 +166,11 @@ impl Settings {
             name: "ATTIVA_DB_BUSY_TIMEOUT_MS",
             default: "5000",
             meaning: "SQLite: how long a writer waits for the write lock",
+        },
+        Variable {
+            name: "ATTIVA_DB_READ_CONNECTIONS",
+            default: "4",
+            meaning: "SQLite: a read-only pool beside the one writer for sessions and lists, which WAL lets read at once (0: every read on the writer's pool); PostgreSQL ignores it",
         },
         Variable {
             name: "ATTIVA_CATALOG",
@@ -415,6 +422,12 @@ impl Settings {
         let (busy, _) = get("ATTIVA_DB_BUSY_TIMEOUT_MS");
         let database_busy_timeout =
             Duration::from_millis(number("ATTIVA_DB_BUSY_TIMEOUT_MS", &busy)?);
+        let (reads, set) = get("ATTIVA_DB_READ_CONNECTIONS");
+        let database_read_connections: u32 = if set {
+            number("ATTIVA_DB_READ_CONNECTIONS", &reads)?
+        } else {
+            4
+        };
         let (catalog, catalog_set) = get("ATTIVA_CATALOG");
         let (workers_text, set) = get("ATTIVA_WORKERS");
         let workers = if set {
@@ -631,6 +644,7 @@ impl Settings {
             database_url: SecretString::from(database_url),
             database_max_connections,
             database_busy_timeout,
+            database_read_connections,
             catalog_path: catalog_set.then(|| PathBuf::from(catalog)),
             workers,
             max_body_bytes,

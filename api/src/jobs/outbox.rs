@@ -257,6 +257,7 @@ mod tests {
             url: format!("sqlite://{}/outbox.db?mode=rwc", scratch.0.display()),
             max_connections: 2,
             busy_timeout: Duration::from_secs(5),
+            read_connections: 0,
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -428,6 +428,7 @@ pub(crate) mod tests {
             url: database.url,
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            read_connections: 0,
         })
         .await
         .unwrap_or_else(|e| panic!("connecting: {e}"));

@@ -193,6 +193,7 @@ async fn bench_database(label: &str, url: &str) -> anyhow::Result<()> {
         url: url.to_owned(),
         max_connections: 2,
         busy_timeout: Duration::from_secs(30),
+        read_connections: 0,
     })
     .await?;
 

@@ -178,6 +178,7 @@ async fn run(
         url: url.to_owned(),
         max_connections: 1,
         busy_timeout: Duration::from_secs(30),
+        read_connections: 0,
     })
     .await?;
     let piva = PartitaIva::with_check_digit("0123456789")

@@ -34,6 +34,7 @@ where
         url: database.url.clone(),
         max_connections: 8,
         busy_timeout: std::time::Duration::from_secs(10),
+        read_connections: 2,
     };
     let db = Database::connect(&settings).await.must("connecting");
     db.migrate().await.must("migrating");

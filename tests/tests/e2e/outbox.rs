@@ -59,6 +59,7 @@ async fn connect(url: &str) -> Database {
         url: url.to_owned(),
         max_connections: 2,
         busy_timeout: Duration::from_secs(10),
+        read_connections: 0,
     })
     .await
     .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
