@@ -92,6 +92,48 @@ fn columns(row: &mut contact::ActiveModel, contact: &Contact) {
     row.codice_destinatario = Set(contact.codice_destinatario.clone());
 }
 
+/// A contact row read by position. `contact::Entity::find()` selects the
+/// columns in the order of the model's fields, and this reads them in that
+/// order by index. By name, sea-orm looks each of the 25 columns up in a
+/// map and formats an error text for every NULL it meets (each optional
+/// field left empty): a fifth of the server's time for a page of 50.
+struct Positional(contact::Model);
+
+impl sea_orm::FromQueryResult for Positional {
+    fn from_query_result(row: &sea_orm::QueryResult, _: &str) -> Result<Self, sea_orm::DbErr> {
+        let mut column = 0..;
+        let mut next = || column.next().unwrap_or_default();
+        // The fields in the order they are declared (and selected).
+        Ok(Positional(contact::Model {
+            id: row.try_get_by_index(next())?,
+            service_id: row.try_get_by_index(next())?,
+            role: row.try_get_by_index(next())?,
+            kind: row.try_get_by_index(next())?,
+            denominazione: row.try_get_by_index(next())?,
+            nome: row.try_get_by_index(next())?,
+            cognome: row.try_get_by_index(next())?,
+            name_key: row.try_get_by_index(next())?,
+            piva_paese: row.try_get_by_index(next())?,
+            piva_codice: row.try_get_by_index(next())?,
+            codice_fiscale: row.try_get_by_index(next())?,
+            indirizzo: row.try_get_by_index(next())?,
+            numero_civico: row.try_get_by_index(next())?,
+            cap: row.try_get_by_index(next())?,
+            comune: row.try_get_by_index(next())?,
+            provincia: row.try_get_by_index(next())?,
+            nazione: row.try_get_by_index(next())?,
+            email: row.try_get_by_index(next())?,
+            pec: row.try_get_by_index(next())?,
+            codice_destinatario: row.try_get_by_index(next())?,
+            version: row.try_get_by_index(next())?,
+            created_at: row.try_get_by_index(next())?,
+            created_by: row.try_get_by_index(next())?,
+            updated_at: row.try_get_by_index(next())?,
+            updated_by: row.try_get_by_index(next())?,
+        }))
+    }
+}
+
 fn corrupt(row: &contact::Model, what: &str) -> StoreError {
     StoreError::Corrupt(format!("contact {}: unreadable {what}", row.id))
 }
@@ -255,9 +297,10 @@ impl Contacts<'_> {
         contact::Entity::find()
             .filter(contact::Column::ServiceId.eq(service.to_string()))
             .filter(contact::Column::Id.eq(id.to_string()))
+            .into_model::<Positional>()
             .one(self.db.reads())
             .await?
-            .map(to_record)
+            .map(|row| to_record(row.0))
             .transpose()
     }
 
@@ -272,10 +315,11 @@ impl Contacts<'_> {
         limit: u64,
     ) -> StoreResult<Vec<ContactRecord>> {
         list_select(service, filter, after, limit)
+            .into_model::<Positional>()
             .all(self.db.reads())
             .await?
             .into_iter()
-            .map(to_record)
+            .map(|row| to_record(row.0))
             .collect()
     }
 
@@ -387,5 +431,46 @@ impl Contacts<'_> {
             .exec(self.db.conn())
             .await?;
         Ok(deleted.rows_affected == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{IdenStatic, Iterable};
+
+    #[test]
+    fn the_positional_reader_follows_the_columns_that_find_selects() {
+        // `Positional` reads these, in this order: a column added to the
+        // model must be added there at its place too.
+        let read = [
+            "id",
+            "service_id",
+            "role",
+            "kind",
+            "denominazione",
+            "nome",
+            "cognome",
+            "name_key",
+            "piva_paese",
+            "piva_codice",
+            "codice_fiscale",
+            "indirizzo",
+            "numero_civico",
+            "cap",
+            "comune",
+            "provincia",
+            "nazione",
+            "email",
+            "pec",
+            "codice_destinatario",
+            "version",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+        ];
+        let selected: Vec<&str> = contact::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(selected, read);
     }
 }
