@@ -51,25 +51,15 @@ impl Database {
     /// Opens the pool. SQLite gets WAL, a busy timeout, foreign keys and
     /// `synchronous = NORMAL` (durable with WAL across application crashes).
     pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Self> {
-        let mut options = ConnectOptions::new(settings.url.clone());
         let busy = settings.busy_timeout;
-        options
-            .max_connections(settings.max_connections)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10) + busy)
-            // No ping before every checkout: it doubled the round trips of
-            // each statement run outside a transaction. A dead connection
-            // fails its query and leaves the pool.
-            .test_before_acquire(false)
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(move |opts| {
-                opts.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(busy)
-                    .foreign_keys(true)
-            });
+        let mut options = pool_options(settings, settings.max_connections);
+        options.map_sqlx_sqlite_opts(move |opts| {
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(busy)
+                .foreign_keys(true)
+        });
         let conn = sea_orm::Database::connect(options).await?;
         let backend = match conn.get_database_backend() {
             DbBackend::Postgres => Backend::Postgres,
@@ -84,15 +74,8 @@ impl Database {
             Backend::Sqlite if settings.read_connections > 0 && !in_memory(&settings.url) => {
                 // Opened after the writer: the file exists and is in WAL
                 // mode (which the file keeps), so these only read.
-                let mut options = ConnectOptions::new(settings.url.clone());
-                options
-                    .max_connections(settings.read_connections)
-                    .min_connections(1)
-                    .connect_timeout(Duration::from_secs(10))
-                    .acquire_timeout(Duration::from_secs(10) + busy)
-                    .test_before_acquire(false)
-                    .sqlx_logging(false)
-                    .map_sqlx_sqlite_opts(move |opts| opts.read_only(true).busy_timeout(busy));
+                let mut options = pool_options(settings, settings.read_connections);
+                options.map_sqlx_sqlite_opts(move |opts| opts.read_only(true).busy_timeout(busy));
                 Some(sea_orm::Database::connect(options).await?)
             }
             _ => None,
@@ -153,6 +136,22 @@ impl Database {
             tracing::warn!(%error, "closing the database pool failed");
         }
     }
+}
+
+/// A pool of `size` connections to the settings' database.
+fn pool_options(settings: &DatabaseSettings, size: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(size)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10) + settings.busy_timeout)
+        // No ping before every checkout: it doubled the round trips of
+        // each statement run outside a transaction. A dead connection
+        // fails its query and leaves the pool.
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    options
 }
 
 /// An in-memory SQLite database lives in its one connection's pool: a
