@@ -675,6 +675,19 @@ mod tests {
     }
 
     #[test]
+    fn the_sqlite_read_pool_defaults_to_four_connections_and_can_be_turned_off() {
+        let reads = |pairs: &[(&str, &str)]| {
+            with(pairs)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .database_read_connections
+        };
+        assert_eq!(reads(&[]), 4);
+        assert_eq!(reads(&[("ATTIVA_DB_READ_CONNECTIONS", "0")]), 0);
+        assert_eq!(reads(&[("ATTIVA_DB_READ_CONNECTIONS", "8")]), 8);
+        assert!(with(&[("ATTIVA_DB_READ_CONNECTIONS", "many")]).is_err());
+    }
+
+    #[test]
     fn the_pool_defaults_to_one_connection_on_sqlite_and_sixteen_on_postgres() {
         let pool = |pairs: &[(&str, &str)]| {
             with(pairs)
