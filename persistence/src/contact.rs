@@ -298,7 +298,7 @@ impl Contacts<'_> {
             .filter(contact::Column::ServiceId.eq(service.to_string()))
             .filter(contact::Column::Id.eq(id.to_string()))
             .into_model::<Positional>()
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
             .map(|row| to_record(row.0))
             .transpose()
@@ -316,7 +316,7 @@ impl Contacts<'_> {
     ) -> StoreResult<Vec<ContactRecord>> {
         list_select(service, filter, after, limit)
             .into_model::<Positional>()
-            .all(self.db.reads())
+            .all(&self.db.reads())
             .await?
             .into_iter()
             .map(|row| to_record(row.0))

@@ -2,12 +2,14 @@
 //! transactions that cannot dead-lock.
 
 use crate::StoreResult;
+use crate::reads::{HeldReads, Reads};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +44,8 @@ pub struct DatabaseSettings {
 pub struct Database {
     conn: DatabaseConnection,
     /// The read-only pool on SQLite, when asked for and the database is a
-    /// file.
-    reads: Option<DatabaseConnection>,
+    /// file, and its connections as Attiva keeps them between reads.
+    reads: Option<(DatabaseConnection, Arc<HeldReads>)>,
     backend: Backend,
 }
 
@@ -76,7 +78,12 @@ impl Database {
                 // mode (which the file keeps), so these only read.
                 let mut options = pool_options(settings, settings.read_connections);
                 options.map_sqlx_sqlite_opts(move |opts| opts.read_only(true).busy_timeout(busy));
-                Some(sea_orm::Database::connect(options).await?)
+                let pool = sea_orm::Database::connect(options).await?;
+                let held = HeldReads::new(
+                    pool.get_sqlite_connection_pool().clone(),
+                    settings.read_connections,
+                );
+                Some((pool, held))
             }
             _ => None,
         };
@@ -108,11 +115,15 @@ impl Database {
     }
 
     /// Where a read that needs no write of its own request runs: on
-    /// SQLite the read-only pool, so reads neither queue behind the writer
-    /// nor behind each other; on PostgreSQL the one pool. A read here sees
+    /// SQLite the read-only connections, so reads neither queue behind the
+    /// writer nor behind each other (and are not pinged after each
+    /// statement: `reads.rs`); on PostgreSQL the one pool. A read here sees
     /// every transaction committed before it started.
-    pub(crate) fn reads(&self) -> &DatabaseConnection {
-        self.reads.as_ref().unwrap_or(&self.conn)
+    pub(crate) fn reads(&self) -> Reads<'_> {
+        match &self.reads {
+            Some((_, held)) => Reads::Held(held),
+            None => Reads::Pool(&self.conn),
+        }
     }
 
     /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock
@@ -127,8 +138,11 @@ impl Database {
     }
 
     pub async fn close(self) {
-        if let Some(reads) = self.reads
-            && let Err(error) = reads.close().await
+        if let Some((reads, held)) = self.reads
+            && let Err(error) = {
+                held.release();
+                reads.close().await
+            }
         {
             tracing::warn!(%error, "closing the read pool failed");
         }
@@ -176,7 +190,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("connecting: {e}"))
     }
 
-    async fn count(conn: &DatabaseConnection) -> i64 {
+    async fn count(conn: &impl ConnectionTrait) -> i64 {
         let row = conn
             .query_one_raw(Statement::from_string(
                 DbBackend::Sqlite,
@@ -189,7 +203,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("reading the count: {e}"))
     }
 
-    async fn run(conn: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+    async fn run(conn: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
         conn.execute_unprepared(sql).await.map(|_| ())
     }
 
@@ -228,9 +242,9 @@ mod tests {
             run(db.conn(), "INSERT INTO notes (text) VALUES ('written')")
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(count(db.reads()).await, n, "the read pool sees write {n}");
+            assert_eq!(count(&db.reads()).await, n, "the read pool sees write {n}");
         }
-        let refused = run(db.reads(), "INSERT INTO notes (text) VALUES ('read pool')").await;
+        let refused = run(&db.reads(), "INSERT INTO notes (text) VALUES ('read pool')").await;
         assert!(
             refused
                 .as_ref()
@@ -251,7 +265,76 @@ mod tests {
         run(db.conn(), "INSERT INTO notes (text) VALUES ('written')")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(count(db.reads()).await, 1);
+        assert_eq!(count(&db.reads()).await, 1);
+        db.close().await;
+    }
+
+    async fn file_with_notes(read_connections: u32) -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}/held.db?mode=rwc", dir.path().display());
+        let db = open(url, read_connections).await;
+        run(db.conn(), "CREATE TABLE notes (text TEXT NOT NULL)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, db)
+    }
+
+    fn held(db: &Database) -> &HeldReads {
+        db.reads
+            .as_ref()
+            .map(|(_, held)| held.as_ref())
+            .unwrap_or_else(|| panic!("a file database has read connections"))
+    }
+
+    #[tokio::test]
+    async fn sqlite_reads_keep_their_connections_instead_of_handing_them_back() {
+        let (_dir, db) = file_with_notes(2).await;
+        let pool = db
+            .reads
+            .as_ref()
+            .map(|(pool, _)| pool.get_sqlite_connection_pool().clone());
+        let pool = pool.unwrap_or_else(|| panic!("no read pool"));
+        for _ in 0..20 {
+            assert_eq!(count(&db.reads()).await, 0);
+        }
+        // One connection served the twenty reads in turn, and sqlx never
+        // had it back (so never pinged it).
+        assert_eq!(held(&db).opened(), 1);
+        assert_eq!(held(&db).kept(), 1);
+        assert_eq!(pool.num_idle(), 0);
+        // Sixteen at once share the two.
+        let reads = db.reads();
+        let counts = futures_util::future::join_all((0..16).map(|_| count(&reads))).await;
+        assert_eq!(counts, vec![0; 16]);
+        assert!(held(&db).opened() <= 2, "{}", held(&db).opened());
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_abandoned_sqlite_read_gives_its_connection_back() {
+        let (_dir, db) = file_with_notes(1).await;
+        let failed = run(&db.reads(), "SELECT * FROM missing").await;
+        assert!(
+            failed
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("no such table")),
+            "{failed:?}"
+        );
+        // A read dropped half-way (its request went away).
+        let reads = db.reads();
+        let mut abandoned = Box::pin(count(&reads));
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(abandoned.as_mut().poll(cx))).await;
+        assert!(polled.is_pending(), "the read had no time to finish");
+        drop(abandoned);
+        // The one connection is free again: these would wait forever for a
+        // connection that was lost.
+        for _ in 0..3 {
+            let n = tokio::time::timeout(Duration::from_secs(10), count(&db.reads()))
+                .await
+                .unwrap_or_else(|_| panic!("the read connection was lost"));
+            assert_eq!(n, 0);
+        }
         db.close().await;
     }
 }

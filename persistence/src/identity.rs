@@ -249,7 +249,7 @@ impl Customers<'_> {
 
     pub async fn find_customer(&self, id: Uuid) -> StoreResult<Option<CustomerRecord>> {
         customer::Entity::find_by_id(id.to_string())
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
             .map(to_customer)
             .transpose()
@@ -354,7 +354,7 @@ impl PanelUsers<'_> {
 
     pub async fn find_panel_user(&self, id: Uuid) -> StoreResult<Option<PanelUserRecord>> {
         panel_user::Entity::find_by_id(id.to_string())
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
             .map(to_panel_user)
             .transpose()
@@ -367,7 +367,7 @@ impl PanelUsers<'_> {
     ) -> StoreResult<Option<(PanelUserRecord, crate::service::ServiceRecord)>> {
         let Some((user, service)) = panel_user::Entity::find_by_id(id.to_string())
             .find_also_related(crate::entity::service::Entity)
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
         else {
             return Ok(None);
@@ -480,7 +480,7 @@ impl Operators<'_> {
 
     pub async fn find_operator(&self, id: Uuid) -> StoreResult<Option<OperatorRecord>> {
         operator::Entity::find_by_id(id.to_string())
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
             .map(to_operator)
             .transpose()

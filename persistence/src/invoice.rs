@@ -702,7 +702,7 @@ impl Invoices<'_> {
         let Some(row) = invoice::Entity::find()
             .filter(invoice::Column::ServiceId.eq(service.to_string()))
             .filter(invoice::Column::Id.eq(id.to_string()))
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
         else {
             return Ok(None);
@@ -711,7 +711,7 @@ impl Invoices<'_> {
             .select_only()
             .column(invoice_file::Column::ContentType)
             .into_tuple::<String>()
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
             .ok_or_else(|| corrupt(&row, "file"))?;
         let attachments = invoice_attachment::Entity::find()
@@ -727,7 +727,7 @@ impl Invoices<'_> {
             .filter(invoice_attachment::Column::InvoiceId.eq(id.to_string()))
             .order_by_asc(invoice_attachment::Column::Position)
             .into_tuple::<(String, i32, String, Option<String>, Option<String>, i64)>()
-            .all(self.db.reads())
+            .all(&self.db.reads())
             .await?
             .into_iter()
             .map(|(_, position, nome, formato, descrizione, size)| {
@@ -753,7 +753,7 @@ impl Invoices<'_> {
         limit: u64,
     ) -> StoreResult<Vec<InvoiceSummary>> {
         list_select(service, filter, after, limit)
-            .all(self.db.reads())
+            .all(&self.db.reads())
             .await?
             .into_iter()
             .map(to_summary)
@@ -768,13 +768,13 @@ impl Invoices<'_> {
             .filter(invoice::Column::ServiceId.eq(service.to_string()))
             .filter(invoice::Column::Id.eq(invoice.to_string()))
             .into_tuple::<String>()
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
         else {
             return Ok(None);
         };
         let file = invoice_file::Entity::find_by_id(file_id.clone())
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("invoice {invoice}: no file {file_id}")))?;
         Ok(Some(StoredFile {
@@ -797,7 +797,7 @@ impl Invoices<'_> {
             .filter(invoice::Column::ServiceId.eq(service.to_string()))
             .filter(invoice::Column::Id.eq(invoice.to_string()))
             .into_tuple::<String>()
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?;
         if owned.is_none() {
             return Ok(None);
@@ -806,7 +806,7 @@ impl Invoices<'_> {
             return Ok(None);
         };
         let Some(row) = invoice_attachment::Entity::find_by_id((invoice.to_string(), position))
-            .one(self.db.reads())
+            .one(&self.db.reads())
             .await?
         else {
             return Ok(None);

@@ -14,6 +14,7 @@ pub mod jobs;
 mod lease;
 pub mod order;
 pub mod outbox;
+mod reads;
 pub mod service;
 pub mod setup;
 pub mod throttle;

@@ -6,7 +6,8 @@
 //! 10 ms on both. It prints and checks nothing about speed.
 //!
 //! `cargo run --release -p bench --bin contacts` (env: BENCH_SECONDS,
-//! BENCH_CONTACTS, BENCH_CONCURRENCY). The server runs in this process
+//! BENCH_CONTACTS, BENCH_CONCURRENCY, BENCH_DATABASES=sqlite,postgres; the
+//! server's other `ATTIVA_*` settings from the environment). The server runs in this process
 //! (2 workers); the contacts are stored below HTTP, in chunks, before the
 //! measured runs.
 
@@ -180,6 +181,7 @@ async fn bench_database(label: &str, url: &str) -> anyhow::Result<()> {
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
+            .or_else(|| std::env::var(name).ok())
     })?;
     let app = Application::build(&settings).await?;
     let address = app.address();
@@ -351,9 +353,15 @@ async fn main() -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; its figures mean nothing (use --release)");
     }
+    let only = std::env::var("BENCH_DATABASES").unwrap_or_else(|_| "sqlite,postgres".into());
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}/contacts.db?mode=rwc", dir.path().display());
-    bench_database("sqlite", &sqlite).await?;
+    if only.contains("sqlite") {
+        bench_database("sqlite", &sqlite).await?;
+    }
+    if !only.contains("postgres") {
+        return Ok(());
+    }
     let admin = sea_orm::Database::connect("postgres://postgres@127.0.0.1:5432/postgres").await;
     match admin {
         Err(_) => println!("contacts postgres: skipped (unreachable)"),
