@@ -44,8 +44,8 @@ pub struct DatabaseSettings {
 pub struct Database {
     conn: DatabaseConnection,
     /// The read-only pool on SQLite, when asked for and the database is a
-    /// file, and its connections as Attiva keeps them between reads.
-    reads: Option<(DatabaseConnection, Arc<HeldReads>)>,
+    /// file, whose connections Attiva keeps between reads.
+    reads: Option<Arc<HeldReads>>,
     backend: Backend,
 }
 
@@ -79,11 +79,10 @@ impl Database {
                 let mut options = pool_options(settings, settings.read_connections);
                 options.map_sqlx_sqlite_opts(move |opts| opts.read_only(true).busy_timeout(busy));
                 let pool = sea_orm::Database::connect(options).await?;
-                let held = HeldReads::new(
+                Some(HeldReads::new(
                     pool.get_sqlite_connection_pool().clone(),
                     settings.read_connections,
-                );
-                Some((pool, held))
+                ))
             }
             _ => None,
         };
@@ -121,7 +120,7 @@ impl Database {
     /// every transaction committed before it started.
     pub(crate) fn reads(&self) -> Reads<'_> {
         match &self.reads {
-            Some((_, held)) => Reads::Held(held),
+            Some(held) => Reads::Held(held),
             None => Reads::Pool(&self.conn),
         }
     }
@@ -138,13 +137,8 @@ impl Database {
     }
 
     pub async fn close(self) {
-        if let Some((reads, held)) = self.reads
-            && let Err(error) = {
-                held.release();
-                reads.close().await
-            }
-        {
-            tracing::warn!(%error, "closing the read pool failed");
+        if let Some(reads) = self.reads {
+            reads.close().await;
         }
         if let Err(error) = self.conn.close().await {
             tracing::warn!(%error, "closing the database pool failed");
@@ -282,18 +276,13 @@ mod tests {
     fn held(db: &Database) -> &HeldReads {
         db.reads
             .as_ref()
-            .map(|(_, held)| held.as_ref())
+            .map(|held| held.as_ref())
             .unwrap_or_else(|| panic!("a file database has read connections"))
     }
 
     #[tokio::test]
     async fn sqlite_reads_keep_their_connections_instead_of_handing_them_back() {
         let (_dir, db) = file_with_notes(2).await;
-        let pool = db
-            .reads
-            .as_ref()
-            .map(|(pool, _)| pool.get_sqlite_connection_pool().clone());
-        let pool = pool.unwrap_or_else(|| panic!("no read pool"));
         for _ in 0..20 {
             assert_eq!(count(&db.reads()).await, 0);
         }
@@ -301,7 +290,7 @@ mod tests {
         // had it back (so never pinged it).
         assert_eq!(held(&db).opened(), 1);
         assert_eq!(held(&db).kept(), 1);
-        assert_eq!(pool.num_idle(), 0);
+        assert_eq!(held(&db).pool().num_idle(), 0);
         // Sixteen at once share the two.
         let reads = db.reads();
         let counts = futures_util::future::join_all((0..16).map(|_| count(&reads))).await;

@@ -19,7 +19,7 @@ use sea_orm::{
     Statement,
 };
 use sea_query_sqlx::SqlxValues;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// SQLite's read-only connections, at most `size` of them, each kept by
@@ -51,18 +51,23 @@ impl HeldReads {
     /// How many connections are kept idle here.
     #[cfg(test)]
     pub(crate) fn kept(&self) -> usize {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.idle().len()
     }
 
-    /// Hands every kept connection back to sqlx (before its pool closes).
-    pub(crate) fn release(&self) {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+    /// sqlx's pool, for tests that look at what it holds.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Hands every kept connection back to sqlx and closes its pool.
+    pub(crate) async fn close(&self) {
+        self.idle().clear();
+        self.pool.close().await;
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<PoolConnection<Sqlite>>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn checkout(&self) -> Result<Checkout<'_>, DbErr> {
@@ -71,11 +76,7 @@ impl HeldReads {
             .acquire()
             .await
             .map_err(|_| DbErr::Custom("the read connections are closed".into()))?;
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let idle = self.idle().pop();
         let conn = match idle {
             Some(conn) => conn,
             // Never more taken than permits, so sqlx has one to give (or
@@ -88,7 +89,7 @@ impl HeldReads {
         };
         Ok(Checkout {
             held: self,
-            conn: Some(conn),
+            conn,
             _permit: permit,
         })
     }
@@ -99,31 +100,19 @@ impl HeldReads {
 /// otherwise, it goes back to sqlx.
 struct Checkout<'a> {
     held: &'a HeldReads,
-    conn: Option<PoolConnection<Sqlite>>,
+    conn: PoolConnection<Sqlite>,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Checkout<'_> {
-    fn conn(&mut self) -> Result<&mut PoolConnection<Sqlite>, DbErr> {
-        self.conn
-            .as_mut()
-            .ok_or_else(|| DbErr::Custom("a read connection was used after its release".into()))
-    }
-
-    fn keep(mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.held
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
-        }
+    fn keep(self) {
+        self.held.idle().push(self.conn);
     }
 }
 
-fn query(stmt: &Statement) -> sqlx::query::Query<'_, Sqlite, SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+fn query(Statement { sql, values, .. }: &Statement) -> sqlx::query::Query<'_, Sqlite, SqlxValues> {
+    let values = values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(sql.as_str()), SqlxValues(values))
 }
 
 fn query_error(error: sqlx::Error) -> DbErr {
@@ -152,7 +141,7 @@ impl ConnectionTrait for Reads<'_> {
             Reads::Held(held) => {
                 let mut checkout = held.checkout().await?;
                 let done = query(&stmt)
-                    .execute(&mut **checkout.conn()?)
+                    .execute(&mut *checkout.conn)
                     .await
                     .map_err(query_error)?;
                 checkout.keep();
@@ -177,7 +166,7 @@ impl ConnectionTrait for Reads<'_> {
             Reads::Held(held) => {
                 let mut checkout = held.checkout().await?;
                 let row = query(&stmt)
-                    .fetch_optional(&mut **checkout.conn()?)
+                    .fetch_optional(&mut *checkout.conn)
                     .await
                     .map_err(query_error)?;
                 checkout.keep();
@@ -192,7 +181,7 @@ impl ConnectionTrait for Reads<'_> {
             Reads::Held(held) => {
                 let mut checkout = held.checkout().await?;
                 let rows = query(&stmt)
-                    .fetch_all(&mut **checkout.conn()?)
+                    .fetch_all(&mut *checkout.conn)
                     .await
                     .map_err(query_error)?;
                 checkout.keep();

@@ -7,9 +7,9 @@
 //!
 //! `cargo run --release -p bench --bin contacts` (env: BENCH_SECONDS,
 //! BENCH_CONTACTS, BENCH_CONCURRENCY, BENCH_DATABASES=sqlite,postgres; the
-//! server's other `ATTIVA_*` settings from the environment). The server runs in this process
-//! (2 workers); the contacts are stored below HTTP, in chunks, before the
-//! measured runs.
+//! server's other `ATTIVA_*` settings from the environment). The server
+//! runs in this process (2 workers); the contacts are stored below HTTP, in
+//! chunks, before the measured runs.
 
 /// The allocator of the `attiva` binary, so the server hosted here runs as
 /// it does there.
