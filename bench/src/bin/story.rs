@@ -21,7 +21,8 @@
 //! BENCH_ROUNDS, BENCH_STORY_CONCURRENCY, BENCH_DB_CONNECTIONS to override
 //! the server's pool size, BENCH_SERVER_ENV="NAME=value;NAME=value" for
 //! other server settings, e.g. `RUST_LOG=warn;ATTIVA_WORKERS=4`,
-//! BENCH_PRINT_SQL=1 to print every message sent to PostgreSQL). It builds
+//! BENCH_PRINT_SQL=1 to print every message sent to PostgreSQL,
+//! BENCH_DATABASES=sqlite,postgres to pick the databases). It builds
 //! the `attiva` binary first.
 
 #[path = "../process.rs"]
@@ -522,9 +523,15 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "== purchase story: cart + fe + incassi-pagamenti + checkout + signed webhook + fulfilment, concurrency {concurrency}, {seconds}s, server: attiva process with 2 workers"
     );
+    let only = std::env::var("BENCH_DATABASES").unwrap_or_else(|_| "sqlite,postgres".into());
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}/story.db?mode=rwc", dir.path().display());
-    bench_database("sqlite", &sqlite, None, seconds, concurrency, 1_000_000).await?;
+    if only.contains("sqlite") {
+        bench_database("sqlite", &sqlite, None, seconds, concurrency, 1_000_000).await?;
+    }
+    if !only.contains("postgres") {
+        return Ok(());
+    }
 
     let admin = sea_orm::Database::connect("postgres://postgres@127.0.0.1:5432/postgres").await;
     match admin {
