@@ -150,7 +150,7 @@ impl Carts<'_> {
     }
 
     pub async fn find_cart(&self, id: Uuid) -> StoreResult<Option<Cart>> {
-        load(self.db.conn(), id).await
+        load(&self.db.reads(), id).await
     }
 
     /// Appends a line to `cart` (as just read) with one statement: the
@@ -188,7 +188,7 @@ impl Carts<'_> {
                 Err(StoreError::Conflict(_)) => {}
                 Err(error) => return Err(error.into()),
             }
-            cart = load(self.db.conn(), cart.id)
+            cart = load(&self.db.reads(), cart.id)
                 .await?
                 .ok_or(CartChangeError::CartNotFound)?;
         }

@@ -2,14 +2,13 @@
 //! transactions that cannot dead-lock.
 
 use crate::StoreResult;
-use crate::reads::{HeldReads, Reads};
+use crate::reads::{HeldReads, ReadPool, Reads};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,19 +32,20 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// SQLite: how long a writer waits for the lock before giving up.
     pub busy_timeout: Duration,
-    /// SQLite: the size of a second, read-only pool for the hot reads (a
-    /// session's lookup, lists), which WAL lets run beside each other and
-    /// beside the one writer; 0 reads on the writer's pool. PostgreSQL
-    /// reads on its one pool whatever this says.
+    /// The size of a second, read-only pool for the hot reads (a session's
+    /// lookup, lists, the rows a request checks before it writes), whose
+    /// connections Attiva keeps between statements (`reads.rs`). On SQLite
+    /// WAL lets them run beside each other and beside the one writer. 0
+    /// reads on the writer's pool.
     pub read_connections: u32,
 }
 
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
-    /// The read-only pool on SQLite, when asked for and the database is a
-    /// file, whose connections Attiva keeps between reads.
-    reads: Option<Arc<HeldReads>>,
+    /// The read-only pool, when asked for (and, on SQLite, the database is
+    /// a file), whose connections Attiva keeps between reads.
+    reads: Option<ReadPool>,
     backend: Backend,
 }
 
@@ -73,18 +73,31 @@ impl Database {
             }
         };
         let reads = match backend {
-            Backend::Sqlite if settings.read_connections > 0 && !in_memory(&settings.url) => {
+            _ if settings.read_connections == 0 => None,
+            Backend::Sqlite if in_memory(&settings.url) => None,
+            Backend::Sqlite => {
                 // Opened after the writer: the file exists and is in WAL
                 // mode (which the file keeps), so these only read.
                 let mut options = pool_options(settings, settings.read_connections);
                 options.map_sqlx_sqlite_opts(move |opts| opts.read_only(true).busy_timeout(busy));
                 let pool = sea_orm::Database::connect(options).await?;
-                Some(HeldReads::new(
+                Some(ReadPool::Sqlite(HeldReads::new(
                     pool.get_sqlite_connection_pool().clone(),
                     settings.read_connections,
-                ))
+                )))
             }
-            _ => None,
+            Backend::Postgres => {
+                // The server refuses a write on these.
+                let mut options = pool_options(settings, settings.read_connections);
+                options.map_sqlx_postgres_opts(|opts| {
+                    opts.options([("default_transaction_read_only", "on")])
+                });
+                let pool = sea_orm::Database::connect(options).await?;
+                Some(ReadPool::Postgres(HeldReads::new(
+                    pool.get_postgres_connection_pool().clone(),
+                    settings.read_connections,
+                )))
+            }
         };
         Ok(Database {
             conn,
@@ -113,14 +126,13 @@ impl Database {
         &self.conn
     }
 
-    /// Where a read that needs no write of its own request runs: on
-    /// SQLite the read-only connections, so reads neither queue behind the
-    /// writer nor behind each other (and are not pinged after each
-    /// statement: `reads.rs`); on PostgreSQL the one pool. A read here sees
-    /// every transaction committed before it started.
+    /// Where a read outside a transaction runs: the read-only connections,
+    /// which are not pinged after each statement (`reads.rs`), and on
+    /// SQLite neither queue behind the writer nor behind each other. A read
+    /// here sees every transaction committed before it started.
     pub(crate) fn reads(&self) -> Reads<'_> {
         match &self.reads {
-            Some(held) => Reads::Held(held),
+            Some(pool) => pool.reads(),
             None => Reads::Pool(&self.conn),
         }
     }
@@ -187,7 +199,7 @@ mod tests {
     async fn count(conn: &impl ConnectionTrait) -> i64 {
         let row = conn
             .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
+                conn.get_database_backend(),
                 "SELECT COUNT(*) AS n FROM notes",
             ))
             .await
@@ -224,11 +236,15 @@ mod tests {
         db.close().await;
     }
 
-    #[tokio::test]
-    async fn sqlite_reads_see_every_committed_write_and_cannot_write() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = format!("sqlite://{}/reads.db?mode=rwc", dir.path().display());
-        let db = open(url, 2).await;
+    testkit::both_databases!(
+        reads_see_every_committed_write_and_cannot_write,
+        reads_keep_their_connections_instead_of_handing_them_back,
+        a_failed_or_abandoned_read_gives_its_connection_back,
+    );
+
+    async fn reads_see_every_committed_write_and_cannot_write(database: testkit::FreshDatabase) {
+        let db = open(database.url, 2).await;
+        assert!(db.reads.is_some(), "a read pool is opened");
         run(db.conn(), "CREATE TABLE notes (text TEXT NOT NULL)")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -239,10 +255,13 @@ mod tests {
             assert_eq!(count(&db.reads()).await, n, "the read pool sees write {n}");
         }
         let refused = run(&db.reads(), "INSERT INTO notes (text) VALUES ('read pool')").await;
+        // SQLite: "attempt to write a readonly database"; PostgreSQL:
+        // "cannot execute INSERT in a read-only transaction".
         assert!(
-            refused
-                .as_ref()
-                .is_err_and(|e| e.to_string().contains("readonly")),
+            refused.as_ref().is_err_and(|e| {
+                let text = e.to_string();
+                text.contains("readonly") || text.contains("read-only")
+            }),
             "{refused:?}"
         );
         assert_eq!(count(db.conn()).await, 3);
@@ -263,50 +282,55 @@ mod tests {
         db.close().await;
     }
 
-    async fn file_with_notes(read_connections: u32) -> (tempfile::TempDir, Database) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = format!("sqlite://{}/held.db?mode=rwc", dir.path().display());
-        let db = open(url, read_connections).await;
+    async fn with_notes(database: testkit::FreshDatabase, read_connections: u32) -> Database {
+        let db = open(database.url, read_connections).await;
         run(db.conn(), "CREATE TABLE notes (text TEXT NOT NULL)")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        (dir, db)
+        db
     }
 
-    fn held(db: &Database) -> &HeldReads {
-        db.reads
-            .as_ref()
-            .map(|held| held.as_ref())
-            .unwrap_or_else(|| panic!("a file database has read connections"))
+    /// (connections sqlx has open for the reads, kept idle by Attiva, idle
+    /// in sqlx's own pool).
+    fn read_connections(db: &Database) -> (u32, usize, usize) {
+        match &db.reads {
+            Some(ReadPool::Sqlite(held)) => held.counts(),
+            Some(ReadPool::Postgres(held)) => held.counts(),
+            None => panic!("a file database has read connections"),
+        }
     }
 
-    #[tokio::test]
-    async fn sqlite_reads_keep_their_connections_instead_of_handing_them_back() {
-        let (_dir, db) = file_with_notes(2).await;
+    async fn reads_keep_their_connections_instead_of_handing_them_back(
+        database: testkit::FreshDatabase,
+    ) {
+        let db = with_notes(database, 2).await;
         for _ in 0..20 {
             assert_eq!(count(&db.reads()).await, 0);
         }
         // One connection served the twenty reads in turn, and sqlx never
         // had it back (so never pinged it).
-        assert_eq!(held(&db).opened(), 1);
-        assert_eq!(held(&db).kept(), 1);
-        assert_eq!(held(&db).pool().num_idle(), 0);
+        assert_eq!(read_connections(&db), (1, 1, 0));
         // Sixteen at once share the two.
         let reads = db.reads();
         let counts = futures_util::future::join_all((0..16).map(|_| count(&reads))).await;
         assert_eq!(counts, vec![0; 16]);
-        assert!(held(&db).opened() <= 2, "{}", held(&db).opened());
+        let (opened, kept, in_sqlx) = read_connections(&db);
+        assert!(opened <= 2, "{opened}");
+        assert_eq!((kept, in_sqlx), (opened as usize, 0));
         db.close().await;
     }
 
-    #[tokio::test]
-    async fn a_failed_or_abandoned_sqlite_read_gives_its_connection_back() {
-        let (_dir, db) = file_with_notes(1).await;
+    async fn a_failed_or_abandoned_read_gives_its_connection_back(
+        database: testkit::FreshDatabase,
+    ) {
+        let db = with_notes(database, 1).await;
         let failed = run(&db.reads(), "SELECT * FROM missing").await;
+        // SQLite: "no such table"; PostgreSQL: "relation … does not exist".
         assert!(
-            failed
-                .as_ref()
-                .is_err_and(|e| e.to_string().contains("no such table")),
+            failed.as_ref().is_err_and(|e| {
+                let text = e.to_string();
+                text.contains("no such table") || text.contains("does not exist")
+            }),
             "{failed:?}"
         );
         // A read dropped half-way (its request went away).

@@ -626,7 +626,7 @@ impl Orders<'_> {
     }
 
     pub async fn find_order(&self, id: Uuid) -> StoreResult<Option<OrderRecord>> {
-        load_order(self.db.conn(), &id.to_string()).await
+        load_order(&self.db.reads(), &id.to_string()).await
     }
 
     /// The order that created a service (its activation email).
@@ -635,14 +635,14 @@ impl Orders<'_> {
         service_id: Uuid,
     ) -> StoreResult<Option<OrderRecord>> {
         load_order_where(
-            self.db.conn(),
+            &self.db.reads(),
             order::Column::ServiceId.eq(service_id.to_string()),
         )
         .await
     }
 
     pub async fn find_order_by_number(&self, number: &str) -> StoreResult<Option<OrderRecord>> {
-        load_order_where(self.db.conn(), order::Column::Number.eq(number)).await
+        load_order_where(&self.db.reads(), order::Column::Number.eq(number)).await
     }
 
     /// A page of orders, newest first; `after` is the (created_at, id) of
@@ -786,7 +786,7 @@ impl Orders<'_> {
         let ids: Vec<String> = services.iter().map(ToString::to_string).collect();
         addon_claim::Entity::find()
             .filter(addon_claim::Column::ServiceId.is_in(ids))
-            .all(self.db.conn())
+            .all(&self.db.reads())
             .await?
             .into_iter()
             .map(|c| Ok((parse_id(&c.service_id)?, c.product_code)))
@@ -799,7 +799,7 @@ impl Orders<'_> {
         module::Entity::find()
             .filter(module::Column::ServiceId.is_in(ids))
             .order_by_asc(module::Column::CreatedAt)
-            .all(self.db.conn())
+            .all(&self.db.reads())
             .await?
             .into_iter()
             .map(|m| {
@@ -824,7 +824,7 @@ impl Orders<'_> {
                 ServiceStatus::Cancelled.as_str(),
                 ServiceStatus::Expired.as_str(),
             ]))
-            .one(self.db.conn())
+            .one(&self.db.reads())
             .await?;
         Ok(found.is_some())
     }

@@ -90,7 +90,7 @@ impl Services<'_> {
 
     pub async fn find_service(&self, id: Uuid) -> StoreResult<Option<ServiceRecord>> {
         service::Entity::find_by_id(id.to_string())
-            .one(self.db.conn())
+            .one(&self.db.reads())
             .await?
             .map(to_record)
             .transpose()
@@ -127,7 +127,7 @@ impl Services<'_> {
             .filter(condition)
             .order_by_asc(service::Column::CreatedAt)
             .order_by_asc(service::Column::Id)
-            .all(self.db.conn())
+            .all(&self.db.reads())
             .await?
             .into_iter()
             .map(to_record)

@@ -170,7 +170,7 @@ impl Settings {
         Variable {
             name: "ATTIVA_DB_READ_CONNECTIONS",
             default: "4",
-            meaning: "SQLite: a read-only pool beside the one writer for sessions and lists, which WAL lets read at once (0: every read on the writer's pool); PostgreSQL ignores it",
+            meaning: "a read-only pool beside the writer's for sessions, lists and the reads a request makes before it writes, whose connections Attiva keeps between statements (on SQLite WAL lets them read beside the writer); 0: every read on the writer's pool",
         },
         Variable {
             name: "ATTIVA_CATALOG",
